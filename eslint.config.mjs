@@ -1,0 +1,37 @@
+// Lint gate for `npm test`: type-aware TypeScript rules plus bans that keep tests honest.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const focusedOrSkipped = ['only', 'skip', 'todo'].flatMap((property) =>
+  ['it', 'test', 'describe'].map((object) => ({
+    object,
+    property,
+    message: `${object}.${property} leaves tests out of the run; remove it before committing.`,
+  })),
+);
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', 'cdk.out/**', '.tmp/**', 'coverage/**', '.thrad-rules/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      'no-restricted-properties': ['error', ...focusedOrSkipped],
+      eqeqeq: ['error', 'always'],
+      'no-console': 'off',
+    },
+  },
+  {
+    files: ['**/*.cjs', '**/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: { globals: { require: 'readonly', module: 'writable', process: 'readonly', __dirname: 'readonly', console: 'readonly' } },
+  },
+);

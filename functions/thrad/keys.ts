@@ -1,0 +1,156 @@
+// Where the API key comes from: the THRAD_ADS_API_KEY variable (local use) or a Secrets Manager
+// secret (AWS), cached in memory. `refresh()` bypasses the cache after a `401 invalid_api_key`,
+// which is how a rotated key is picked up. No message here ever contains the key.
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { systemClock, type Clock } from '../shared/clock';
+import { ApiKeyUnavailableError } from './errors';
+
+export interface ApiKeyProvider {
+  getKey(): Promise<string>;
+  /** Re-read the key from its source, bypassing any cache; resolves to the key now current. */
+  refresh(): Promise<string>;
+  /** Where the key comes from, for logs (never the key). */
+  readonly source: string;
+}
+
+export const API_KEY_ENV = 'THRAD_ADS_API_KEY';
+export const API_KEY_SECRET_ENV = 'THRAD_API_KEY_SECRET_ID';
+export const DEFAULT_SECRET_CACHE_TTL_MS = 5 * 60_000;
+
+function checkKeyShape(key: string, source: string): string {
+  const trimmed = key.trim();
+  if (trimmed === '') throw new ApiKeyUnavailableError(`The API key from ${source} is empty.`);
+  if (!trimmed.startsWith('ak_')) {
+    throw new ApiKeyUnavailableError(`The API key from ${source} does not look like a Thrad secret key (it should start with "ak_").`);
+  }
+  return trimmed;
+}
+
+/** A fixed key (tests, the sandbox demo). */
+export class StaticApiKeyProvider implements ApiKeyProvider {
+  readonly source = 'a static key';
+  constructor(private key: string) {}
+  getKey(): Promise<string> {
+    return Promise.resolve(this.key);
+  }
+  refresh(): Promise<string> {
+    return Promise.resolve(this.key);
+  }
+  /** Replace the key (what a person rotating it by hand would do). */
+  set(key: string): void {
+    this.key = key;
+  }
+}
+
+/** THRAD_ADS_API_KEY, re-read on refresh so a changed variable is picked up. */
+export class EnvApiKeyProvider implements ApiKeyProvider {
+  readonly source: string;
+  constructor(private readonly env: NodeJS.ProcessEnv = process.env, private readonly name: string = API_KEY_ENV) {
+    this.source = `the ${name} environment variable`;
+  }
+  getKey(): Promise<string> {
+    const value = this.env[this.name];
+    if (value === undefined) return Promise.reject(new ApiKeyUnavailableError(`${this.name} is not set.`));
+    try {
+      return Promise.resolve(checkKeyShape(value, this.source));
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+  }
+  refresh(): Promise<string> {
+    return this.getKey();
+  }
+}
+
+export interface SecretsManagerKeyProviderOptions {
+  secretId: string;
+  client?: SecretsManagerClient;
+  /** How long a fetched key is reused before Secrets Manager is asked again. */
+  cacheTtlMs?: number;
+  clock?: Clock;
+}
+
+/**
+ * A Secrets Manager secret holding the key, either as the plain string or as JSON with an
+ * `api_key` (or `THRAD_ADS_API_KEY`) field.
+ */
+export class SecretsManagerApiKeyProvider implements ApiKeyProvider {
+  readonly source: string;
+  private readonly client: SecretsManagerClient;
+  private readonly ttlMs: number;
+  private readonly clock: Clock;
+  private cached: { key: string; fetchedAtMs: number } | undefined;
+  private inFlight: Promise<string> | undefined;
+
+  constructor(private readonly options: SecretsManagerKeyProviderOptions) {
+    this.source = `Secrets Manager secret ${options.secretId}`;
+    this.client = options.client ?? new SecretsManagerClient({});
+    this.ttlMs = options.cacheTtlMs ?? DEFAULT_SECRET_CACHE_TTL_MS;
+    this.clock = options.clock ?? systemClock;
+  }
+
+  getKey(): Promise<string> {
+    if (this.cached && this.clock.nowMs() - this.cached.fetchedAtMs < this.ttlMs) return Promise.resolve(this.cached.key);
+    return this.fetch();
+  }
+
+  refresh(): Promise<string> {
+    this.cached = undefined;
+    return this.fetch();
+  }
+
+  private fetch(): Promise<string> {
+    this.inFlight ??= this.fetchOnce().finally(() => {
+      this.inFlight = undefined;
+    });
+    return this.inFlight;
+  }
+
+  private async fetchOnce(): Promise<string> {
+    let secretString: string | undefined;
+    try {
+      const output = await this.client.send(new GetSecretValueCommand({ SecretId: this.options.secretId }));
+      secretString = output.SecretString;
+    } catch (error) {
+      const name = error instanceof Error ? error.name : 'Error';
+      throw new ApiKeyUnavailableError(`Could not read ${this.source}: ${name}. Check that it exists, has a value, and that this role may call secretsmanager:GetSecretValue on it.`, { cause: error });
+    }
+    if (secretString === undefined || secretString.trim() === '') {
+      throw new ApiKeyUnavailableError(`${this.source} has no value yet. Put the key in it (README: "The API key secret").`);
+    }
+    const key = checkKeyShape(extractKey(secretString), this.source);
+    this.cached = { key, fetchedAtMs: this.clock.nowMs() };
+    return key;
+  }
+}
+
+function extractKey(secretString: string): string {
+  const trimmed = secretString.trim();
+  if (!trimmed.startsWith('{')) return trimmed;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(trimmed);
+  } catch {
+    throw new ApiKeyUnavailableError('The API key secret looks like JSON but does not parse.');
+  }
+  if (parsed !== null && typeof parsed === 'object') {
+    for (const field of ['api_key', API_KEY_ENV]) {
+      const value = (parsed as Record<string, unknown>)[field];
+      if (typeof value === 'string') return value;
+    }
+  }
+  throw new ApiKeyUnavailableError('The API key secret is JSON without an "api_key" string field.');
+}
+
+/**
+ * The provider the environment asks for: THRAD_API_KEY_SECRET_ID (Secrets Manager) wins over
+ * THRAD_ADS_API_KEY; undefined when neither is set.
+ */
+export function apiKeyProviderFromEnv(env: NodeJS.ProcessEnv = process.env, options: Omit<SecretsManagerKeyProviderOptions, 'secretId'> = {}): ApiKeyProvider | undefined {
+  const secretId = env[API_KEY_SECRET_ENV];
+  if (secretId !== undefined && secretId.trim() !== '') {
+    return new SecretsManagerApiKeyProvider({ ...options, secretId: secretId.trim() });
+  }
+  if (env[API_KEY_ENV] !== undefined) return new EnvApiKeyProvider(env);
+  return undefined;
+}

@@ -1,0 +1,59 @@
+// Errors the sandbox answers with, in the API's bare error shape (fact sheet §7).
+import type * as z from 'zod';
+
+export type ApiErrorType = 'invalid_request_error' | 'authentication_error' | 'rate_limit_error' | 'payment_error' | 'api_error';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly type: ApiErrorType,
+    readonly code: string,
+    message: string,
+    readonly param: string | null = null,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+
+  body(): { error: { message: string; type: string; param: string | null; code: string } } {
+    return { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
+  }
+}
+
+export const invalidValue = (param: string | null, message: string, code = 'invalid_value'): ApiError =>
+  new ApiError(400, 'invalid_request_error', code, message, param);
+
+export const notFound = (what: string, id: string, param: string | null = null): ApiError =>
+  new ApiError(404, 'invalid_request_error', 'not_found', `No such ${what}: '${id}'.`, param);
+
+/** Render a JSON path (zod issue path) the way the API names params: `ad_groups[0].ads[1].creative.type`. */
+export function paramPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out === '' ? String(part) : `.${String(part)}`;
+  }
+  return out;
+}
+
+/** The first zod issue of a request body → a 400 naming the field. */
+export function fromZodIssues(issues: readonly z.core.$ZodIssue[], prefix?: string): ApiError {
+  const issue = issues[0];
+  if (!issue) return invalidValue(prefix ?? null, 'Invalid request.');
+  const join = (path: readonly PropertyKey[]): string => {
+    const inner = paramPath(path);
+    if (!prefix) return inner;
+    return inner === '' ? prefix : inner.startsWith('[') ? `${prefix}${inner}` : `${prefix}.${inner}`;
+  };
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0] ?? '';
+    const param = join([...issue.path, key]);
+    return invalidValue(param, `Unrecognized request parameter: '${param}'.`, 'unknown_parameter');
+  }
+  const param = join(issue.path);
+  if (issue.code === 'invalid_type' && issue.input === undefined) {
+    return invalidValue(param, `Missing required parameter: '${param}'.`, 'missing_required_parameter');
+  }
+  return invalidValue(param || null, `Invalid value for '${param || 'body'}': ${issue.message}.`);
+}
