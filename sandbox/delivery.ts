@@ -56,7 +56,7 @@ export class AdDelivery {
 
   add(span: Span): void {
     let i = this.spans.length;
-    while (i > 0 && (this.spans[i - 1] as Span).start > span.start) i -= 1;
+    while (i > 0 && (this.spans[i - 1]).start > span.start) i -= 1;
     this.spans.splice(i, 0, span);
   }
 
@@ -81,7 +81,7 @@ export class AdDelivery {
     let hi = this.spans.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if ((this.spans[mid] as Span).start < earliest) lo = mid + 1;
+      if ((this.spans[mid]).start < earliest) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -100,7 +100,7 @@ const DEFAULT_SPLIT = { thrad: 0.4, chatgpt: 0.6 } as const;
  */
 export function hourTarget(model: TrafficModel, seed: number, adId: string, hourStart: number, supply: SupplyName): Totals {
   const hourOfDay = Math.floor((hourStart % DAY_S) / HOUR_S);
-  const profile = model.hourly_profile ? (model.hourly_profile[hourOfDay] as number) : 1;
+  const profile = model.hourly_profile ? (model.hourly_profile[hourOfDay]) : 1;
   const split = (model.supply_split ?? DEFAULT_SPLIT)[supply];
   const jitter = (label: string): number => 1 + model.noise * (unitFor(seed, adId, hourStart, supply, label) * 2 - 1);
   const impressions = Math.max(0, Math.round(model.impressions_per_hour * profile * split * jitter('i')));

@@ -37,8 +37,17 @@ export function paramPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let current = input;
+  for (const part of path) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<PropertyKey, unknown>)[part];
+  }
+  return current;
+}
+
 /** The first zod issue of a request body → a 400 naming the field. */
-export function fromZodIssues(issues: readonly z.core.$ZodIssue[], prefix?: string): ApiError {
+export function fromZodIssues(issues: readonly z.core.$ZodIssue[], input?: unknown, prefix?: string): ApiError {
   const issue = issues[0];
   if (!issue) return invalidValue(prefix ?? null, 'Invalid request.');
   const join = (path: readonly PropertyKey[]): string => {
@@ -52,7 +61,7 @@ export function fromZodIssues(issues: readonly z.core.$ZodIssue[], prefix?: stri
     return invalidValue(param, `Unrecognized request parameter: '${param}'.`, 'unknown_parameter');
   }
   const param = join(issue.path);
-  if (issue.code === 'invalid_type' && issue.input === undefined) {
+  if (issue.code === 'invalid_type' && valueAt(input, issue.path) === undefined) {
     return invalidValue(param, `Missing required parameter: '${param}'.`, 'missing_required_parameter');
   }
   return invalidValue(param || null, `Invalid value for '${param || 'body'}': ${issue.message}.`);

@@ -2,6 +2,7 @@
 // campaigns → ad groups → ads with delivery history and optional traffic models). Validated with
 // zod; a bad fixture is rejected with the path of every problem and the sandbox does not start.
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import * as z from 'zod';
 import { behaviourSchema } from './behaviour';
 import { paramPath } from './errors';
@@ -144,6 +145,9 @@ export const fixtureSchema = z.strictObject({
 export type Fixture = z.infer<typeof fixtureSchema>;
 export type FixtureInput = z.input<typeof fixtureSchema>;
 export type FixtureCampaign = Fixture['campaigns'][number];
+
+/** The demo world `npm start` and `npm run sandbox` use by default. */
+export const DEMO_FIXTURE_PATH = resolve(__dirname, 'fixtures', 'demo.json');
 
 export class FixtureError extends Error {
   constructor(readonly source: string, readonly problems: readonly string[]) {

@@ -3,7 +3,7 @@
 // documented limits and error codes and the choices of functions/thrad/wire.ts for the rest.
 import { WIRE } from '../functions/thrad/wire';
 import type { Behaviour } from './behaviour';
-import { addOverlap, DAY_S, HOUR_S, type Span, type SupplyName, type Totals } from './delivery';
+import { addOverlap, DAY_S, HOUR_S, type SupplyName, type Totals } from './delivery';
 import { ApiError, invalidValue } from './errors';
 import type { AdGroupRec, AdRec, CampaignRec, ListEnvelope, World } from './world';
 
@@ -60,7 +60,7 @@ function parseWindow(raw: string, index: number, now: number, behaviour: Behavio
   const allowed: Record<string, string[]> = { unix_range: ['type', 'start', 'end'], date_range: ['type', 'since', 'until'], preset: ['type', 'preset'] };
   const type = obj.type;
   if (typeof type !== 'string' || !(type in allowed)) throw invalidValue(`${param}.type`, `${param}.type must be one of unix_range, date_range, preset.`);
-  const extra = Object.keys(obj).find((k) => !(allowed[type] as string[]).includes(k));
+  const extra = Object.keys(obj).find((k) => !(allowed[type]).includes(k));
   if (extra !== undefined) throw invalidValue(`${param}.${extra}`, `Unrecognized field '${extra}' in a ${type} time range.`, 'unknown_parameter');
   let start: number;
   let end: number;
@@ -112,7 +112,7 @@ function parseFilter(raw: string, index: number): Filter {
     throw insightsError('invalid_filter_operator', `${param}.operator`, `${param}.operator must be one of ${WIRE.insights.filterOperators.join(', ')}.`);
   }
   const v = obj.value;
-  const values = operator === 'in' ? (Array.isArray(v) && v.every((x) => typeof x === 'string') ? (v as string[]) : null) : typeof v === 'string' ? [v] : null;
+  const values = operator === 'in' ? (Array.isArray(v) && v.every((x) => typeof x === 'string') ? (v) : null) : typeof v === 'string' ? [v] : null;
   if (values === null) throw invalidValue(`${param}.value`, `${param}.value must be ${operator === 'in' ? 'an array of ids' : 'an id'}.`);
   return { field: field as Filter['field'], values: new Set(values) };
 }
@@ -243,8 +243,8 @@ export class InsightsEngine {
       object: 'list',
       data: page,
       count: page.length,
-      first_id: (page[0]?.id as string | undefined) ?? null,
-      last_id: (page[page.length - 1]?.id as string | undefined) ?? null,
+      first_id: (page[0]?.id) ?? null,
+      last_id: (page[page.length - 1]?.id) ?? null,
       has_more: startIndex + q.limit < rows.length,
     };
   }
@@ -321,7 +321,7 @@ export class InsightsEngine {
       const spans = ctx.ad.delivery.spans;
       q.windows.forEach((w, wi) => {
         for (let i = ctx.ad.delivery.firstCandidate(w.start); i < spans.length; i += 1) {
-          const span = spans[i] as Span;
+          const span = spans[i];
           if (span.start >= w.end) break;
           const supply: SupplyName | 'combined' = q.supply === 'combined' ? 'combined' : span.supply;
           if (q.supply !== 'combined' && q.supply !== 'split' && span.supply !== q.supply) continue;

@@ -2,10 +2,8 @@
 // Runs the Thrad sandbox until stopped (Ctrl-C).
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { FixtureError, loadFixtureFile } from './fixture';
+import { DEMO_FIXTURE_PATH, FixtureError, loadFixtureFile } from './fixture';
 import { startSandbox } from './server';
-
-export const DEMO_FIXTURE_PATH = resolve(__dirname, 'fixtures', 'demo.json');
 
 const HELP = `Thrad sandbox: a local, faithful stand-in for the Thrad Advertiser API.
 
@@ -71,4 +69,4 @@ async function main(): Promise<void> {
   process.once('SIGTERM', stop);
 }
 
-void main();
+if (require.main === module) void main();

@@ -117,6 +117,8 @@ export const faultsSchema = z.strictObject({
   /** Only requests whose path matches this regular expression get faults. */
   path_pattern: z.string().optional(),
   retry_after_seconds: z.number().nonnegative().optional(),
+  /** Inject at most this many faults, then serve normally (default: no limit). */
+  limit: z.number().int().nonnegative().optional(),
   /** How long a `timeout` fault holds the request before closing the socket. */
   timeout_hold_ms: z.number().int().nonnegative().optional(),
 });
@@ -131,15 +133,15 @@ export function parseBody<T extends z.ZodType>(schema: T, body: unknown, behavio
   let input = body;
   for (let round = 0; round < 20; round += 1) {
     const result = schema.safeParse(input);
-    if (result.success) return result.data as z.infer<T>;
+    if (result.success) return result.data;
     const unknownOnly = result.error.issues.every((issue) => issue.code === 'unrecognized_keys');
     if (behaviour.unknown_fields === 'ignore' && unknownOnly) {
       input = dropKeys(input, result.error.issues);
       continue;
     }
-    throw fromZodIssues(result.error.issues);
+    throw fromZodIssues(result.error.issues, input);
   }
-  throw fromZodIssues([]);
+  throw fromZodIssues([], input);
 }
 
 function dropKeys(input: unknown, issues: readonly z.core.$ZodIssue[]): unknown {

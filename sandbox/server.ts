@@ -3,9 +3,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Clock } from '../functions/shared/clock';
+import { keyFingerprint } from '../functions/shared/secrets';
 import { ApiError, fromZodIssues, invalidValue } from './errors';
 import { parseFixture, type Fixture, type FixtureInput } from './fixture';
-import { InsightsEngine, type ScopeLevel } from './insights';
+import { InsightsEngine } from './insights';
 import { hash32, mulberry32 } from './random';
 import { clockSchema, faultsSchema, reviewSchema, rotateSchema, type FaultsConfig } from './requests';
 import { handleUpload, MAX_UPLOAD_BYTES } from './upload';
@@ -21,6 +22,7 @@ export interface RequestLogEntry {
   /** HTTP status sent, or null when no response was sent (timeout, reset faults). */
   status: number | null;
   error_code: string | null;
+  /** Fingerprint of the bearer token presented (valid or not); never the key itself. */
   key_fingerprint: string | null;
   /** Sandbox time (Unix seconds) when the request arrived. */
   time: number;
@@ -75,7 +77,7 @@ class RateLimiter {
     const now = world.clock.nowMs();
     const general = this.window(`${fingerprint}|all`, now);
     const creates = this.window(`${fingerprint}|create`, now);
-    const over = (w: number[], limit: number): number | null => (w.length >= limit ? (w[w.length - limit] as number) + HOUR_MS - now : null);
+    const over = (w: number[], limit: number): number | null => (w.length >= limit ? (w[w.length - limit]) + HOUR_MS - now : null);
     const waitMs = over(general, world.behaviour.requests_per_hour) ?? (isCampaignCreate ? over(creates, world.behaviour.campaign_creates_per_hour) : null);
     if (waitMs !== null) {
       const speed = world.clock.speed;
@@ -103,7 +105,7 @@ class RateLimiter {
       this.windows.set(key, w);
     }
     let drop = 0;
-    while (drop < w.length && (w[drop] as number) <= now - HOUR_MS) drop += 1;
+    while (drop < w.length && (w[drop]) <= now - HOUR_MS) drop += 1;
     if (drop > 0) w.splice(0, drop);
     return w;
   }
@@ -113,9 +115,11 @@ class FaultInjector {
   config: FaultsConfig = { rate: 0 };
   private next: () => number = Math.random;
   private pattern: RegExp | undefined;
+  private injected = 0;
 
   set(config: FaultsConfig): void {
     this.config = config;
+    this.injected = 0;
     this.next = mulberry32(hash32(`faults|${config.seed ?? 1}`));
     this.pattern = config.path_pattern !== undefined ? new RegExp(config.path_pattern) : undefined;
   }
@@ -124,9 +128,11 @@ class FaultInjector {
     const { rate } = this.config;
     if (rate <= 0) return null;
     if (this.pattern && !this.pattern.test(path)) return null;
+    if (this.config.limit !== undefined && this.injected >= this.config.limit) return null;
     if (this.next() >= rate) return null;
+    this.injected += 1;
     const kinds = this.config.kinds ?? ['http_500', 'http_503', 'http_429', 'timeout', 'reset', 'malformed_json'];
-    const kind = kinds[Math.floor(this.next() * kinds.length)] as FaultKind;
+    const kind = kinds[Math.floor(this.next() * kinds.length)];
     if (kind === 'http_429') return { kind, phase: 'before' };
     if (kind === 'malformed_json') return { kind, phase: 'after' };
     const configured = this.config.phase ?? 'random';
@@ -183,7 +189,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     new World(parseFixture(input), { seed: options.seed, clockSpeed: options.clockSpeed, realClock: options.realClock });
   let world = makeWorld(options.fixture ?? EMPTY_FIXTURE);
   let insights = new InsightsEngine(world);
-  const limiter = new RateLimiter(() => world);
+  let limiter = new RateLimiter(() => world);
   const faults = new FaultInjector();
   let log: RequestLogEntry[] = [];
   let seq = 0;
@@ -246,7 +252,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     }
     if (sub === 'insights') {
       if (method !== 'GET') throw methodNotAllowed(method, path);
-      return { status: 200, body: insights.query({ level: level as ScopeLevel, id }, params) };
+      return { status: 200, body: insights.query({ level: level, id }, params) };
     }
     if (ACTIONS.has(sub)) {
       if (method !== 'POST') throw methodNotAllowed(method, path);
@@ -338,9 +344,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     };
     log.push(entry);
     const segments = url.pathname.slice('/v1/'.length).split('/').filter((s) => s !== '').map(decodeURIComponent);
+    const bearer = /^Bearer\s+(\S+)$/.exec(req.headers.authorization?.trim() ?? '')?.[1];
+    if (bearer !== undefined) entry.key_fingerprint = keyFingerprint(bearer);
     try {
       const key = world.authenticate(req.headers.authorization);
-      entry.key_fingerprint = key.fingerprint;
       limiter.check(key.fingerprint, method === 'POST' && segments.length === 1 && segments[0] === 'campaigns');
       const fault = faults.pick(method, url.pathname);
       if (fault) {
@@ -382,8 +389,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   };
 
   const controlBody = <T>(raw: Buffer, parse: (value: unknown) => { success: true; data: T } | { success: false; error: { issues: Parameters<typeof fromZodIssues>[0] } }): T => {
-    const result = parse(jsonBody(raw));
-    if (!result.success) throw fromZodIssues(result.error.issues);
+    const body = jsonBody(raw);
+    const result = parse(body);
+    if (!result.success) throw fromZodIssues(result.error.issues, body);
     return result.data;
   };
 
@@ -407,6 +415,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         }
         world = next;
         insights = new InsightsEngine(world);
+        limiter = new RateLimiter(() => world);
         log = [];
         faults.set({ rate: 0 });
         send(res, 200, { ok: true, now: world.nowSeconds(), campaigns: world.campaigns.size });
@@ -437,7 +446,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       if (parts[0] === 'campaigns' && parts[2] === 'review' && parts.length === 3 && method === 'POST') {
         const body = controlBody(raw, (v) => reviewSchema.safeParse(v));
         world.sync();
-        send(res, 200, world.setReview(parts[1] as string, body.review_status));
+        send(res, 200, world.setReview(parts[1], body.review_status));
         return;
       }
       if (path === 'faults' && method === 'POST') {
@@ -531,6 +540,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     reset: (fixture) => {
       world = makeWorld(fixture);
       insights = new InsightsEngine(world);
+      limiter = new RateLimiter(() => world);
       log = [];
       faults.set({ rate: 0 });
     },

@@ -98,7 +98,7 @@ export class RequestBudget {
       remaining: Math.max(0, this.requestsPerHour - ledger.general.length),
       campaignCreatesUsed: ledger.campaignCreate.length,
       campaignCreatesLimit: this.campaignCreatesPerHour,
-      oldestExpiresAtMs: ledger.general.length > 0 ? (ledger.general[0] as number) + HOUR_MS : null,
+      oldestExpiresAtMs: ledger.general.length > 0 ? (ledger.general[0]) + HOUR_MS : null,
     };
   }
 
@@ -106,7 +106,7 @@ export class RequestBudget {
     const used = window.length;
     // Capacity for `needed` more frees when the (used + needed - limit)-th oldest request expires.
     const index = Math.max(0, Math.min(window.length - 1, used + needed - limit - 1));
-    const availableAtMs = window.length > 0 ? (window[index] as number) + HOUR_MS : this.clock.nowMs();
+    const availableAtMs = window.length > 0 ? (window[index]) + HOUR_MS : this.clock.nowMs();
     return new RequestBudgetExceededError(
       `Request budget exhausted: ${used} of ${limit} requests used in the last hour, ${needed} more needed${operation ? ` for ${operation}` : ''}; capacity returns at ${new Date(availableAtMs).toISOString()}`,
       { operation, used, limit, needed, availableAtMs },
@@ -116,12 +116,12 @@ export class RequestBudget {
 
 function prune(timestamps: number[], cutoff: number): void {
   let drop = 0;
-  while (drop < timestamps.length && (timestamps[drop] as number) <= cutoff) drop += 1;
+  while (drop < timestamps.length && (timestamps[drop]) <= cutoff) drop += 1;
   if (drop > 0) timestamps.splice(0, drop);
 }
 
 function insertSorted(timestamps: number[], ts: number): void {
   let i = timestamps.length;
-  while (i > 0 && (timestamps[i - 1] as number) > ts) i -= 1;
+  while (i > 0 && (timestamps[i - 1]) > ts) i -= 1;
   timestamps.splice(i, 0, ts);
 }

@@ -285,7 +285,7 @@ export class ThradClient {
       if (options.order) query.push(['order', options.order]);
       if (after !== undefined) query.push(['after', after]);
       const { value } = await this.call({ method: 'GET', path, query, schema: envelope }, options);
-      yield value.data as z.infer<T>[];
+      yield value.data;
       if (!value.has_more) return;
       const next = value.last_id ?? undefined;
       if (next === undefined || next === after) {

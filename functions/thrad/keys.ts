@@ -49,13 +49,11 @@ export class EnvApiKeyProvider implements ApiKeyProvider {
     this.source = `the ${name} environment variable`;
   }
   getKey(): Promise<string> {
-    const value = this.env[this.name];
-    if (value === undefined) return Promise.reject(new ApiKeyUnavailableError(`${this.name} is not set.`));
-    try {
-      return Promise.resolve(checkKeyShape(value, this.source));
-    } catch (error) {
-      return Promise.reject(error as Error);
-    }
+    return new Promise((resolve) => {
+      const value = this.env[this.name];
+      if (value === undefined) throw new ApiKeyUnavailableError(`${this.name} is not set.`);
+      resolve(checkKeyShape(value, this.source));
+    });
   }
   refresh(): Promise<string> {
     return this.getKey();

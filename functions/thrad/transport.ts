@@ -138,7 +138,7 @@ export function translateResponse<T extends z.ZodType>(
         httpStatus: status, type: null, code: 'unexpected_shape', param: null, operation, issues,
       });
     }
-    return result.data as z.infer<T>;
+    return result.data;
   }
   throw translateErrorStatus(response, parsed.ok ? parsed.value : undefined, operation, nowMs);
 }
