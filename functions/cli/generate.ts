@@ -3,6 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fixtureJsonSchema } from '../../sandbox/schema';
+import { rulesJsonSchema } from '../rules/schema';
 
 export const ROOT = resolve(__dirname, '..', '..');
 
@@ -12,7 +13,10 @@ export interface GeneratedFile {
 }
 
 export function generatedFiles(): GeneratedFile[] {
-  return [{ path: resolve(ROOT, 'sandbox', 'fixtures', 'fixture.schema.json'), content: `${JSON.stringify(fixtureJsonSchema(), null, 2)}\n` }];
+  return [
+    { path: resolve(ROOT, 'rules', 'schema.json'), content: `${JSON.stringify(rulesJsonSchema(), null, 2)}\n` },
+    { path: resolve(ROOT, 'sandbox', 'fixtures', 'fixture.schema.json'), content: `${JSON.stringify(fixtureJsonSchema(), null, 2)}\n` },
+  ];
 }
 
 if (require.main === module) {

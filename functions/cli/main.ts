@@ -1,0 +1,76 @@
+// `thrad-rules`: the command-line interface. Each command has --help with examples; errors say
+// what to do next; exit codes: 0 ok, 1 failure (invalid rules, refused undo, failed run), 2 usage.
+import { resolve } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { rulesJsonSchema } from '../rules/schema';
+import { EXIT, processOutput, type Output } from './output';
+import { runValidate, VALIDATE_HELP } from './validate';
+
+export const ROOT = resolve(__dirname, '..', '..');
+export const DEFAULT_RULES_DIR = resolve(ROOT, 'rules');
+
+const HELP = `thrad-rules: rules-driven autopilot for Thrad ad campaigns.
+
+Usage: thrad-rules <command> [options]
+
+Commands:
+  validate [paths]   check rule files (default: rules/)
+  schema             print the rules JSON Schema
+
+Run "thrad-rules <command> --help" for a command's options and examples.
+Exit codes: 0 ok; 1 failure (invalid rules, a refused undo, a failed run); 2 wrong usage.`;
+
+export interface CliContext {
+  io: Output;
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+}
+
+type Command = (args: string[], ctx: CliContext) => Promise<number> | number;
+
+function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T, io: Output, help: string): { values: ReturnType<typeof parseArgs<{ options: T; allowPositionals: true; strict: true; args: string[] }>>['values']; positionals: string[] } | null {
+  try {
+    const parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
+    return { values: parsed.values, positionals: parsed.positionals };
+  } catch (error) {
+    io.err(`${(error as Error).message}\n\n${help}`);
+    return null;
+  }
+}
+
+const COMMANDS: Record<string, Command> = {
+  validate: (args, ctx) => {
+    const parsed = parse(args, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, ctx.io, VALIDATE_HELP);
+    if (!parsed) return EXIT.usage;
+    if (parsed.values.help) {
+      ctx.io.out(VALIDATE_HELP);
+      return EXIT.ok;
+    }
+    return runValidate(parsed.positionals, { json: parsed.values.json === true, cwd: ctx.cwd, defaultRulesDir: DEFAULT_RULES_DIR }, ctx.io);
+  },
+  schema: (args, ctx) => {
+    const help = 'Usage: thrad-rules schema\n\nPrints the JSON Schema of rule files (the same as rules/schema.json).\n\nExample:\n  npx thrad-rules schema > my-rules/schema.json';
+    const parsed = parse(args, { help: { type: 'boolean', short: 'h' } }, ctx.io, help);
+    if (!parsed) return EXIT.usage;
+    if (parsed.values.help) {
+      ctx.io.out(help);
+      return EXIT.ok;
+    }
+    ctx.io.out(JSON.stringify(rulesJsonSchema(), null, 2));
+    return EXIT.ok;
+  },
+};
+
+export async function main(argv: string[], ctx: CliContext = { io: processOutput, cwd: process.cwd(), env: process.env }): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    ctx.io.out(HELP);
+    return command === undefined ? EXIT.usage : EXIT.ok;
+  }
+  const handler = COMMANDS[command];
+  if (!handler) {
+    ctx.io.err(`Unknown command "${command}".\n\n${HELP}`);
+    return EXIT.usage;
+  }
+  return handler(rest, ctx);
+}

@@ -1,0 +1,103 @@
+// Entities as the rules see them: built from API resources and the insights totals of each
+// window. An entity with no insights row in a window (after a successful read) had no delivery
+// there: its counts are 0 and its ratios are insufficient data.
+import type { Ad, AdGroup, Campaign } from '../thrad/schemas';
+import type { Level } from '../thrad/wire';
+import type { EntityFacts, FactsLayout } from './compile';
+
+/** One entity of any level, with what decisions record about it. */
+export interface EntityRecord {
+  level: Level;
+  id: string;
+  name: string;
+  status: 'active' | 'paused' | 'archived';
+  reviewStatus: 'in_review' | 'approved' | 'rejected' | null;
+  budgetMicros: number | null;
+  /** Unix seconds. */
+  startTime: number | null;
+  endTime: number | null;
+  campaignId: string;
+  adGroupId: string | null;
+  /** Unix seconds of the last change the API reports, when it does. */
+  updatedAt: number | null;
+}
+
+export interface WindowTotals {
+  impressions: number;
+  clicks: number;
+  spendUsd: number;
+}
+
+export function campaignEntity(c: Campaign): EntityRecord {
+  return {
+    level: 'campaign',
+    id: c.id,
+    name: c.name,
+    status: c.status,
+    reviewStatus: c.review_status,
+    budgetMicros: c.budget.lifetime_spend_limit_micros,
+    startTime: c.start_time,
+    endTime: c.end_time,
+    campaignId: c.id,
+    adGroupId: null,
+    updatedAt: c.updated_at,
+  };
+}
+
+export function adGroupEntity(g: AdGroup, campaign: Campaign): EntityRecord {
+  return {
+    level: 'ad_group',
+    id: g.id,
+    name: g.name,
+    status: g.status,
+    reviewStatus: null,
+    budgetMicros: null,
+    startTime: campaign.start_time,
+    endTime: campaign.end_time,
+    campaignId: g.campaign_id,
+    adGroupId: g.id,
+    updatedAt: g.updated_at ?? null,
+  };
+}
+
+export function adEntity(a: Ad, group: AdGroup, campaign: Campaign): EntityRecord {
+  return {
+    level: 'ad',
+    id: a.id,
+    name: a.name,
+    status: a.status,
+    reviewStatus: a.review_status,
+    budgetMicros: null,
+    startTime: campaign.start_time,
+    endTime: campaign.end_time,
+    campaignId: group.campaign_id,
+    adGroupId: a.ad_group_id,
+    updatedAt: a.updated_at ?? null,
+  };
+}
+
+/** Facts for the rules: one metrics array per entity laid out by `layout`. */
+export function buildFacts(entity: EntityRecord, layout: FactsLayout, totals: ReadonlyMap<string, ReadonlyMap<string, WindowTotals>>): EntityFacts {
+  const metrics = new Float64Array(layout.size);
+  layout.windows.forEach((ref, i) => {
+    const t = totals.get(ref.key)?.get(entity.id);
+    if (t) {
+      metrics[i * 3] = t.impressions;
+      metrics[i * 3 + 1] = t.clicks;
+      metrics[i * 3 + 2] = t.spendUsd;
+    }
+  });
+  return {
+    level: entity.level,
+    id: entity.id,
+    name: entity.name,
+    nameLower: entity.name.toLowerCase(),
+    status: entity.status,
+    reviewStatus: entity.reviewStatus,
+    budgetUsd: entity.budgetMicros === null ? null : entity.budgetMicros / 1_000_000,
+    startTimeMs: entity.startTime === null ? null : entity.startTime * 1000,
+    endTimeMs: entity.endTime === null ? null : entity.endTime * 1000,
+    campaignId: entity.campaignId,
+    metrics,
+  };
+}

@@ -1,0 +1,106 @@
+// The rule language's vocabulary as typed maps: metrics (with units and what they are computed
+// from), windows, fields, ops and actions. The schema, the validator, the compiler, the planner and
+// the README all read these maps, so adding a metric is one entry here and the compiler's
+// exhaustive switches tell you what else to write.
+import type { Level } from '../thrad/wire';
+
+/** The counts an insights read returns that every metric is derived from. */
+export const BASE_COUNTS = ['impressions', 'clicks', 'spend'] as const;
+export type BaseCount = (typeof BASE_COUNTS)[number];
+
+export const METRICS = ['impressions', 'clicks', 'spend', 'ctr', 'cpc', 'cpm', 'budget_spent_fraction'] as const;
+export type Metric = (typeof METRICS)[number];
+
+export interface MetricInfo {
+  unit: 'count' | 'usd' | 'fraction';
+  /** Base counts it is computed from (the fields an insights read must return). */
+  needs: readonly BaseCount[];
+  /** A ratio whose divisor can be zero: insufficient data then, and worth a minimum-data guard. */
+  ratio: boolean;
+  levels: readonly Level[];
+  /** Fixed window, when the metric only has one meaning. */
+  onlyWindow?: 'lifetime';
+  description: string;
+}
+
+export const METRIC_INFO: Record<Metric, MetricInfo> = {
+  impressions: { unit: 'count', needs: ['impressions'], ratio: false, levels: ['campaign', 'ad_group', 'ad'], description: 'Impressions in the window.' },
+  clicks: { unit: 'count', needs: ['clicks'], ratio: false, levels: ['campaign', 'ad_group', 'ad'], description: 'Clicks in the window.' },
+  spend: { unit: 'usd', needs: ['spend'], ratio: false, levels: ['campaign', 'ad_group', 'ad'], description: 'Spend in the window, in USD.' },
+  ctr: { unit: 'fraction', needs: ['clicks', 'impressions'], ratio: true, levels: ['campaign', 'ad_group', 'ad'], description: 'Click-through rate, a fraction (0.01 = 1%): clicks / impressions.' },
+  cpc: { unit: 'usd', needs: ['spend', 'clicks'], ratio: true, levels: ['campaign', 'ad_group', 'ad'], description: 'Cost per click in USD: spend / clicks.' },
+  cpm: { unit: 'usd', needs: ['spend', 'impressions'], ratio: true, levels: ['campaign', 'ad_group', 'ad'], description: 'Cost per thousand impressions in USD: spend / impressions × 1000.' },
+  budget_spent_fraction: {
+    unit: 'fraction',
+    needs: ['spend'],
+    ratio: false,
+    levels: ['campaign'],
+    onlyWindow: 'lifetime',
+    description: 'Lifetime spend / lifetime budget, a fraction (0.9 = 90%). Campaign level only; its window is always lifetime.',
+  },
+};
+
+export const FIXED_WINDOWS = ['today', 'yesterday', 'last_3_days', 'last_7_days', 'last_14_days', 'last_30_days', 'this_month', 'lifetime'] as const;
+export type FixedWindow = (typeof FIXED_WINDOWS)[number];
+/** `last_N_hours`: the N complete hours before the current one. */
+export const HOURS_WINDOW = /^last_([1-9]\d{0,3})_hours$/;
+export type WindowName = FixedWindow | `last_${number}_hours`;
+export const MAX_HOURS_WINDOW = 24 * 366;
+
+export const WINDOW_DESCRIPTIONS: Record<FixedWindow | 'last_N_hours', string> = {
+  today: 'From midnight today (rule timezone) to now.',
+  yesterday: 'The whole of yesterday (rule timezone).',
+  last_3_days: 'The 3 complete days before today (rule timezone).',
+  last_7_days: 'The 7 complete days before today (rule timezone).',
+  last_14_days: 'The 14 complete days before today (rule timezone).',
+  last_30_days: 'The 30 complete days before today (rule timezone).',
+  this_month: 'From midnight on the 1st of this month (rule timezone) to now.',
+  lifetime: "From the campaign's start to now (read in ranges of at most 366 days).",
+  last_N_hours: 'The N complete hours before the current hour, e.g. last_6_hours.',
+};
+
+export const NUMERIC_OPS = ['gt', 'gte', 'lt', 'lte', 'eq', 'neq', 'between', 'in', 'not_in'] as const;
+export const OPS = [...NUMERIC_OPS, 'contains'] as const;
+export type Op = (typeof OPS)[number];
+export const COMPARE_OPS = ['gt', 'gte', 'lt', 'lte', 'eq', 'neq'] as const;
+export type CompareOp = (typeof COMPARE_OPS)[number];
+
+export const FIELDS = ['status', 'review_status', 'name', 'lifetime_budget_usd', 'start_time', 'end_time'] as const;
+export type Field = (typeof FIELDS)[number];
+
+export interface FieldInfo {
+  type: 'enum' | 'string' | 'usd' | 'time';
+  values?: readonly string[];
+  levels: readonly Level[];
+  ops: readonly Op[];
+  nullable: boolean;
+  description: string;
+}
+
+const ORDER_OPS = ['gt', 'gte', 'lt', 'lte', 'eq', 'neq', 'between'] as const;
+
+export const FIELD_INFO: Record<Field, FieldInfo> = {
+  status: { type: 'enum', values: ['active', 'paused', 'archived'], levels: ['campaign', 'ad_group', 'ad'], ops: ['eq', 'neq', 'in', 'not_in'], nullable: false, description: 'The entity status as read back (ad groups and ads read archived as paused).' },
+  review_status: { type: 'enum', values: ['in_review', 'approved', 'rejected'], levels: ['campaign', 'ad'], ops: ['eq', 'neq', 'in', 'not_in'], nullable: false, description: 'The moderation verdict (campaigns; ads copy their campaign’s; ad groups have none).' },
+  name: { type: 'string', levels: ['campaign', 'ad_group', 'ad'], ops: ['eq', 'neq', 'in', 'not_in', 'contains'], nullable: false, description: 'The entity name; contains is case-insensitive.' },
+  lifetime_budget_usd: { type: 'usd', levels: ['campaign'], ops: ORDER_OPS, nullable: false, description: 'The campaign lifetime budget in USD (the API’s lifetime_spend_limit_micros / 1e6).' },
+  start_time: { type: 'time', levels: ['campaign'], ops: ORDER_OPS, nullable: false, description: 'Campaign start: an ISO 8601 time, or now, now-3d, now+12h.' },
+  end_time: { type: 'time', levels: ['campaign'], ops: ORDER_OPS, nullable: true, description: 'Campaign end (null when open-ended): an ISO 8601 time, or now, now-3d, now+12h.' },
+};
+
+export const ACTIONS = ['pause', 'activate', 'archive', 'notify'] as const;
+export type RuleAction = (typeof ACTIONS)[number];
+
+/** What each level supports. Ad groups and ads have no archived state (it reads back as paused). */
+export const LEVEL_ACTIONS: Record<Level, readonly RuleAction[]> = {
+  campaign: ['pause', 'activate', 'archive', 'notify'],
+  ad_group: ['pause', 'activate', 'notify'],
+  ad: ['pause', 'activate', 'notify'],
+};
+
+/** The status an action leaves an entity in (notify changes nothing). */
+export const ACTION_TARGET: Record<Exclude<RuleAction, 'notify'>, 'active' | 'paused' | 'archived'> = {
+  pause: 'paused',
+  activate: 'active',
+  archive: 'archived',
+};
