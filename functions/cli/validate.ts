@@ -41,11 +41,12 @@ export function runValidate(paths: readonly string[], options: { json: boolean; 
     return EXIT.failure;
   }
   const badFiles = new Set(errors.map((e) => e.file)).size;
+  const fileCount = new Set([...result.files.map((f) => f), ...errors.map((e) => e.file)]).size;
   const warningText = warnings.length > 0 ? ` (${warnings.length} warning${warnings.length === 1 ? '' : 's'})` : '';
   if (errors.length === 0) {
     io.out(`✓ ${result.rules.length} rule${result.rules.length === 1 ? '' : 's'} in ${result.files.length} file${result.files.length === 1 ? '' : 's'} valid${warningText}`);
     return EXIT.ok;
   }
-  io.err(`✗ ${errors.length} problem${errors.length === 1 ? '' : 's'} in ${badFiles} of ${result.files.length} file${result.files.length === 1 ? '' : 's'}; ${result.rules.length} rule${result.rules.length === 1 ? '' : 's'} valid${warningText}`);
+  io.err(`✗ ${errors.length} problem${errors.length === 1 ? '' : 's'} in ${badFiles} of ${Math.max(fileCount, badFiles)} file${fileCount === 1 ? '' : 's'}; ${result.rules.length} rule${result.rules.length === 1 ? '' : 's'} valid${warningText}`);
   return EXIT.failure;
 }

@@ -234,8 +234,19 @@ export function fireTimesBetween(schedule: ParsedSchedule, timeZone: string, fro
  * fires of a cron over a year from a fixed reference (DST included). Used for the maximum event
  * age and to tell a stale delivery from a late one.
  */
+const periodCache = new Map<string, number>();
+
 export function schedulePeriodSeconds(schedule: ParsedSchedule, timeZone: string): number {
   if (schedule.kind === 'rate') return schedule.periodSeconds;
+  const key = `${timeZone}|${schedule.text}`;
+  const cached = periodCache.get(key);
+  if (cached !== undefined) return cached;
+  const period = cronPeriodSeconds(schedule, timeZone);
+  periodCache.set(key, period);
+  return period;
+}
+
+function cronPeriodSeconds(schedule: ParsedSchedule, timeZone: string): number {
   const reference = Date.UTC(2026, 0, 1);
   const fires = fireTimesBetween(schedule, timeZone, reference, reference + 400 * 86_400_000, 2_000);
   let shortest = Number.POSITIVE_INFINITY;

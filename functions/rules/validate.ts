@@ -158,6 +158,11 @@ class Collector {
         this.error('invalid_window', path, `expected a window: today, yesterday, last_3_days, last_7_days, last_14_days, last_30_days, this_month, lifetime or last_N_hours (e.g. last_6_hours); found ${describeFound(found)}.${typeof found === 'string' ? suggestion(found, ['today', 'yesterday', 'last_3_days', 'last_7_days', 'last_14_days', 'last_30_days', 'this_month', 'lifetime']) : ''}`);
         continue;
       }
+      if (found === undefined && issue.code !== 'unrecognized_keys') {
+        const expected = issue.code === 'invalid_value' ? `one of ${issue.values.map(String).join(', ')}` : issue.code === 'invalid_type' ? issue.expected : 'a value';
+        this.error('missing_key', path, `missing required key "${String(path[path.length - 1])}" (expected ${expected})`);
+        continue;
+      }
       switch (issue.code) {
         case 'unrecognized_keys':
           for (const key of issue.keys) {
@@ -166,8 +171,7 @@ class Collector {
           }
           break;
         case 'invalid_type':
-          if (found === undefined) this.error('missing_key', path, `missing required key "${String(path[path.length - 1])}" (expected ${issue.expected})`);
-          else this.error('invalid_type', path, `expected ${issue.expected}, found ${describeFound(found)}`);
+          this.error('invalid_type', path, `expected ${issue.expected}, found ${describeFound(found)}`);
           break;
         case 'invalid_value': {
           const options = issue.values.map((v) => String(v));
@@ -636,7 +640,7 @@ export function validateRuleSet(loaded: readonly LoadedRule[], knownIds: Readonl
 }
 
 /** Rule files under the given paths: files as given, directories searched for *.json (schema.json excluded). */
-export function ruleFilesIn(paths: readonly string[]): { files: string[]; issues: RuleIssue[] } {
+export function ruleFilesIn(paths: readonly string[], show: (path: string) => string = (p) => p): { files: string[]; issues: RuleIssue[] } {
   const files: string[] = [];
   const issues: RuleIssue[] = [];
   const visit = (path: string, explicit: boolean): void => {
@@ -644,7 +648,7 @@ export function ruleFilesIn(paths: readonly string[]): { files: string[]; issues
     try {
       stat = statSync(path);
     } catch {
-      issues.push({ severity: 'error', code: 'file_unreadable', file: path, ruleId: null, path: '', message: 'no such file or directory' });
+      issues.push({ severity: 'error', code: 'file_unreadable', file: show(path), ruleId: null, path: '', message: 'no such file or directory' });
       return;
     }
     if (stat.isDirectory()) {
@@ -664,7 +668,7 @@ export function ruleFilesIn(paths: readonly string[]): { files: string[]; issues
 
 /** Load and validate every rule under `paths`. Valid rules load even when others have errors. */
 export function loadRules(paths: readonly string[], cwd: string = process.cwd()): RuleSetLoad {
-  const { files, issues } = ruleFilesIn(paths);
+  const { files, issues } = ruleFilesIn(paths, (p) => relative(cwd, p) || p);
   const loaded: LoadedRule[] = [];
   const knownIds = new Set<string>();
   for (const file of files) {
@@ -683,7 +687,7 @@ export function loadRules(paths: readonly string[], cwd: string = process.cwd())
   }
   const set = validateRuleSet(loaded, knownIds);
   issues.push(...set.issues);
-  return { rules: set.rules, issues, files };
+  return { rules: set.rules, issues, files: files.map((f) => relative(cwd, f) || f) };
 }
 
 /** Ids that appear in a file, valid or not (so a reference to a rule with an error is not also "unknown"). */
