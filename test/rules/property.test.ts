@@ -8,7 +8,7 @@ import type { Condition, RuleInput } from '../../functions/rules/schema';
 import { ruleSchema } from '../../functions/rules/schema';
 import { validateRuleText } from '../../functions/rules/validate';
 import { referenceEvaluate, type PlainEntity } from '../helpers/reference';
-import { compile, entity, factsFor, type PlainWindows } from '../helpers/rules';
+import { compile, entity, factsFor } from '../helpers/rules';
 
 const NOW = Date.parse('2026-11-24T15:30:00Z');
 const WINDOWS = ['today', 'yesterday', 'last_3_days', 'last_7_days', 'lifetime', 'last_6_hours'] as const;
