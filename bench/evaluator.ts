@@ -14,7 +14,7 @@ const NOW = Date.parse('2026-11-24T15:30:00Z');
 /** 50 realistic rules over 4 windows: CPC caps, CTR floors, spend caps, spikes, status checks. */
 export function benchRules(count = 50, seed = 7): Rule[] {
   const next = mulberry32(seed);
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T;
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)];
   const rules: Rule[] = [];
   for (let i = 0; i < count; i += 1) {
     const window = pick(BENCH_WINDOWS);
@@ -117,16 +117,16 @@ function toJre(node: Condition): NestedCondition {
   if ('any' in node) return { any: node.any.map(toJre) };
   if ('not' in node) return { not: toJre(node.not) };
   if ('compare_to' in node) {
-    return { fact: factName(node.metric, node.window ?? 'lifetime'), operator: OPERATORS[node.op] as string, value: { fact: `${factName(node.compare_to.metric, node.compare_to.window ?? 'lifetime')}_x${node.compare_to.multiplier}` } };
+    return { fact: factName(node.metric, node.window ?? 'lifetime'), operator: OPERATORS[node.op], value: { fact: `${factName(node.compare_to.metric, node.compare_to.window ?? 'lifetime')}_x${node.compare_to.multiplier}` } };
   }
-  if ('metric' in node) return { fact: factName(node.metric, node.window ?? 'lifetime'), operator: OPERATORS[node.op] as string, value: node.value };
-  return { fact: node.field, operator: OPERATORS[node.op] as string, value: node.value };
+  if ('metric' in node) return { fact: factName(node.metric, node.window ?? 'lifetime'), operator: OPERATORS[node.op], value: node.value };
+  return { fact: node.field, operator: OPERATORS[node.op], value: node.value };
 }
 
 export function jreRules(rules: readonly Rule[]): RuleProperties[] {
   return rules.map((rule) => {
     const top = toJre(rule.when);
-    const conditions: TopLevelCondition = 'all' in top || 'any' in top || 'not' in top ? (top as TopLevelCondition) : { all: [top] };
+    const conditions: TopLevelCondition = 'all' in top || 'any' in top || 'not' in top ? (top) : { all: [top] };
     return { name: rule.id, conditions, event: { type: rule.then.action, params: { rule: rule.id } } };
   });
 }
@@ -170,7 +170,7 @@ export interface EvaluatorFigures {
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] as number;
+  return sorted[Math.floor(sorted.length / 2)];
 }
 
 export async function runEvaluatorBench(options: { rules?: number; campaigns?: number; jreCampaigns?: number; repeats?: number } = {}): Promise<EvaluatorFigures> {
@@ -184,8 +184,8 @@ export async function runEvaluatorBench(options: { rules?: number; campaigns?: n
   const pass = (): number => {
     let m = 0;
     for (let r = 0; r < compiled.length; r += 1) {
-      const rule = compiled[r] as (typeof compiled)[number];
-      for (let e = 0; e < facts.length; e += 1) if (rule.evaluate(facts[e] as EntityFacts, NOW) === 1) m += 1;
+      const rule = compiled[r];
+      for (let e = 0; e < facts.length; e += 1) if (rule.evaluate(facts[e], NOW) === 1) m += 1;
     }
     return m;
   };
