@@ -666,28 +666,46 @@ export function ruleFilesIn(paths: readonly string[], show: (path: string) => st
   return { files, issues };
 }
 
-/** Load and validate every rule under `paths`. Valid rules load even when others have errors. */
-export function loadRules(paths: readonly string[], cwd: string = process.cwd()): RuleSetLoad {
+/** A rule file's name and content (how rules travel inside the Lambda bundle). */
+export interface RuleText {
+  file: string;
+  text: string;
+}
+
+/** Read the rule files under `paths` (relative names), with problems for what cannot be read. */
+export function readRuleTexts(paths: readonly string[], cwd: string = process.cwd()): { texts: RuleText[]; issues: RuleIssue[] } {
   const { files, issues } = ruleFilesIn(paths, (p) => relative(cwd, p) || p);
-  const loaded: LoadedRule[] = [];
-  const knownIds = new Set<string>();
+  const texts: RuleText[] = [];
   for (const file of files) {
     const shown = relative(cwd, file) || file;
-    let text: string;
     try {
-      text = readFileSync(file, 'utf8');
+      texts.push({ file: shown, text: readFileSync(file, 'utf8') });
     } catch (error) {
       issues.push({ severity: 'error', code: 'file_unreadable', file: shown, ruleId: null, path: '', message: `cannot read: ${(error as Error).message}` });
-      continue;
     }
-    const result = validateRuleText(text, shown);
+  }
+  return { texts, issues };
+}
+
+/** Validate rule texts as one set. Valid rules load even when others have errors. */
+export function loadRuleTexts(texts: readonly RuleText[], issues: RuleIssue[] = []): RuleSetLoad {
+  const loaded: LoadedRule[] = [];
+  const knownIds = new Set<string>();
+  for (const { file, text } of texts) {
+    const result = validateRuleText(text, file);
     issues.push(...result.issues);
     loaded.push(...result.rules);
     for (const id of idsIn(text)) knownIds.add(id);
   }
   const set = validateRuleSet(loaded, knownIds);
   issues.push(...set.issues);
-  return { rules: set.rules, issues, files: files.map((f) => relative(cwd, f) || f) };
+  return { rules: set.rules, issues, files: texts.map((t) => t.file) };
+}
+
+/** Load and validate every rule under `paths`. Valid rules load even when others have errors. */
+export function loadRules(paths: readonly string[], cwd: string = process.cwd()): RuleSetLoad {
+  const { texts, issues } = readRuleTexts(paths, cwd);
+  return loadRuleTexts(texts, issues);
 }
 
 /** Ids that appear in a file, valid or not (so a reference to a rule with an error is not also "unknown"). */

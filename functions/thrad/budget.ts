@@ -37,6 +37,7 @@ export class RequestBudget {
   readonly campaignCreatesPerHour: number;
   readonly reserve: number;
   private readonly ledgers = new Map<string, KeyLedger>();
+  private taken = 0;
 
   constructor(private readonly clock: Clock, options: RequestBudgetOptions = {}) {
     this.requestsPerHour = options.requestsPerHour ?? WIRE.rateLimit.requestsPerHour;
@@ -68,6 +69,12 @@ export class RequestBudget {
     }
     ledger.general.push(now);
     if (kind === 'campaign_create') ledger.campaignCreate.push(now);
+    this.taken += 1;
+  }
+
+  /** Requests counted by this budget since it was made, all keys (never decreases). */
+  get totalTaken(): number {
+    return this.taken;
   }
 
   /** Refuse up front when `needed` requests do not fit in what is left (minus the reserve). */

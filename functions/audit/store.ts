@@ -1,0 +1,562 @@
+// The audit store: decision records, intents, run summaries, occurrence claims, per-entity
+// policy state and the request ledger, on one DynamoDB table (table.ts). Only single-item
+// conditional writes, queries, batch reads and batch writes: the same code runs on DynamoDB and
+// on dynalite. DynamoDB errors are translated here, in `send`, and nowhere else.
+import { createHash } from 'node:crypto';
+import { CreateTableCommand, DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import { systemClock, type Clock } from '../shared/clock';
+import { AuditRecordInvalidError, AuditStoreError, AuditTableMissingError } from './errors';
+import {
+  ACTION_OUTCOMES,
+  decisionRecordSchema,
+  priorActionSchema,
+  runSummarySchema,
+  type ApiResult,
+  type DecisionRecord,
+  type EntityState,
+  type Outcome,
+  type PriorActionRecord,
+  type RunSummary,
+} from './records';
+import { createTableInput, DEFAULT_RETENTION_DAYS, INDEXES, TABLE_KEYS } from './table';
+
+export interface AuditStoreOptions {
+  tableName: string;
+  client: DynamoDBClient;
+  /** How long records are kept (the TTL); default 400 days. */
+  retentionDays?: number;
+  /** The engine clock: record times, TTLs and the request ledger. */
+  clock?: Clock;
+  /** Real time: leases. */
+  realClock?: Clock;
+}
+
+export interface DecisionQuery {
+  entityId?: string;
+  ruleId?: string;
+  runId?: string;
+  outcome?: string;
+  /** ISO 8601 or Unix ms, inclusive. */
+  sinceMs?: number;
+  untilMs?: number;
+  limit?: number;
+  actionsOnly?: boolean;
+}
+
+export type OccurrenceClaim = { status: 'claimed' | 'taken_over' } | { status: 'completed' | 'in_progress'; runId: string };
+
+const MONTH_MS = 31 * 86_400_000;
+
+const k = {
+  decision: (acct: string, id: string) => `A#${acct}#D#${id}`,
+  run: (acct: string, runId: string) => `A#${acct}#RUN#${runId}`,
+  occurrence: (acct: string, scheduleId: string, time: string) => `A#${acct}#OCC#${scheduleId}#${time}`,
+  state: (acct: string, entityId: string) => `A#${acct}#S#${entityId}`,
+  ledger: (acct: string, fp: string) => `A#${acct}#K#${fp}`,
+  entity: (acct: string, entityId: string) => `A#${acct}#E#${entityId}`,
+  rule: (acct: string, ruleId: string) => `A#${acct}#R#${ruleId}`,
+  month: (acct: string, iso: string) => `A#${acct}#M#${iso.slice(0, 7)}`,
+  actions: (acct: string, iso: string) => `A#${acct}#ACT#${iso.slice(0, 7)}`,
+  pending: (acct: string) => `A#${acct}#PENDING`,
+};
+
+/** The decision id of (account, rule, entity, occurrence): the same occurrence always maps to the same record. */
+export function decisionIdFor(accountId: string, ruleId: string, entityId: string, occurrence: string): string {
+  return `d_${createHash('sha256').update(`${accountId}|${ruleId}|${entityId}|${occurrence}`).digest('hex').slice(0, 24)}`;
+}
+
+function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : 'Error';
+}
+
+/** Month keys from `untilIso` back to `sinceIso`, newest first. */
+function monthsBetween(sinceMs: number, untilMs: number): string[] {
+  const out: string[] = [];
+  const cursor = new Date(untilMs);
+  cursor.setUTCDate(1);
+  cursor.setUTCHours(0, 0, 0, 0);
+  const first = new Date(sinceMs);
+  first.setUTCDate(1);
+  first.setUTCHours(0, 0, 0, 0);
+  while (cursor.getTime() >= first.getTime() && out.length < 240) {
+    out.push(cursor.toISOString());
+    cursor.setUTCMonth(cursor.getUTCMonth() - 1);
+  }
+  return out;
+}
+
+export class AuditStore {
+  readonly tableName: string;
+  readonly retentionDays: number;
+  private readonly doc: DynamoDBDocumentClient;
+  private readonly raw: DynamoDBClient;
+  private readonly clock: Clock;
+  private readonly realClock: Clock;
+
+  constructor(options: AuditStoreOptions) {
+    this.tableName = options.tableName;
+    this.raw = options.client;
+    this.doc = DynamoDBDocumentClient.from(options.client, { marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false } });
+    this.retentionDays = options.retentionDays ?? DEFAULT_RETENTION_DAYS;
+    this.clock = options.clock ?? systemClock;
+    this.realClock = options.realClock ?? systemClock;
+  }
+
+  /** TTL for an item written now. */
+  expiresAt(): number {
+    return Math.floor(this.clock.nowMs() / 1000) + this.retentionDays * 86_400;
+  }
+
+  // ---- the one translation place ----------------------------------------------------------------
+
+  private translate(operation: string, error: unknown): never {
+    const name = errorName(error);
+    if (name === 'ResourceNotFoundException') throw new AuditTableMissingError(this.tableName, { cause: error });
+    throw new AuditStoreError(`Audit store ${operation} on ${this.tableName} failed: ${name}: ${error instanceof Error ? error.message : String(error)}`, { operation, awsCode: name }, { cause: error });
+  }
+
+  private async send<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      return this.translate(operation, error);
+    }
+  }
+
+  /** Run a conditional write; a failed condition is `false`, anything else an AuditStoreError. */
+  private async conditional(operation: string, run: () => Promise<unknown>): Promise<boolean> {
+    try {
+      await run();
+      return true;
+    } catch (error) {
+      if (errorName(error) === 'ConditionalCheckFailedException') return false;
+      return this.translate(operation, error);
+    }
+  }
+
+  // ---- table -----------------------------------------------------------------------------------
+
+  /** Create the table when it is missing (local DynamoDB-compatible servers; never on AWS, where CDK owns it). */
+  async ensureTable(): Promise<'created' | 'exists'> {
+    try {
+      await this.raw.send(new DescribeTableCommand({ TableName: this.tableName }));
+      return 'exists';
+    } catch (error) {
+      if (errorName(error) !== 'ResourceNotFoundException') this.translate('DescribeTable', error);
+    }
+    try {
+      await this.raw.send(new CreateTableCommand(createTableInput(this.tableName)));
+    } catch (error) {
+      // Another process created it first.
+      if (errorName(error) !== 'ResourceInUseException') this.translate('CreateTable', error);
+    }
+    for (let i = 0; i < 50; i += 1) {
+      const described = await this.send('DescribeTable', () => this.raw.send(new DescribeTableCommand({ TableName: this.tableName })));
+      if (described.Table?.TableStatus === 'ACTIVE') break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return 'created';
+  }
+
+  // ---- decisions ---------------------------------------------------------------------------------
+
+  private decisionItem(record: DecisionRecord): Record<string, unknown> {
+    const sortKey = `${record.evaluated_at}#${record.decision_id}`;
+    const acct = record.account_id;
+    const item: Record<string, unknown> = {
+      ...record,
+      [TABLE_KEYS.partitionKey]: k.decision(acct, record.decision_id),
+      [TABLE_KEYS.sortKey]: 'DECISION',
+      type: 'decision',
+      [INDEXES.byEntity.pk]: k.entity(acct, record.entity_id),
+      [INDEXES.byEntity.sk]: sortKey,
+      [INDEXES.byRule.pk]: k.rule(acct, record.rule_id),
+      [INDEXES.byRule.sk]: sortKey,
+      [INDEXES.byRun.pk]: k.run(acct, record.run_id),
+      [INDEXES.byRun.sk]: sortKey,
+      [INDEXES.byTime.pk]: k.month(acct, record.evaluated_at),
+      [INDEXES.byTime.sk]: sortKey,
+    };
+    if (ACTION_OUTCOMES.has(record.outcome)) {
+      item[INDEXES.actionsByTime.pk] = k.actions(acct, record.evaluated_at);
+      item[INDEXES.actionsByTime.sk] = sortKey;
+    }
+    if (record.outcome === 'pending') {
+      item[INDEXES.pending.pk] = k.pending(acct);
+      item[INDEXES.pending.sk] = sortKey;
+    }
+    return item;
+  }
+
+  private parseDecision(item: Record<string, unknown>): DecisionRecord {
+    const result = decisionRecordSchema.safeParse(item);
+    if (!result.success) throw new AuditRecordInvalidError(String(item[TABLE_KEYS.partitionKey]), result.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    return result.data;
+  }
+
+  /** Write decisions that need no condition (the run holds the occurrence's claim), 25 per request. */
+  async putDecisions(records: readonly DecisionRecord[]): Promise<void> {
+    for (let i = 0; i < records.length; i += 25) {
+      let requests = records.slice(i, i + 25).map((record) => ({ PutRequest: { Item: this.decisionItem(record) } }));
+      for (let attempt = 0; requests.length > 0; attempt += 1) {
+        if (attempt > 8) throw new AuditStoreError(`Audit store BatchWriteItem left ${requests.length} items unprocessed after retries`, { operation: 'BatchWriteItem', awsCode: 'UnprocessedItems' });
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(2_000, 50 * 2 ** attempt)));
+        const output = await this.send('BatchWriteItem', () => this.doc.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } })));
+        requests = (output.UnprocessedItems?.[this.tableName] ?? []) as typeof requests;
+      }
+    }
+  }
+
+  /**
+   * Write a decision only if none exists for its (rule, entity, occurrence): the intent before an
+   * action, or any decision of a run that took over an occurrence. `claimed: false` returns the
+   * record already there.
+   */
+  async claimDecision(record: DecisionRecord): Promise<{ claimed: true } | { claimed: false; existing: DecisionRecord | null }> {
+    const ok = await this.conditional('PutItem', () =>
+      this.doc.send(new PutCommand({ TableName: this.tableName, Item: this.decisionItem(record), ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': TABLE_KEYS.partitionKey } })),
+    );
+    if (ok) return { claimed: true };
+    return { claimed: false, existing: await this.getDecision(record.account_id, record.decision_id) };
+  }
+
+  /**
+   * Record an intent's outcome, only if it is still pending and ours. False when someone else
+   * owns it now (our lease expired and another run reconciled it).
+   */
+  async completeIntent(record: DecisionRecord, update: { outcome: Outcome; reason: string; statusAfter: string | null; apiResult: ApiResult | null; entityUpdatedAtAfter: number | null; message?: string | null }): Promise<boolean> {
+    const actions = ACTION_OUTCOMES.has(update.outcome);
+    const sortKey = `${record.evaluated_at}#${record.decision_id}`;
+    const names: Record<string, string> = { '#outcome': 'outcome', '#pk': TABLE_KEYS.partitionKey, '#gp': INDEXES.pending.pk, '#gs': INDEXES.pending.sk };
+    const values: Record<string, unknown> = {
+      ':outcome': update.outcome,
+      ':pending': 'pending',
+      ':run': record.run_id,
+      ':reason': update.reason,
+      ':after': update.statusAfter,
+      ':api': update.apiResult,
+      ':updated': update.entityUpdatedAtAfter,
+      ':message': update.message ?? record.message,
+    };
+    let set = '#outcome = :outcome, reason = :reason, status_after = :after, api_result = :api, entity_updated_at_after = :updated, message = :message, lease_until_ms = :null';
+    values[':null'] = null;
+    if (actions) {
+      names['#ap'] = INDEXES.actionsByTime.pk;
+      names['#as'] = INDEXES.actionsByTime.sk;
+      values[':ap'] = k.actions(record.account_id, record.evaluated_at);
+      values[':as'] = sortKey;
+      set += ', #ap = :ap, #as = :as';
+    }
+    return this.conditional('UpdateItem', () =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [TABLE_KEYS.partitionKey]: k.decision(record.account_id, record.decision_id), [TABLE_KEYS.sortKey]: 'DECISION' },
+          UpdateExpression: `SET ${set} REMOVE #gp, #gs`,
+          ConditionExpression: 'attribute_exists(#pk) AND #outcome = :pending AND run_id = :run',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      ),
+    );
+  }
+
+  /** Take over a pending intent whose owner's lease has run out (its process died mid-action). */
+  async takeOverIntent(record: DecisionRecord, runId: string, leaseUntilMs: number): Promise<boolean> {
+    return this.conditional('UpdateItem', () =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [TABLE_KEYS.partitionKey]: k.decision(record.account_id, record.decision_id), [TABLE_KEYS.sortKey]: 'DECISION' },
+          UpdateExpression: 'SET run_id = :run, lease_until_ms = :lease',
+          ConditionExpression: '#outcome = :pending AND run_id = :previous AND lease_until_ms < :now',
+          ExpressionAttributeNames: { '#outcome': 'outcome' },
+          ExpressionAttributeValues: { ':run': runId, ':lease': leaseUntilMs, ':pending': 'pending', ':previous': record.run_id, ':now': this.realClock.nowMs() },
+        }),
+      ),
+    );
+  }
+
+  /** Intents awaiting an outcome whose lease has expired (their owner is gone). */
+  async expiredIntents(accountId: string): Promise<DecisionRecord[]> {
+    const now = this.realClock.nowMs();
+    const items = await this.queryAll({
+      TableName: this.tableName,
+      IndexName: INDEXES.pending.name,
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': INDEXES.pending.pk },
+      ExpressionAttributeValues: { ':pk': k.pending(accountId) },
+    });
+    return items.map((item) => this.parseDecision(item)).filter((r) => r.outcome === 'pending' && (r.lease_until_ms ?? 0) < now);
+  }
+
+  async getDecision(accountId: string, decisionId: string): Promise<DecisionRecord | null> {
+    const output = await this.send('GetItem', () =>
+      this.doc.send(new GetCommand({ TableName: this.tableName, Key: { [TABLE_KEYS.partitionKey]: k.decision(accountId, decisionId), [TABLE_KEYS.sortKey]: 'DECISION' }, ConsistentRead: true })),
+    );
+    if (!output.Item) return null;
+    const record = this.parseDecision(output.Item);
+    return record.expires_at > Math.floor(this.clock.nowMs() / 1000) ? record : null;
+  }
+
+  private async queryAll(input: QueryCommandInput, limit = Number.POSITIVE_INFINITY, filter: (item: Record<string, unknown>) => boolean = () => true): Promise<Record<string, unknown>[]> {
+    const out: Record<string, unknown>[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const output = await this.send('Query', () => this.doc.send(new QueryCommand({ ...input, ExclusiveStartKey: start })));
+      for (const item of output.Items ?? []) {
+        if (filter(item)) out.push(item);
+        if (out.length >= limit) return out;
+      }
+      start = output.LastEvaluatedKey;
+    } while (start);
+    return out;
+  }
+
+  /**
+   * Decisions newest first, by the cheapest access path: a run, an entity's history, a rule's
+   * record, the actions index, or all decisions by month. Expired items are never returned.
+   */
+  async queryDecisions(accountId: string, query: DecisionQuery = {}): Promise<DecisionRecord[]> {
+    const limit = query.limit ?? 100;
+    const nowSeconds = Math.floor(this.clock.nowMs() / 1000);
+    const since = query.sinceMs ?? 0;
+    const until = query.untilMs ?? this.clock.nowMs() + MONTH_MS;
+    const lo = new Date(since).toISOString();
+    const hi = `${new Date(until).toISOString()}~`;
+    const keep = (item: Record<string, unknown>): boolean =>
+      item.type === 'decision' &&
+      (typeof item.expires_at !== 'number' || item.expires_at > nowSeconds) &&
+      (query.ruleId === undefined || item.rule_id === query.ruleId) &&
+      (query.entityId === undefined || item.entity_id === query.entityId) &&
+      (query.runId === undefined || item.run_id === query.runId) &&
+      (query.outcome === undefined || item.outcome === query.outcome) &&
+      (!query.actionsOnly || ACTION_OUTCOMES.has(item.outcome as Outcome));
+    const ranged = (index: { name: string; pk: string; sk: string }, pk: string): QueryCommandInput => ({
+      TableName: this.tableName,
+      IndexName: index.name,
+      KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :lo AND :hi',
+      ExpressionAttributeNames: { '#pk': index.pk, '#sk': index.sk },
+      ExpressionAttributeValues: { ':pk': pk, ':lo': lo, ':hi': hi },
+      ScanIndexForward: false,
+    });
+    let items: Record<string, unknown>[];
+    if (query.runId !== undefined) items = await this.queryAll(ranged(INDEXES.byRun, k.run(accountId, query.runId)), limit, keep);
+    else if (query.entityId !== undefined) items = await this.queryAll(ranged(INDEXES.byEntity, k.entity(accountId, query.entityId)), limit, keep);
+    else if (query.ruleId !== undefined) items = await this.queryAll(ranged(INDEXES.byRule, k.rule(accountId, query.ruleId)), limit, keep);
+    else {
+      const actions = query.actionsOnly === true || (query.outcome !== undefined && ACTION_OUTCOMES.has(query.outcome as Outcome));
+      items = [];
+      for (const month of monthsBetween(since, until)) {
+        const index = actions ? INDEXES.actionsByTime : INDEXES.byTime;
+        items.push(...(await this.queryAll(ranged(index, actions ? k.actions(accountId, month) : k.month(accountId, month)), limit - items.length, keep)));
+        if (items.length >= limit) break;
+      }
+    }
+    return items.map((item) => this.parseDecision(item));
+  }
+
+  // ---- entity state (the policy's memory) -----------------------------------------------------------
+
+  async entityStates(accountId: string, entityIds: readonly string[]): Promise<Map<string, EntityState>> {
+    const out = new Map<string, EntityState>();
+    const unique = [...new Set(entityIds)];
+    for (let i = 0; i < unique.length; i += 100) {
+      let keys = unique.slice(i, i + 100).map((id) => ({ [TABLE_KEYS.partitionKey]: k.state(accountId, id), [TABLE_KEYS.sortKey]: 'STATE' }));
+      for (let attempt = 0; keys.length > 0; attempt += 1) {
+        if (attempt > 8) throw new AuditStoreError('Audit store BatchGetItem left keys unprocessed after retries', { operation: 'BatchGetItem', awsCode: 'UnprocessedKeys' });
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(2_000, 50 * 2 ** attempt)));
+        const output = await this.send('BatchGetItem', () => this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } })));
+        for (const item of output.Responses?.[this.tableName] ?? []) {
+          const state = this.parseState(item);
+          out.set(state.entityId, state);
+        }
+        keys = (output.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as typeof keys;
+      }
+    }
+    return out;
+  }
+
+  private parseState(item: Record<string, unknown>): EntityState {
+    const state: EntityState = { entityId: String(item.entity_id), acted: new Map(), wouldAct: new Map(), lastStatusChange: null };
+    for (const [key, value] of Object.entries(item)) {
+      const target = key.startsWith('r_') ? state.acted : key.startsWith('w_') ? state.wouldAct : null;
+      if (target) {
+        const parsed = priorActionSchema.safeParse(value);
+        if (parsed.success) target.set(parsed.data.rule_id, parsed.data);
+      }
+    }
+    const last = priorActionSchema.safeParse(item.last_status_change);
+    if (last.success) state.lastStatusChange = last.data;
+    return state;
+  }
+
+  /** Remember a rule's action on an entity (and, for status changes, that it was the last one). */
+  async recordEntityAction(accountId: string, entityId: string, action: PriorActionRecord, statusChange: boolean): Promise<void> {
+    const attribute = `${action.outcome === 'acted' ? 'r' : 'w'}_${action.rule_id}`;
+    const names: Record<string, string> = { '#a': attribute };
+    const values: Record<string, unknown> = { ':a': action, ':entity': entityId, ':exp': this.expiresAt() };
+    let set = '#a = :a, entity_id = :entity, expires_at = :exp';
+    if (statusChange && action.outcome === 'acted') {
+      set += ', last_status_change = :a';
+    }
+    await this.send('UpdateItem', () =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [TABLE_KEYS.partitionKey]: k.state(accountId, entityId), [TABLE_KEYS.sortKey]: 'STATE' },
+          UpdateExpression: `SET ${set}`,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      ),
+    );
+  }
+
+  // ---- occurrences and runs ---------------------------------------------------------------------
+
+  /**
+   * Claim a scheduled occurrence for a run. A completed occurrence is never run again (a
+   * redelivery); a running one with a live lease is left to its owner (a concurrent delivery);
+   * a failed one, or one whose owner's lease ran out, is taken over.
+   */
+  async claimOccurrence(accountId: string, scheduleId: string, scheduledTime: string, runId: string, leaseUntilMs: number): Promise<OccurrenceClaim> {
+    const key = { [TABLE_KEYS.partitionKey]: k.occurrence(accountId, scheduleId, scheduledTime), [TABLE_KEYS.sortKey]: 'CLAIM' };
+    let previous: Record<string, unknown> | undefined;
+    const ok = await this.conditional('PutItem', async () => {
+      const output = await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...key, type: 'claim', run_id: runId, status: 'running', lease_until_ms: leaseUntilMs, schedule_id: scheduleId, scheduled_time: scheduledTime, expires_at: this.expiresAt() },
+          ConditionExpression: 'attribute_not_exists(#pk) OR #status = :failed OR (#status = :running AND lease_until_ms < :now)',
+          ExpressionAttributeNames: { '#pk': TABLE_KEYS.partitionKey, '#status': 'status' },
+          ExpressionAttributeValues: { ':failed': 'failed', ':running': 'running', ':now': this.realClock.nowMs() },
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      previous = output.Attributes;
+    });
+    if (ok) return { status: previous ? 'taken_over' : 'claimed' };
+    const existing = await this.send('GetItem', () => this.doc.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true })));
+    const item = existing.Item ?? {};
+    return { status: item.status === 'completed' ? 'completed' : 'in_progress', runId: String(item.run_id ?? 'unknown') };
+  }
+
+  async finishOccurrence(accountId: string, scheduleId: string, scheduledTime: string, runId: string, status: 'completed' | 'failed'): Promise<boolean> {
+    return this.conditional('UpdateItem', () =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [TABLE_KEYS.partitionKey]: k.occurrence(accountId, scheduleId, scheduledTime), [TABLE_KEYS.sortKey]: 'CLAIM' },
+          UpdateExpression: 'SET #status = :status',
+          ConditionExpression: 'run_id = :run',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':status': status, ':run': runId },
+        }),
+      ),
+    );
+  }
+
+  async putRunSummary(summary: RunSummary): Promise<void> {
+    const acct = summary.account_id;
+    await this.send('PutItem', () =>
+      this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...summary,
+            [TABLE_KEYS.partitionKey]: k.run(acct, summary.run_id),
+            [TABLE_KEYS.sortKey]: 'SUMMARY',
+            type: 'run',
+            [INDEXES.byRun.pk]: k.run(acct, summary.run_id),
+            [INDEXES.byRun.sk]: '~summary',
+            [INDEXES.byTime.pk]: `A#${acct}#RUNS#${summary.started_at.slice(0, 7)}`,
+            [INDEXES.byTime.sk]: `${summary.started_at}#${summary.run_id}`,
+          },
+        }),
+      ),
+    );
+  }
+
+  async getRunSummary(accountId: string, runId: string): Promise<RunSummary | null> {
+    const output = await this.send('GetItem', () => this.doc.send(new GetCommand({ TableName: this.tableName, Key: { [TABLE_KEYS.partitionKey]: k.run(accountId, runId), [TABLE_KEYS.sortKey]: 'SUMMARY' } })));
+    if (!output.Item) return null;
+    const parsed = runSummarySchema.safeParse(output.Item);
+    if (!parsed.success) throw new AuditRecordInvalidError(k.run(accountId, runId), parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    return parsed.data;
+  }
+
+  /** Run summaries newest first. */
+  async listRuns(accountId: string, options: { sinceMs?: number; untilMs?: number; limit?: number } = {}): Promise<RunSummary[]> {
+    const since = options.sinceMs ?? this.clock.nowMs() - 31 * 86_400_000;
+    const until = options.untilMs ?? this.clock.nowMs() + MONTH_MS;
+    const out: RunSummary[] = [];
+    for (const month of monthsBetween(since, until)) {
+      const items = await this.queryAll(
+        {
+          TableName: this.tableName,
+          IndexName: INDEXES.byTime.name,
+          KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :lo AND :hi',
+          ExpressionAttributeNames: { '#pk': INDEXES.byTime.pk, '#sk': INDEXES.byTime.sk },
+          ExpressionAttributeValues: { ':pk': `A#${accountId}#RUNS#${month.slice(0, 7)}`, ':lo': new Date(since).toISOString(), ':hi': `${new Date(until).toISOString()}~` },
+          ScanIndexForward: false,
+        },
+        (options.limit ?? 50) - out.length,
+      );
+      for (const item of items) {
+        const parsed = runSummarySchema.safeParse(item);
+        if (parsed.success) out.push(parsed.data);
+      }
+      if (out.length >= (options.limit ?? 50)) break;
+    }
+    return out;
+  }
+
+  // ---- request ledger (the API budget across processes) -----------------------------------------
+
+  /** Add this process's requests, counted per minute (engine clock), to the key's ledger. */
+  async recordRequests(accountId: string, keyFingerprint: string, perMinute: ReadonlyMap<number, number>): Promise<void> {
+    for (const [minuteMs, count] of perMinute) {
+      if (count <= 0) continue;
+      await this.send('UpdateItem', () =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { [TABLE_KEYS.partitionKey]: k.ledger(accountId, keyFingerprint), [TABLE_KEYS.sortKey]: new Date(minuteMs).toISOString() },
+            UpdateExpression: 'ADD #count :n SET expires_at = :exp, #type = :type',
+            ExpressionAttributeNames: { '#count': 'count', '#type': 'type' },
+            ExpressionAttributeValues: { ':n': count, ':exp': Math.floor(minuteMs / 1000) + 2 * 3_600, ':type': 'ledger' },
+          }),
+        ),
+      );
+    }
+  }
+
+  /** Request timestamps (minute resolution) recorded for the key in the last hour. */
+  async recentRequests(accountId: string, keyFingerprint: string): Promise<number[]> {
+    const now = this.clock.nowMs();
+    const items = await this.queryAll({
+      TableName: this.tableName,
+      KeyConditionExpression: '#pk = :pk AND #sk > :since',
+      ExpressionAttributeNames: { '#pk': TABLE_KEYS.partitionKey, '#sk': TABLE_KEYS.sortKey },
+      ExpressionAttributeValues: { ':pk': k.ledger(accountId, keyFingerprint), ':since': new Date(now - 3_600_000).toISOString() },
+    });
+    const out: number[] = [];
+    for (const item of items) {
+      const at = Date.parse(String(item[TABLE_KEYS.sortKey]));
+      const count = typeof item.count === 'number' ? item.count : 0;
+      for (let i = 0; i < count; i += 1) out.push(at);
+    }
+    return out;
+  }
+}

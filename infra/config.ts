@@ -1,0 +1,95 @@
+// Synth-time configuration: context parameters, and the rules shipped with the deployment,
+// validated (an invalid rule fails the synth with the validator's message) and grouped into one
+// EventBridge Scheduler schedule per distinct (expression, time zone).
+import { createHash } from 'node:crypto';
+import { resolve } from 'node:path';
+import type { Node } from 'constructs';
+import { formatIssue } from '../functions/rules/errors';
+import { parseSchedule, schedulePeriodSeconds } from '../functions/rules/schedule';
+import { loadRuleTexts, readRuleTexts, type LoadedRule, type RuleText } from '../functions/rules/validate';
+
+export const ROOT = resolve(__dirname, '..');
+
+export interface AutopilotConfig {
+  stage: string;
+  /** Import the API key secret by name or ARN; created (with an empty key) when neither is given. */
+  secretName?: string;
+  secretArn?: string;
+  alarmEmail?: string;
+  retentionDays: number;
+  apiBaseUrl?: string;
+  accountId?: string;
+  rulesDir: string;
+}
+
+export class RuleSynthError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RuleSynthError';
+  }
+}
+
+function optional(node: Node, key: string): string | undefined {
+  const value: unknown = node.tryGetContext(key);
+  return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
+}
+
+export function configFromContext(node: Node): AutopilotConfig {
+  const retention = Number(node.tryGetContext('retentionDays') ?? 400);
+  if (!Number.isInteger(retention) || retention < 1) throw new RuleSynthError(`Context retentionDays must be a whole number of days ≥ 1 (got ${String(node.tryGetContext('retentionDays'))}).`);
+  return {
+    stage: optional(node, 'stage') ?? 'prod',
+    secretName: optional(node, 'secretName'),
+    secretArn: optional(node, 'secretArn'),
+    alarmEmail: optional(node, 'alarmEmail'),
+    retentionDays: retention,
+    apiBaseUrl: optional(node, 'apiBaseUrl'),
+    accountId: optional(node, 'adAccountId'),
+    rulesDir: resolve(ROOT, optional(node, 'rulesDir') ?? 'rules'),
+  };
+}
+
+export interface ScheduleGroup {
+  /** Stable id of the (expression, timezone) pair: also the construct id, so keep it stable. */
+  id: string;
+  expression: string;
+  timezone: string;
+  ruleIds: string[];
+  periodSeconds: number;
+}
+
+export interface ShippedRules {
+  texts: RuleText[];
+  rules: LoadedRule[];
+  groups: ScheduleGroup[];
+  warnings: string[];
+}
+
+/** Load the rules to ship; throws RuleSynthError with one line per problem. */
+export function shippedRules(rulesDir: string): ShippedRules {
+  const { texts, issues } = readRuleTexts([rulesDir], ROOT);
+  const loaded = loadRuleTexts(texts, issues);
+  const errors = loaded.issues.filter((i) => i.severity === 'error');
+  if (errors.length > 0) throw new RuleSynthError(`Invalid rules; fix them before deploying (npx thrad-rules validate):\n${errors.map(formatIssue).join('\n')}`);
+  if (loaded.rules.length === 0) throw new RuleSynthError(`No rules found in ${rulesDir}; nothing would run.`);
+  const groups = new Map<string, ScheduleGroup>();
+  for (const { rule } of loaded.rules) {
+    if (!rule.enabled) continue;
+    const key = `${rule.schedule.expression}|${rule.schedule.timezone}`;
+    let group = groups.get(key);
+    if (!group) {
+      const slug = `${rule.schedule.expression}-${rule.schedule.timezone}`.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+      const hash = createHash('sha256').update(key).digest('hex').slice(0, 8);
+      group = {
+        id: `${slug.slice(0, 48)}-${hash}`,
+        expression: rule.schedule.expression,
+        timezone: rule.schedule.timezone,
+        ruleIds: [],
+        periodSeconds: schedulePeriodSeconds(parseSchedule(rule.schedule.expression), rule.schedule.timezone),
+      };
+      groups.set(key, group);
+    }
+    group.ruleIds.push(rule.id);
+  }
+  return { texts, rules: loaded.rules, groups: [...groups.values()].sort((a, b) => a.id.localeCompare(b.id)), warnings: loaded.issues.filter((i) => i.severity === 'warning').map(formatIssue) };
+}
