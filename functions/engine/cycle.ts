@@ -35,6 +35,11 @@ export interface EngineDeps {
   /** Each decision as it is settled (the local runner prints these). */
   onDecision?: (record: DecisionRecord) => void;
   onProgress?: (event: { phase: string; done: number; total: number; entities: number }) => void;
+  /**
+   * Points where a fault test can stop the run as a crash would: after the intent is written
+   * (before the call), and after the call (before its outcome is recorded).
+   */
+  crashPoints?: { afterIntent?: (intent: DecisionRecord) => Promise<void> | void; afterCall?: (intent: DecisionRecord) => Promise<void> | void };
 }
 
 export interface CycleRequest {
@@ -510,6 +515,7 @@ export class Engine {
       this.logger.info('decision already recorded for this occurrence; not calling again', { decision_id: pending.decision_id, by: claim.existing?.run_id });
       return;
     }
+    await this.deps.crashPoints?.afterIntent?.(intent);
     await this.callAndRecord(intent, action, deadlineMs, clock, decisions, counts, perRule, null);
   }
 
@@ -543,6 +549,7 @@ export class Engine {
       apiResult = { http_status: e?.httpStatus ?? null, error_code: e?.code ?? 'unexpected_error', message: e?.message ?? null, attempts: 0, confirmed_by: confirmedBy };
       statusAfter = intent.status_before;
     }
+    await this.deps.crashPoints?.afterCall?.(intent);
     if (outcome === 'acted') {
       await store.recordEntityAction(intent.account_id, intent.entity_id, { rule_id: intent.rule_id, action, outcome: 'acted', at_ms: clock.nowMs(), entity_updated_at_after: updatedAt, decision_id: intent.decision_id }, true);
     }

@@ -66,7 +66,7 @@ function engineLogger(logger: Logger): EngineLogger {
     if (attributes) log(message, attributes);
     else log(message);
   };
-  return { debug: at(logger.debug.bind(logger) as never), info: at(logger.info.bind(logger) as never), warn: at(logger.warn.bind(logger) as never), error: at(logger.error.bind(logger) as never) };
+  return { debug: at(logger.debug.bind(logger)), info: at(logger.info.bind(logger)), warn: at(logger.warn.bind(logger)), error: at(logger.error.bind(logger)) };
 }
 
 function buildRuntime(overrides: HandlerOverrides): Runtime {

@@ -7,10 +7,13 @@ import { Engine, type EngineDeps } from '../../functions/engine/cycle';
 import { MemoryNotifier } from '../../functions/engine/notifier';
 import { startEmbeddedDynamo, type EmbeddedDynamo } from '../../functions/local/dynalite';
 import { compileRuleSet, type CompiledRuleSet } from '../../functions/rules/compile';
-import type { Rule } from '../../functions/rules/schema';
+import { ruleSchema, type Rule, type RuleInput } from '../../functions/rules/schema';
 import { loadRules, ruleVersion } from '../../functions/rules/validate';
-import type { Sandbox } from '../../sandbox/server';
+import { systemClock, type Clock } from '../../functions/shared/clock';
+import { StaticApiKeyProvider } from '../../functions/thrad/keys';
 import type { FixtureInput } from '../../sandbox/fixture';
+import type { Sandbox } from '../../sandbox/server';
+import { KEY } from './fixtures';
 import { clientFor, withSandbox } from './sandbox';
 
 export const RULES_DIR = resolve(__dirname, '..', '..', 'rules');
@@ -21,8 +24,42 @@ export function exampleRules(): CompiledRuleSet {
   return compileRuleSet(loaded.rules);
 }
 
-export function compiledFrom(rules: Rule[]): CompiledRuleSet {
-  return compileRuleSet(rules.map((rule) => ({ rule, file: 'test.json', index: null, version: ruleVersion(rule) })));
+export function compiledFrom(rules: RuleInput[]): CompiledRuleSet {
+  const parsed: Rule[] = rules.map((r) => ruleSchema.parse(r));
+  return compileRuleSet(parsed.map((rule) => ({ rule, file: `${rule.id}.json`, index: null, version: ruleVersion(rule) })));
+}
+
+const base = { mode: 'live', schedule: { expression: 'rate(15 minutes)', timezone: 'America/New_York' }, level: 'campaign' } as const;
+
+/** The engine tests' rules, matching engineFixture(). */
+export function engineRules(overrides: Partial<Record<string, Partial<RuleInput>>> = {}): CompiledRuleSet {
+  return compiledFrom([
+    {
+      ...base,
+      id: 'pause-expensive',
+      when: { all: [{ field: 'status', op: 'eq', value: 'active' }, { metric: 'cpc', window: 'last_3_days', op: 'gt', value: 2.5 }] },
+      then: { action: 'pause' },
+      guards: { min_data: { clicks: 10 }, cooldown: '6h' },
+      priority: 10,
+      ...overrides['pause-expensive'],
+    },
+    {
+      ...base,
+      id: 'activate-approved',
+      when: { all: [{ field: 'review_status', op: 'eq', value: 'approved' }, { field: 'status', op: 'eq', value: 'paused' }, { metric: 'impressions', window: 'lifetime', op: 'eq', value: 0 }] },
+      then: { action: 'activate' },
+      guards: { cooldown: 'forever' },
+      ...overrides['activate-approved'],
+    },
+    {
+      ...base,
+      id: 'night-pause',
+      scope: { name_contains: '[night]' },
+      when: { field: 'status', op: 'eq', value: 'active' },
+      then: { action: 'pause' },
+      ...overrides['night-pause'],
+    },
+  ]);
 }
 
 export interface Rig {
@@ -34,10 +71,11 @@ export interface Rig {
   close(): Promise<void>;
 }
 
-export async function rig(fixture: FixtureInput, rules: CompiledRuleSet, options: { key?: string } = {}): Promise<Rig> {
+export async function rig(fixture: FixtureInput, rules: CompiledRuleSet, options: { realClock?: Clock } = {}): Promise<Rig> {
   const sandbox = await withSandbox(fixture);
   const dynamo = await startEmbeddedDynamo();
-  const store = new AuditStore({ tableName: `audit-${randomBytes(4).toString('hex')}`, client: dynamo.client, clock: sandbox.world.clock });
+  const realClock = options.realClock ?? systemClock;
+  const store = new AuditStore({ tableName: `audit-${randomBytes(4).toString('hex')}`, client: dynamo.client, clock: sandbox.world.clock, realClock });
   await store.ensureTable();
   const notifier = new MemoryNotifier();
   return {
@@ -47,11 +85,12 @@ export async function rig(fixture: FixtureInput, rules: CompiledRuleSet, options
     notifier,
     engine: (overrides = {}) =>
       new Engine({
-        client: clientFor(sandbox, options.key ? { keyProvider: { source: 'test', getKey: () => Promise.resolve(options.key as string), refresh: () => Promise.resolve(options.key as string) } } : {}),
+        client: clientFor(sandbox, { keyProvider: new StaticApiKeyProvider(KEY) }),
         store,
         rules,
         notifier,
         clock: sandbox.world.clock,
+        realClock,
         ...overrides,
       }),
     close: async () => {
@@ -59,4 +98,12 @@ export async function rig(fixture: FixtureInput, rules: CompiledRuleSet, options
       await dynamo.close();
     },
   };
+}
+
+/** Status calls (pause/activate/archive) the sandbox received, as `METHOD path effect`. */
+export function statusCalls(sandbox: Sandbox): { path: string; effect: boolean; status: number | null; idempotency: string | null }[] {
+  return sandbox
+    .requests()
+    .filter((r) => r.method === 'POST' && /\/(activate|pause|archive)$/.test(r.path))
+    .map((r) => ({ path: r.path, effect: r.effect, status: r.status, idempotency: r.idempotency_key }));
 }

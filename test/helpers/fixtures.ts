@@ -112,3 +112,43 @@ export function smallFixture(overrides: Partial<FixtureInput> = {}): FixtureInpu
     ...overrides,
   };
 }
+
+export const eids = {
+  expensive: 'e1000000-0000-4000-8000-000000000001',
+  cheap: 'e1000000-0000-4000-8000-000000000002',
+  approved: 'e1000000-0000-4000-8000-000000000003',
+  night: 'e1000000-0000-4000-8000-000000000004',
+} as const;
+
+/**
+ * A small world for engine tests: one campaign paying $3 a click (pause-expensive), one cheap
+ * one, one approved and never delivered (activate-approved), one "[night]" campaign (night-pause).
+ */
+export function engineFixture(overrides: Partial<FixtureInput> = {}): FixtureInput {
+  const today = Math.floor(T0 / DAY) * DAY;
+  const days = (n: number, impressions: number, clicks: number, spend: number) =>
+    Array.from({ length: n }, (_, i) => ({ date: isoDay(today - (i + 1) * DAY), impressions, clicks, spend_usd: spend, supply: 'chatgpt' as const }));
+  const campaign = (id: string, name: string, status: 'active' | 'paused', delivery: ReturnType<typeof days>) => ({
+    id,
+    name,
+    status,
+    review_status: 'approved' as const,
+    start_time: today - 20 * DAY,
+    created_at: today - 21 * DAY,
+    budget: { lifetime_spend_limit_micros: 10_000_000_000 },
+    ad_groups: [{ id: `${id}-ag`, name: 'Group', ads: [{ id: `${id}-ad`, name: `${name} ad`, creative: card, delivery }] }],
+  });
+  return {
+    now: T0,
+    seed: 3,
+    api_keys: [KEY],
+    account: { id: ACCOUNT_ID, name: 'Engine Test Co', url: 'https://engine.example' },
+    campaigns: [
+      campaign(eids.expensive, 'Expensive Shoes', 'active', days(5, 4_000, 40, 120)),
+      campaign(eids.cheap, 'Cheap Socks', 'active', days(5, 4_000, 80, 40)),
+      campaign(eids.approved, 'Fresh Launch', 'paused', []),
+      campaign(eids.night, 'Owl Lamps [night]', 'active', days(5, 2_000, 40, 20)),
+    ],
+    ...overrides,
+  };
+}
