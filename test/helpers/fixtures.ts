@@ -124,8 +124,8 @@ export const eids = {
  * A small world for engine tests: one campaign paying $3 a click (pause-expensive), one cheap
  * one, one approved and never delivered (activate-approved), one "[night]" campaign (night-pause).
  */
-export function engineFixture(overrides: Partial<FixtureInput> = {}): FixtureInput {
-  const today = Math.floor(T0 / DAY) * DAY;
+export function engineFixture(overrides: Partial<FixtureInput> = {}, now: number = T0): FixtureInput {
+  const today = Math.floor(now / DAY) * DAY;
   const days = (n: number, impressions: number, clicks: number, spend: number) =>
     Array.from({ length: n }, (_, i) => ({ date: isoDay(today - (i + 1) * DAY), impressions, clicks, spend_usd: spend, supply: 'chatgpt' as const }));
   const campaign = (id: string, name: string, status: 'active' | 'paused', delivery: ReturnType<typeof days>) => ({
@@ -139,7 +139,7 @@ export function engineFixture(overrides: Partial<FixtureInput> = {}): FixtureInp
     ad_groups: [{ id: `${id}-ag`, name: 'Group', ads: [{ id: `${id}-ad`, name: `${name} ad`, creative: card, delivery }] }],
   });
   return {
-    now: T0,
+    now,
     seed: 3,
     api_keys: [KEY],
     account: { id: ACCOUNT_ID, name: 'Engine Test Co', url: 'https://engine.example' },
