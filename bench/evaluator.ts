@@ -24,16 +24,18 @@ export function benchRules(count = 50, seed = 7): Rule[] {
     let minData: Record<string, number> | undefined;
     switch (kind) {
       case 0:
-        when = { all: [{ field: 'status', op: 'eq', value: 'active' }, { metric: 'cpc', window, op: 'gt', value: Math.round((1.5 + next() * 2) * 100) / 100 }, { metric: 'clicks', window, op: 'gte', value: 50 }] };
+        when = { all: [{ field: 'status', op: 'eq', value: 'active' }, { metric: 'cpc', window, op: 'gt', value: Math.round((2.8 + next()) * 100) / 100 }, { metric: 'clicks', window, op: 'gte', value: 50 }] };
         break;
       case 1:
         when = { all: [{ field: 'status', op: 'eq', value: 'active' }, { metric: 'ctr', window, op: 'lt', value: Math.round((0.002 + next() * 0.008) * 10_000) / 10_000 }] };
         minData = { impressions: 2_000 };
         break;
-      case 2:
-        when = { any: [{ metric: 'spend', window, op: 'gt', value: Math.round(200 + next() * 800) }, { metric: 'cpm', window, op: 'gt', value: 25 }] };
+      case 2: {
+        const days = { today: 0.6, yesterday: 1, last_3_days: 3, last_7_days: 7 }[window];
+        when = { any: [{ metric: 'spend', window, op: 'gt', value: Math.round((1_500 + next() * 1_500) * days) }, { metric: 'cpm', window, op: 'gt', value: 60 }] };
         minData = { impressions: 1_000 };
         break;
+      }
       case 3:
         when = { all: [{ field: 'status', op: 'eq', value: 'active' }, { metric: 'cpc', window, op: 'gt', compare_to: { metric: 'cpc', window: other, multiplier: 1.5 } }] };
         minData = { clicks: 20 };
@@ -63,14 +65,18 @@ export interface BenchCampaign {
   windows: Record<(typeof BENCH_WINDOWS)[number], WindowTotals>;
 }
 
-/** 10,000 campaigns with log-normal-ish traffic, CTR 0.2–3 %, CPC $0.30–$4, 3 % with no delivery. */
+/**
+ * 10,000 campaigns shaped like a real account: traffic spread over two orders of magnitude,
+ * CTR mostly 1–3 % with a thin tail below 0.5 %, CPC mostly under $1.50 with a thin tail above
+ * $3, 3 % with no delivery in a window.
+ */
 export function benchCampaigns(count = 10_000, seed = 11): BenchCampaign[] {
   const next = mulberry32(seed);
   const out: BenchCampaign[] = [];
   for (let i = 0; i < count; i += 1) {
     const scale = Math.exp(next() * 4);
-    const ctr = 0.002 + next() * 0.028;
-    const cpc = 0.3 + next() * 3.7;
+    const ctr = 0.002 + 0.028 * Math.sqrt(next());
+    const cpc = 0.3 + 3.7 * next() ** 4;
     const windows = {} as BenchCampaign['windows'];
     for (const [w, days] of [['today', 0.6], ['yesterday', 1], ['last_3_days', 3], ['last_7_days', 7]] as const) {
       const dead = next() < 0.03;

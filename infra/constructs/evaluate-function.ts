@@ -22,6 +22,20 @@ export interface EvaluateFunctionProps {
   environment?: Record<string, string>;
 }
 
+/**
+ * How the evaluate function is bundled (shared with `npm run bench`, which builds the same bundle
+ * to measure its size and cold load): the Node 22 runtime ships the AWS SDK v3; the rest is bundled.
+ */
+export const EVALUATE_BUNDLE = {
+  entry: `${ROOT}/functions/handlers/evaluate.ts`,
+  target: 'node22',
+  minify: true,
+  sourceMap: true,
+  externalModules: ['@aws-sdk/*'],
+  /** The rule set travels inside the bundle, validated at synth. */
+  define: (ruleTexts: readonly RuleText[]): Record<string, string> => ({ 'process.env.THRAD_RULES_JSON': JSON.stringify(JSON.stringify(ruleTexts)) }),
+} as const;
+
 /** DynamoDB actions the engine uses: single-item conditional writes, queries, batch reads and writes. */
 export const AUDIT_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem'];
 
@@ -37,7 +51,7 @@ export class EvaluateFunction extends Construct {
     // Logging without AWSLambdaBasicExecutionRole: only this function's log group.
     this.role.addToPolicy(new PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [this.logGroup.logGroupArn] }));
     this.fn = new NodejsFunction(this, 'Function', {
-      entry: `${ROOT}/functions/handlers/evaluate.ts`,
+      entry: EVALUATE_BUNDLE.entry,
       handler: 'handler',
       projectRoot: ROOT,
       depsLockFilePath: `${ROOT}/package-lock.json`,
@@ -55,15 +69,13 @@ export class EvaluateFunction extends Construct {
         ...props.environment,
       },
       bundling: {
-        minify: true,
-        sourceMap: true,
+        minify: EVALUATE_BUNDLE.minify,
+        sourceMap: EVALUATE_BUNDLE.sourceMap,
         sourcesContent: false,
-        target: 'node22',
+        target: EVALUATE_BUNDLE.target,
         format: OutputFormat.CJS,
-        // The Node 22 runtime ships the AWS SDK v3; the rest is bundled.
-        externalModules: ['@aws-sdk/*'],
-        // The rule set travels inside the bundle, validated at synth.
-        define: { 'process.env.THRAD_RULES_JSON': JSON.stringify(JSON.stringify(props.ruleTexts)) },
+        externalModules: [...EVALUATE_BUNDLE.externalModules],
+        define: EVALUATE_BUNDLE.define(props.ruleTexts),
         forceDockerBundling: false,
       },
       retryAttempts: 1,

@@ -1,0 +1,42 @@
+// The evaluate function as Lambda would get it: bundled with the stack's settings (local esbuild),
+// its size, and its cold module-load time in a fresh Node process (median of several).
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { build } from 'esbuild';
+import { ROOT, shippedRules } from '../infra/config';
+import { EVALUATE_BUNDLE } from '../infra/constructs/evaluate-function';
+
+export interface BundleFigures {
+  lambda_bundle_kb: number;
+  lambda_cold_load_ms: number;
+}
+
+export async function runBundleBench(samples = 7): Promise<BundleFigures> {
+  const outdir = resolve(ROOT, '.tmp', 'bench-bundle');
+  mkdirSync(outdir, { recursive: true });
+  const outfile = resolve(outdir, 'index.js');
+  await build({
+    entryPoints: [EVALUATE_BUNDLE.entry],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: EVALUATE_BUNDLE.target,
+    minify: EVALUATE_BUNDLE.minify,
+    sourcemap: EVALUATE_BUNDLE.sourceMap,
+    sourcesContent: false,
+    external: [...EVALUATE_BUNDLE.externalModules],
+    define: EVALUATE_BUNDLE.define(shippedRules(resolve(ROOT, 'rules')).texts),
+    outfile,
+    logLevel: 'silent',
+  });
+  const times: number[] = [];
+  for (let i = 0; i < samples; i += 1) {
+    const out = execFileSync(process.execPath, ['-e', `const t=performance.now();require(${JSON.stringify(outfile)});process.stdout.write(String(performance.now()-t))`], {
+      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    });
+    times.push(Number(out.toString()));
+  }
+  times.sort((a, b) => a - b);
+  return { lambda_bundle_kb: Math.round(statSync(outfile).size / 1024), lambda_cold_load_ms: Math.round((times[Math.floor(times.length / 2)]) * 10) / 10 };
+}

@@ -1,0 +1,102 @@
+// Engine-cycle benchmark: one cycle at 10,000 campaigns × 50 rules × 4 distinct windows against
+// the sandbox with dynalite (both in a child process), counting requests from the sandbox's own
+// request log, against the lower bound and against a per-entity design.
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { AuditStore } from '../functions/audit/store';
+import { Engine } from '../functions/engine/cycle';
+import { MemoryNotifier } from '../functions/engine/notifier';
+import { localDynamoClient } from '../functions/local/dynalite';
+import { compileRuleSet } from '../functions/rules/compile';
+import { ruleSchema, type Rule } from '../functions/rules/schema';
+import { ruleVersion } from '../functions/rules/validate';
+import { ManualClock } from '../functions/shared/clock';
+import { ThradClient } from '../functions/thrad/client';
+import { StaticApiKeyProvider } from '../functions/thrad/keys';
+import { BENCH_WINDOWS, benchRules } from './evaluator';
+import { BENCH_ACCOUNT, BENCH_KEY, BENCH_NOW } from './servers';
+
+export interface CycleFigures {
+  campaigns: number;
+  rules: number;
+  windows: number;
+  api_requests_per_cycle: number;
+  api_requests_lower_bound: number;
+  api_requests_per_entity_design: number;
+  actions: number;
+  decisions_recorded: number;
+  cycle_seconds: number;
+  peak_rss_mb: number;
+}
+
+const LIST_PAGE = 500;
+const INSIGHTS_PAGE = 10_000;
+
+/** The bench rules: all dry-run but two live CPC guards narrow enough to act on a few dozen campaigns. */
+function cycleRules(): Rule[] {
+  return benchRules(50).map((rule, i) => {
+    if (i === 0 || i === 5) {
+      return ruleSchema.parse({
+        ...rule,
+        mode: 'live',
+        when: { all: [{ field: 'status', op: 'eq', value: 'active' }, { metric: 'cpc', window: 'last_7_days', op: 'gt', value: 3.9 }, { metric: 'clicks', window: 'last_7_days', op: 'gte', value: 50 }] },
+        guards: { max_actions_per_run: 200 },
+      });
+    }
+    return { ...rule, mode: 'dry_run' };
+  });
+}
+
+export async function runCycleBench(campaigns = 10_000): Promise<CycleFigures> {
+  const child = spawn(process.execPath, [require.resolve('tsx/cli'), resolve(__dirname, 'servers.ts'), String(campaigns)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const endpoints = await new Promise<{ apiUrl: string; url: string; dynamoEndpoint: string }>((resolveLine, reject) => {
+      let buffer = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        buffer += chunk.toString();
+        const line = buffer.split('\n')[0];
+        if (buffer.includes('\n') && line) resolveLine(JSON.parse(line) as { apiUrl: string; url: string; dynamoEndpoint: string });
+      });
+      child.once('exit', (code) => reject(new Error(`bench servers exited (${String(code)})`)));
+    });
+    const clock = new ManualClock(BENCH_NOW * 1000);
+    const client = new ThradClient({ baseUrl: endpoints.apiUrl, keyProvider: new StaticApiKeyProvider(BENCH_KEY), clock, listPageSize: LIST_PAGE, insightsPageSize: INSIGHTS_PAGE, requestTimeoutMs: 30_000 });
+    const store = new AuditStore({ tableName: 'bench-audit', client: localDynamoClient(endpoints.dynamoEndpoint), clock });
+    await store.ensureTable();
+    const rules = cycleRules();
+    const set = compileRuleSet(rules.map((rule) => ({ rule, file: 'bench', index: null, version: ruleVersion(rule) })));
+    const engine = new Engine({ client, store, rules: set, notifier: new MemoryNotifier(), clock, accountId: BENCH_ACCOUNT });
+
+    let peak = process.memoryUsage().rss;
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, process.memoryUsage().rss);
+    }, 20);
+    const started = process.hrtime.bigint();
+    const { summary, decisions } = await engine.runCycle({ deadlineMs: Date.now() + 120_000, scheduledTime: BENCH_NOW * 1000 });
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    clearInterval(sampler);
+    peak = Math.max(peak, process.memoryUsage().rss);
+
+    const log = (await (await fetch(`${endpoints.url}/_sandbox/requests`)).json()) as { data: { method: string; path: string }[] };
+    const actions = log.data.filter((r) => r.method === 'POST' && /\/(pause|activate|archive)$/.test(r.path)).length;
+    const insightsRows = (await (await fetch(`${endpoints.url}/_sandbox/state`)).json()) as { campaigns: unknown[] };
+    const entities = insightsRows.campaigns.length;
+    const listPages = Math.ceil(entities / LIST_PAGE);
+    const insightsPages = BENCH_WINDOWS.length * Math.max(1, Math.ceil(entities / INSIGHTS_PAGE));
+    if (summary.status !== 'completed') throw new Error(`bench cycle ${summary.status}: ${JSON.stringify(summary.errors)}`);
+    return {
+      campaigns: entities,
+      rules: rules.length,
+      windows: BENCH_WINDOWS.length,
+      api_requests_per_cycle: log.data.length,
+      api_requests_lower_bound: listPages + insightsPages + actions,
+      api_requests_per_entity_design: listPages + entities * BENCH_WINDOWS.length + actions,
+      actions,
+      decisions_recorded: decisions.length,
+      cycle_seconds: Math.round(seconds * 100) / 100,
+      peak_rss_mb: Math.round(peak / 1024 / 1024),
+    };
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
