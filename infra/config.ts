@@ -1,11 +1,10 @@
 // Synth-time configuration: context parameters, and the rules shipped with the deployment,
 // validated (an invalid rule fails the synth with the validator's message) and grouped into one
 // EventBridge Scheduler schedule per distinct (expression, time zone).
-import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { Node } from 'constructs';
 import { formatIssue } from '../functions/rules/errors';
-import { parseSchedule, schedulePeriodSeconds } from '../functions/rules/schedule';
+import { scheduleGroups, type ScheduleGroup } from '../functions/rules/groups';
 import { loadRuleTexts, readRuleTexts, type LoadedRule, type RuleText } from '../functions/rules/validate';
 
 export const ROOT = resolve(__dirname, '..');
@@ -49,14 +48,7 @@ export function configFromContext(node: Node): AutopilotConfig {
   };
 }
 
-export interface ScheduleGroup {
-  /** Stable id of the (expression, timezone) pair: also the construct id, so keep it stable. */
-  id: string;
-  expression: string;
-  timezone: string;
-  ruleIds: string[];
-  periodSeconds: number;
-}
+export type { ScheduleGroup };
 
 export interface ShippedRules {
   texts: RuleText[];
@@ -72,24 +64,5 @@ export function shippedRules(rulesDir: string): ShippedRules {
   const errors = loaded.issues.filter((i) => i.severity === 'error');
   if (errors.length > 0) throw new RuleSynthError(`Invalid rules; fix them before deploying (npx thrad-rules validate):\n${errors.map(formatIssue).join('\n')}`);
   if (loaded.rules.length === 0) throw new RuleSynthError(`No rules found in ${rulesDir}; nothing would run.`);
-  const groups = new Map<string, ScheduleGroup>();
-  for (const { rule } of loaded.rules) {
-    if (!rule.enabled) continue;
-    const key = `${rule.schedule.expression}|${rule.schedule.timezone}`;
-    let group = groups.get(key);
-    if (!group) {
-      const slug = `${rule.schedule.expression}-${rule.schedule.timezone}`.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
-      const hash = createHash('sha256').update(key).digest('hex').slice(0, 8);
-      group = {
-        id: `${slug.slice(0, 48)}-${hash}`,
-        expression: rule.schedule.expression,
-        timezone: rule.schedule.timezone,
-        ruleIds: [],
-        periodSeconds: schedulePeriodSeconds(parseSchedule(rule.schedule.expression), rule.schedule.timezone),
-      };
-      groups.set(key, group);
-    }
-    group.ruleIds.push(rule.id);
-  }
-  return { texts, rules: loaded.rules, groups: [...groups.values()].sort((a, b) => a.id.localeCompare(b.id)), warnings: loaded.issues.filter((i) => i.severity === 'warning').map(formatIssue) };
+  return { texts, rules: loaded.rules, groups: scheduleGroups(loaded.rules.map((r) => r.rule)), warnings: loaded.issues.filter((i) => i.severity === 'warning').map(formatIssue) };
 }

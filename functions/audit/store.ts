@@ -524,15 +524,15 @@ export class AuditStore {
 
   // ---- request ledger (the API budget across processes) -----------------------------------------
 
-  /** Add this process's requests, counted per minute (engine clock), to the key's ledger. */
-  async recordRequests(accountId: string, keyFingerprint: string, perMinute: ReadonlyMap<number, number>): Promise<void> {
+  /** Add a writer's (one engine process's) requests, counted per minute (engine clock), to the key's ledger. */
+  async recordRequests(accountId: string, keyFingerprint: string, writerId: string, perMinute: ReadonlyMap<number, number>): Promise<void> {
     for (const [minuteMs, count] of perMinute) {
       if (count <= 0) continue;
       await this.send('UpdateItem', () =>
         this.doc.send(
           new UpdateCommand({
             TableName: this.tableName,
-            Key: { [TABLE_KEYS.partitionKey]: k.ledger(accountId, keyFingerprint), [TABLE_KEYS.sortKey]: new Date(minuteMs).toISOString() },
+            Key: { [TABLE_KEYS.partitionKey]: k.ledger(accountId, keyFingerprint), [TABLE_KEYS.sortKey]: `${new Date(minuteMs).toISOString()}#${writerId}` },
             UpdateExpression: 'ADD #count :n SET expires_at = :exp, #type = :type',
             ExpressionAttributeNames: { '#count': 'count', '#type': 'type' },
             ExpressionAttributeValues: { ':n': count, ':exp': Math.floor(minuteMs / 1000) + 2 * 3_600, ':type': 'ledger' },
@@ -542,8 +542,8 @@ export class AuditStore {
     }
   }
 
-  /** Request timestamps (minute resolution) recorded for the key in the last hour. */
-  async recentRequests(accountId: string, keyFingerprint: string): Promise<number[]> {
+  /** Requests recorded for the key in the last hour: per minute and writer. */
+  async recentRequests(accountId: string, keyFingerprint: string): Promise<{ minuteMs: number; writerId: string; count: number }[]> {
     const now = this.clock.nowMs();
     const items = await this.queryAll({
       TableName: this.tableName,
@@ -551,12 +551,9 @@ export class AuditStore {
       ExpressionAttributeNames: { '#pk': TABLE_KEYS.partitionKey, '#sk': TABLE_KEYS.sortKey },
       ExpressionAttributeValues: { ':pk': k.ledger(accountId, keyFingerprint), ':since': new Date(now - 3_600_000).toISOString() },
     });
-    const out: number[] = [];
-    for (const item of items) {
-      const at = Date.parse(String(item[TABLE_KEYS.sortKey]));
-      const count = typeof item.count === 'number' ? item.count : 0;
-      for (let i = 0; i < count; i += 1) out.push(at);
-    }
-    return out;
+    return items.map((item) => {
+      const [minute = '', writerId = ''] = String(item[TABLE_KEYS.sortKey]).split('#');
+      return { minuteMs: Date.parse(minute), writerId, count: typeof item.count === 'number' ? item.count : 0 };
+    });
   }
 }

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { rulesJsonSchema } from '../rules/schema';
 import { EXIT, processOutput, type Output } from './output';
+import { runCommand } from './run';
 import { runValidate, VALIDATE_HELP } from './validate';
 
 export const ROOT = resolve(__dirname, '..', '..');
@@ -14,6 +15,7 @@ const HELP = `thrad-rules: rules-driven autopilot for Thrad ad campaigns.
 Usage: thrad-rules <command> [options]
 
 Commands:
+  run                run the autopilot on its schedules (npm start); --once, --dry-run
   validate [paths]   check rule files (default: rules/)
   schema             print the rules JSON Schema
 
@@ -24,6 +26,8 @@ export interface CliContext {
   io: Output;
   cwd: string;
   env: NodeJS.ProcessEnv;
+  /** Aborted on Ctrl-C (the runner stops after its current cycle). */
+  signal?: AbortSignal;
 }
 
 type Command = (args: string[], ctx: CliContext) => Promise<number> | number;
@@ -39,6 +43,7 @@ function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[]
 }
 
 const COMMANDS: Record<string, Command> = {
+  run: (args, ctx) => runCommand(args, ctx),
   validate: (args, ctx) => {
     const parsed = parse(args, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, ctx.io, VALIDATE_HELP);
     if (!parsed) return EXIT.usage;
@@ -61,7 +66,19 @@ const COMMANDS: Record<string, Command> = {
   },
 };
 
-export async function main(argv: string[], ctx: CliContext = { io: processOutput, cwd: process.cwd(), env: process.env }): Promise<number> {
+/** A signal aborted by the first Ctrl-C (or SIGTERM); a second Ctrl-C exits at once. */
+export function interruptSignal(): AbortSignal {
+  const controller = new AbortController();
+  const onSignal = (): void => {
+    if (controller.signal.aborted) process.exit(130);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return controller.signal;
+}
+
+export async function main(argv: string[], ctx: CliContext = { io: processOutput, cwd: process.cwd(), env: process.env, signal: interruptSignal() }): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     ctx.io.out(HELP);

@@ -124,6 +124,9 @@ function priorFrom(states: Awaited<ReturnType<AuditStore['entityStates']>>): Pri
 
 export class Engine {
   private accountId: string | undefined;
+  /** This engine's name in the shared request ledger, and what it has already taken from others there. */
+  private readonly writerId = randomBytes(4).toString('hex');
+  private readonly ledgerSeen = new Map<string, number>();
   private readonly logger: EngineLogger;
   private readonly realClock: Clock;
 
@@ -201,7 +204,7 @@ export class Engine {
         await store.putRunSummary(summary);
         if (keyFp !== undefined && used > 0) {
           const minute = Math.floor(clock.nowMs() / 60_000) * 60_000;
-          await store.recordRequests(accountId, keyFp, new Map([[minute, used]])).catch((error: unknown) => this.logger.warn('could not record request counts', errorAttributes(error)));
+          await store.recordRequests(accountId, keyFp, this.writerId, new Map([[minute, used]])).catch((error: unknown) => this.logger.warn('could not record request counts', errorAttributes(error)));
         }
         await this.deps.notifier.notify({ summary, decisions }).catch((error: unknown) => this.logger.warn('could not send the run digest', errorAttributes(error)));
       }
@@ -227,8 +230,13 @@ export class Engine {
     // Other processes' requests with this key count against the same hourly limit.
     if (!request.evaluateOnly) {
       try {
-        const external = await store.recentRequests(accountId, keyFp);
-        client.budget.recordExternal(keyFp, external);
+        for (const entry of await store.recentRequests(accountId, keyFp)) {
+          if (entry.writerId === this.writerId) continue;
+          const key = `${keyFp}|${entry.minuteMs}|${entry.writerId}`;
+          const delta = entry.count - (this.ledgerSeen.get(key) ?? 0);
+          if (delta > 0) client.budget.recordExternal(keyFp, Array.from({ length: delta }, () => entry.minuteMs));
+          this.ledgerSeen.set(key, Math.max(entry.count, this.ledgerSeen.get(key) ?? 0));
+        }
       } catch (error) {
         this.logger.warn('could not read the request ledger', errorAttributes(error));
       }

@@ -172,9 +172,14 @@ describe('AuditStore', () => {
 
   it('keeps a per-key request ledger for the rolling hour', async () => {
     const minute = Math.floor(clock.nowMs() / 60_000) * 60_000;
-    await store.recordRequests(ACCT, 'key_abc', new Map([[minute - 90 * 60_000, 50], [minute - 30 * 60_000, 3], [minute, 2]]));
-    await store.recordRequests(ACCT, 'key_abc', new Map([[minute, 1]]));
-    expect(await store.recentRequests(ACCT, 'key_abc')).toEqual([minute - 30 * 60_000, minute - 30 * 60_000, minute - 30 * 60_000, minute, minute, minute]);
+    await store.recordRequests(ACCT, 'key_abc', 'w1', new Map([[minute - 90 * 60_000, 50], [minute - 30 * 60_000, 3], [minute, 2]]));
+    await store.recordRequests(ACCT, 'key_abc', 'w1', new Map([[minute, 1]]));
+    await store.recordRequests(ACCT, 'key_abc', 'w2', new Map([[minute, 4]]));
+    expect(await store.recentRequests(ACCT, 'key_abc')).toEqual([
+      { minuteMs: minute - 30 * 60_000, writerId: 'w1', count: 3 },
+      { minuteMs: minute, writerId: 'w1', count: 3 },
+      { minuteMs: minute, writerId: 'w2', count: 4 },
+    ]);
     expect(await store.recentRequests(ACCT, 'key_other')).toEqual([]);
   });
 

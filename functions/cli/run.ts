@@ -1,0 +1,157 @@
+// `thrad-rules run` / `npm start`: the local autopilot. The same engine as the Lambda, on an
+// in-process scheduler that honours each rule's expression and time zone on the engine clock.
+import { Engine } from '../engine/cycle';
+import type { Notifier } from '../engine/notifier';
+import { compileRuleSet } from '../rules/compile';
+import { formatIssue } from '../rules/errors';
+import { scheduleGroups } from '../rules/groups';
+import { loadRules } from '../rules/validate';
+import { ConfigError, loadConfig } from '../local/config';
+import { EnvironmentError, openEnvironment } from '../local/environment';
+import { cycleLine, decisionLine, localStamp } from '../local/format';
+import { LocalScheduler, waitForClock } from '../local/scheduler';
+import { parseFlags } from './args';
+import { EXIT, type Output } from './output';
+
+export const RUN_HELP = `Usage: thrad-rules run [--once] [--dry-run] [--rules DIR] [--clock-speed X] [--sandbox-port N]
+       npm start -- [the same flags]
+
+Runs the autopilot on this machine: every rule on its schedule (EventBridge rate/cron syntax, in
+its time zone), acting through the Thrad API and recording every decision in the audit store.
+
+  --once            run every enabled rule a single time now, then exit
+  --dry-run         force every rule to dry_run: record what would be done, call nothing
+  --rules DIR       the rules folder (default: rules/, or THRAD_RULES_DIR)
+  --clock-speed X   with the bundled sandbox: sandbox seconds per real second (default: the demo's 1200)
+  --sandbox-port N  with the bundled sandbox: its port (default 4010; another if taken)
+
+API: THRAD_ADS_API_KEY (or THRAD_API_KEY_SECRET_ID) selects the real Thrad API
+(THRAD_API_BASE_URL overrides its address). Without a key the bundled sandbox runs with the demo
+fixture and a fast clock. Store: embedded, under .thrad-rules/ (THRAD_RULES_DATA_DIR moves it), or
+the DynamoDB table AUDIT_TABLE_NAME (at DYNAMODB_ENDPOINT when set).
+
+Ctrl-C stops after the current cycle. Exit codes: 0 when the run completed (even if rules acted),
+1 when it could not run, 2 on wrong usage.
+
+Examples:
+  npm start                                  # the demo: sandbox, example rules, fast clock
+  npx thrad-rules run --once --dry-run       # what would every rule do right now?
+  THRAD_ADS_API_KEY=ak_... npx thrad-rules run --dry-run   # your account, acting on nothing`;
+
+const noNotifications: Notifier = { notify: () => Promise.resolve() };
+
+export interface RunContext {
+  io: Output;
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  signal?: AbortSignal;
+}
+
+export async function runCommand(args: string[], ctx: RunContext): Promise<number> {
+  const { io } = ctx;
+  const parsed = parseFlags(
+    args,
+    { once: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, rules: { type: 'string' }, 'clock-speed': { type: 'string' }, 'sandbox-port': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    io,
+    RUN_HELP,
+  );
+  if (!parsed) return EXIT.usage;
+  const { values } = parsed;
+  if (values.help) {
+    io.out(RUN_HELP);
+    return EXIT.ok;
+  }
+  const clockSpeed = values['clock-speed'] === undefined ? undefined : Number(values['clock-speed']);
+  if (clockSpeed !== undefined && (!Number.isFinite(clockSpeed) || clockSpeed < 0)) {
+    io.err(`--clock-speed must be a number ≥ 0 (got "${values['clock-speed']}").`);
+    return EXIT.usage;
+  }
+  const sandboxPort = values['sandbox-port'] === undefined ? undefined : Number(values['sandbox-port']);
+  if (sandboxPort !== undefined && (!Number.isInteger(sandboxPort) || sandboxPort < 0 || sandboxPort > 65_535)) {
+    io.err(`--sandbox-port must be a port number (got "${values['sandbox-port']}").`);
+    return EXIT.usage;
+  }
+  let config;
+  try {
+    config = loadConfig({ rules: values.rules }, ctx.env, ctx.cwd);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      io.err(`Configuration: ${error.message}`);
+      return EXIT.usage;
+    }
+    throw error;
+  }
+
+  const loaded = loadRules([config.rulesDir], ctx.cwd);
+  for (const issue of loaded.issues) io.err(formatIssue(issue));
+  const skipped = loaded.issues.filter((i) => i.severity === 'error').length;
+  if (loaded.rules.length === 0) {
+    io.err(`No valid rules in ${config.rulesDir}: nothing to run. Fix them (npx thrad-rules validate) or point --rules at another folder.`);
+    return EXIT.failure;
+  }
+  const ruleSet = compileRuleSet(loaded.rules);
+  const mode = values['dry-run'] ? 'dry_run' : undefined;
+
+  if (!config.hasApiKey) io.out('No THRAD_ADS_API_KEY set: running against the bundled Thrad sandbox with the demo fixture (nothing real is touched).');
+  let environment;
+  try {
+    environment = await openEnvironment(config, { role: 'runner', needApi: true, sandboxPort, clockSpeed, env: ctx.env });
+  } catch (error) {
+    if (error instanceof EnvironmentError) {
+      io.err(error.message);
+      return EXIT.failure;
+    }
+    throw error;
+  }
+  const zoneOf = (ruleId: string): string => ruleSet.byId.get(ruleId)?.rule.schedule.timezone ?? 'UTC';
+  try {
+    io.out(`API: ${environment.describeApi}`);
+    io.out(`Audit trail: ${environment.describeStore}`);
+    io.out(`Rules: ${loaded.rules.length} from ${config.rulesDir}${skipped ? ` (${skipped} problem${skipped === 1 ? '' : 's'} above; those rules are skipped)` : ''}${mode ? '; every rule forced to dry_run' : ''}`);
+    const engine = new Engine({
+      client: environment.client,
+      store: environment.store,
+      rules: ruleSet,
+      notifier: noNotifications,
+      clock: environment.clock,
+      accountId: await environment.accountId(),
+      onDecision: (d) => io.out(decisionLine(d, zoneOf(d.rule_id))),
+      onProgress: (p) => io.progress?.(`${p.phase === 'lists' ? 'reading lists' : 'reading insights'} ${p.done}/${p.total} · ${p.entities} entities`),
+    });
+    const cycle = async (ruleIds: readonly string[] | undefined, occurrenceMs: number | undefined, scheduleId: string | undefined): Promise<boolean> => {
+      const { summary } = await engine.runCycle({ ruleIds, scheduledTime: occurrenceMs, scheduleId, mode, deadlineMs: Date.now() + 5 * 60_000, trigger: 'local' });
+      io.progress?.(null);
+      io.out(cycleLine(summary, zoneOf(summary.rule_ids[0] ?? '')));
+      for (const error of summary.errors) io.err(`  ${error.rule_id ? `${error.rule_id}: ` : ''}${error.code}: ${error.message}`);
+      return summary.status !== 'failed';
+    };
+
+    if (values.once) return (await cycle(undefined, undefined, undefined)) ? EXIT.ok : EXIT.failure;
+
+    const groups = scheduleGroups(loaded.rules.map((r) => r.rule));
+    const speed = environment.sandbox?.world.clock.speed ?? 1;
+    io.out(`Schedules (${groups.length}), next runs on the ${environment.mode === 'sandbox' ? `sandbox clock (now ${localStamp(new Date(environment.clock.nowMs()).toISOString(), groups[0]?.timezone ?? 'UTC')}, ×${speed})` : 'system clock'}:`);
+    const scheduler = new LocalScheduler({
+      groups,
+      clock: environment.clock,
+      wait: waitForClock(environment.clock, speed),
+      runGroup: async (group, at) => {
+        await cycle(group.ruleIds, at, group.id);
+      },
+      onSkipped: (group, n) => io.err(`  ${group.expression} (${group.timezone}): ${n} occurrence${n === 1 ? '' : 's'} skipped: the clock ran past them during the previous cycle`),
+    });
+    for (const [group, at] of scheduler.upcoming(environment.clock.nowMs())) io.out(`  ${group.expression.padEnd(22)} ${group.timezone.padEnd(20)} ${localStamp(new Date(at).toISOString(), group.timezone)}  ${group.ruleIds.join(', ')}`);
+    io.out('Running; Ctrl-C stops after the current cycle.');
+    const controller = new AbortController();
+    ctx.signal?.addEventListener('abort', () => {
+      io.err('Stopping after the current cycle…');
+      controller.abort();
+    }, { once: true });
+    await scheduler.run(controller.signal);
+    io.out('Stopped.');
+    return EXIT.ok;
+  } finally {
+    io.progress?.(null);
+    await environment.close();
+  }
+}

@@ -1,0 +1,231 @@
+// What a local command runs against: the Thrad API (real, or the bundled sandbox when no key is
+// set), the engine clock (the sandbox's clock when talking to a sandbox, else the system clock),
+// and the audit store (an embedded dynalite persisted under the data folder, or a DynamoDB table).
+// The runner publishes its sandbox and store in a session file so CLI commands run meanwhile use
+// the same ones.
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import * as z from 'zod';
+import { AuditStore } from '../audit/store';
+import { ScaledClock, systemClock, type Clock } from '../shared/clock';
+import { ThradClient, type ClientEvent } from '../thrad/client';
+import { apiKeyProviderFromEnv, StaticApiKeyProvider } from '../thrad/keys';
+import { DEMO_FIXTURE_PATH, loadFixtureFile } from '../../sandbox/fixture';
+import { startSandbox, type Sandbox } from '../../sandbox/server';
+import { DEFAULT_TABLE_NAME, type LocalConfig } from './config';
+import { localDynamoClient, startEmbeddedDynamo, type EmbeddedDynamo } from './dynalite';
+
+export const DEMO_CLOCK_SPEED = 1200;
+
+const sessionSchema = z.object({
+  apiUrl: z.string(),
+  controlUrl: z.string(),
+  dynamoEndpoint: z.string(),
+  key: z.string(),
+  accountId: z.string(),
+  pid: z.number().int(),
+  startedAt: z.string(),
+});
+type Session = z.infer<typeof sessionSchema>;
+
+export interface LocalEnvironment {
+  mode: 'sandbox' | 'api';
+  client: ThradClient;
+  clock: Clock;
+  store: AuditStore;
+  accountId(): Promise<string>;
+  /** The sandbox this process started, when it did. */
+  sandbox: Sandbox | undefined;
+  describeApi: string;
+  describeStore: string;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** The runner owns the demo sandbox and the store; CLI commands attach to them. */
+  role: 'runner' | 'cli';
+  /** Whether the command needs the API (audit and report do not). */
+  needApi: boolean;
+  sandboxPort?: number;
+  clockSpeed?: number;
+  env: NodeJS.ProcessEnv;
+  onClientEvent?: (event: ClientEvent) => void;
+}
+
+export class EnvironmentError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EnvironmentError';
+  }
+}
+
+function sandboxDir(config: LocalConfig): string {
+  return join(config.dataDir, 'sandbox');
+}
+
+function sessionPath(config: LocalConfig): string {
+  return join(sandboxDir(config), 'session.json');
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The running runner's sandbox session, if there is one and it answers. */
+export async function liveSession(config: LocalConfig): Promise<Session | undefined> {
+  const path = sessionPath(config);
+  if (!existsSync(path)) return undefined;
+  const parsed = sessionSchema.safeParse(JSON.parse(readFileSync(path, 'utf8')));
+  if (!parsed.success || !alive(parsed.data.pid)) return undefined;
+  try {
+    const response = await fetch(`${parsed.data.controlUrl}/_sandbox/clock`, { signal: AbortSignal.timeout(2_000) });
+    return response.ok ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A clock that follows a sandbox's clock (read once; it runs at a constant speed until changed). */
+export async function followSandboxClock(controlUrl: string): Promise<Clock | undefined> {
+  try {
+    const response = await fetch(`${controlUrl}/_sandbox/clock`, { signal: AbortSignal.timeout(2_000) });
+    if (!response.ok) return undefined;
+    const body = z.object({ now_ms: z.number(), speed: z.number() }).parse(await response.json());
+    return new ScaledClock(body.now_ms, body.speed);
+  } catch {
+    return undefined;
+  }
+}
+
+async function listenSandbox(port: number, clockSpeed: number): Promise<Sandbox> {
+  const fixture = loadFixtureFile(DEMO_FIXTURE_PATH);
+  try {
+    return await startSandbox({ fixture, port, clockSpeed });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE' && port !== 0) return startSandbox({ fixture, port: 0, clockSpeed });
+    throw error;
+  }
+}
+
+async function openStore(config: LocalConfig, options: OpenOptions, clock: Clock, session: Session | undefined, sandboxMode: boolean): Promise<{ store: AuditStore; describe: string; embedded?: EmbeddedDynamo }> {
+  const retention = { retentionDays: config.retentionDays, clock };
+  if (config.tableName) {
+    const client = config.dynamoEndpoint ? localDynamoClient(config.dynamoEndpoint) : new DynamoDBClient({});
+    const store = new AuditStore({ tableName: config.tableName, client, ...retention });
+    if (config.dynamoEndpoint) await store.ensureTable();
+    return { store, describe: `DynamoDB table ${config.tableName}${config.dynamoEndpoint ? ` at ${config.dynamoEndpoint}` : ''}` };
+  }
+  if (session && options.role === 'cli') {
+    const store = new AuditStore({ tableName: DEFAULT_TABLE_NAME, client: localDynamoClient(session.dynamoEndpoint), ...retention });
+    return { store, describe: `the running autopilot's store (${session.dynamoEndpoint})` };
+  }
+  const dir = sandboxMode ? join(sandboxDir(config), 'db') : join(config.dataDir, 'db');
+  let embedded: EmbeddedDynamo;
+  try {
+    embedded = await startEmbeddedDynamo({ path: dir });
+  } catch (error) {
+    throw new EnvironmentError(`Cannot open the embedded store in ${dir} (${(error as Error).message}). Is another autopilot using it? To share one store between processes, run a DynamoDB-compatible server and set AUDIT_TABLE_NAME and DYNAMODB_ENDPOINT.`);
+  }
+  const store = new AuditStore({ tableName: DEFAULT_TABLE_NAME, client: embedded.client, ...retention });
+  await store.ensureTable();
+  return { store, describe: `embedded store in ${dir}`, embedded };
+}
+
+export async function openEnvironment(config: LocalConfig, options: OpenOptions): Promise<LocalEnvironment> {
+  const closers: (() => Promise<void>)[] = [];
+  const close = async (): Promise<void> => {
+    for (const c of closers.reverse()) await c().catch(() => undefined);
+  };
+  try {
+    if (config.hasApiKey) {
+      const keyProvider = apiKeyProviderFromEnv(options.env);
+      if (!keyProvider) throw new EnvironmentError('No API key provider could be built from the environment.');
+      // A THRAD_API_BASE_URL pointing at a sandbox (npm run sandbox) is followed on its clock.
+      const origin = config.apiBaseUrl.replace(/\/v1\/?$/, '');
+      const followed = config.apiBaseUrlSet ? await followSandboxClock(origin) : undefined;
+      const clock = followed ?? systemClock;
+      const client = new ThradClient({ baseUrl: config.apiBaseUrl, keyProvider, clock, onEvent: options.onClientEvent });
+      const { store, describe, embedded } = await openStore(config, options, clock, undefined, false);
+      if (embedded) closers.push(() => embedded.close());
+      let account: string | undefined = options.env.THRAD_AD_ACCOUNT_ID || undefined;
+      const accountFile = join(config.dataDir, 'account.json');
+      return {
+        mode: 'api',
+        client,
+        clock,
+        store,
+        sandbox: undefined,
+        describeApi: `${followed ? 'the Thrad sandbox' : 'the Thrad API'} at ${config.apiBaseUrl}`,
+        describeStore: describe,
+        accountId: async () => {
+          if (account) return account;
+          try {
+            account = (await client.getAdAccount()).id;
+            mkdirSync(config.dataDir, { recursive: true });
+            writeFileSync(accountFile, JSON.stringify({ id: account }));
+          } catch (error) {
+            if (!existsSync(accountFile)) throw error;
+            account = z.object({ id: z.string() }).parse(JSON.parse(readFileSync(accountFile, 'utf8'))).id;
+          }
+          return account;
+        },
+        close,
+      };
+    }
+
+    // No key: the bundled sandbox with the demo fixture.
+    const fixture = loadFixtureFile(DEMO_FIXTURE_PATH);
+    const key = fixture.api_keys.map((k) => (typeof k === 'string' ? k : k.key))[0];
+    const accountId = fixture.account.id;
+    let session = options.role === 'cli' ? await liveSession(config) : undefined;
+    let sandbox: Sandbox | undefined;
+    let apiUrl: string;
+    let clock: Clock;
+    if (session) {
+      apiUrl = session.apiUrl;
+      clock = (await followSandboxClock(session.controlUrl)) ?? systemClock;
+    } else if (options.needApi || options.role === 'runner') {
+      if (options.role === 'runner') rmSync(sandboxDir(config), { recursive: true, force: true });
+      sandbox = await listenSandbox(options.sandboxPort ?? (options.role === 'runner' ? 4010 : 0), options.clockSpeed ?? (options.role === 'runner' ? (fixture.clock_speed ?? DEMO_CLOCK_SPEED) : 0));
+      const started = sandbox;
+      closers.push(() => started.close());
+      apiUrl = sandbox.apiUrl;
+      clock = sandbox.world.clock;
+    } else {
+      apiUrl = 'http://127.0.0.1:0/v1';
+      clock = systemClock;
+    }
+    const client = new ThradClient({ baseUrl: apiUrl, keyProvider: new StaticApiKeyProvider(key), clock, onEvent: options.onClientEvent });
+    const { store, describe, embedded } = await openStore(config, options, clock, session, true);
+    if (embedded) closers.push(() => embedded.close());
+    if (options.role === 'runner' && sandbox && embedded) {
+      session = { apiUrl: sandbox.apiUrl, controlUrl: sandbox.url, dynamoEndpoint: embedded.endpoint, key, accountId, pid: process.pid, startedAt: new Date().toISOString() };
+      mkdirSync(sandboxDir(config), { recursive: true });
+      writeFileSync(sessionPath(config), JSON.stringify(session, null, 2));
+      closers.push(() => {
+        rmSync(sessionPath(config), { force: true });
+        return Promise.resolve();
+      });
+    }
+    return {
+      mode: 'sandbox',
+      client,
+      clock,
+      store,
+      sandbox,
+      describeApi: sandbox ? `the bundled Thrad sandbox at ${sandbox.apiUrl} (demo fixture, clock ×${sandbox.world.clock.speed})` : session ? `the running autopilot's sandbox at ${session.apiUrl}` : 'no API (audit data only)',
+      describeStore: describe,
+      accountId: () => Promise.resolve(accountId),
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}

@@ -1,0 +1,60 @@
+// The local runner's console lines: one readable line per decision (time, rule, entity, the
+// values that decided, the action, the outcome), one per cycle, and a progress line on terminals.
+import type { DecisionRecord, RunSummary } from '../audit/records';
+import { describeExplanation } from '../engine/describe';
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+/** `2026-11-19 22:00 EST` in the given zone. */
+export function localStamp(iso: string, timeZone: string): string {
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZoneName: 'short' });
+    formatters.set(timeZone, f);
+  }
+  const parts = Object.fromEntries(f.formatToParts(new Date(iso)).map((p) => [p.type, p.value]));
+  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute} ${parts.timeZoneName}`;
+}
+
+const VERB: Record<string, string> = { pause: 'PAUSE', activate: 'ACTIVATE', archive: 'ARCHIVE', notify: 'NOTIFY' };
+
+const OUTCOME: Record<string, string> = {
+  acted: '✓ acted',
+  would_act: '~ would act (dry run)',
+  failed: '✗ failed',
+  already_in_state: '= already in that state',
+  skipped_cooldown: '· skipped: cooldown',
+  skipped_cap: '· skipped: over the per-run cap',
+  skipped_conflict: '· skipped: another rule won',
+  skipped_manual_override: '· skipped: changed by someone else',
+  data_unavailable: '! no data',
+  insufficient_data: '? not enough data',
+};
+
+export function decisionLine(d: DecisionRecord, timeZone: string): string {
+  const values = d.explanation ? describeExplanation(d.explanation, 'match') : '';
+  const outcome = OUTCOME[d.outcome] ?? d.outcome;
+  const detail = d.outcome === 'acted' || d.outcome === 'would_act' ? '' : ` (${d.outcome === 'failed' ? `${d.api_result?.error_code ?? 'error'}: ` : ''}${d.reason})`;
+  const entity = d.entity_id === '*' ? 'every entity' : `${d.level.replace('_', ' ')} "${d.entity_name}"`;
+  return `${localStamp(d.evaluated_at, timeZone)}  ${d.rule_id.padEnd(18)} ${(VERB[d.action ?? ''] ?? '-').padEnd(8)} ${entity}${values ? `  ${values}` : ''}  ${outcome}${detail}`;
+}
+
+export function cycleLine(summary: RunSummary, timeZone: string): string {
+  const c = summary.counts;
+  const parts = [
+    `${summary.entities_read} entities`,
+    c.acted ? `${c.acted} acted` : '',
+    c.would_act ? `${c.would_act} would act` : '',
+    c.failed ? `${c.failed} failed` : '',
+    c.no_match ? `${c.no_match} no match` : '',
+    c.insufficient_data ? `${c.insufficient_data} not enough data` : '',
+    c.data_unavailable ? `${c.data_unavailable} without data` : '',
+    Object.entries(c)
+      .filter(([k]) => k.startsWith('skipped_') || k === 'already_in_state')
+      .map(([k, v]) => `${v} ${k.replace(/_/g, ' ')}`)
+      .join(', '),
+  ].filter((p) => p !== '');
+  const remaining = summary.api_requests_remaining === null ? '' : ` (${summary.api_requests_remaining} left this hour)`;
+  const status = summary.status === 'completed' ? '' : ` [${summary.status}]`;
+  return `── ${localStamp(summary.scheduled_time, timeZone)}  cycle [${summary.rule_ids.join(', ')}]${status}: ${parts.join(', ')} · ${summary.api_requests} API requests${remaining} · ${summary.duration_ms} ms`;
+}
