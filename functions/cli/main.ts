@@ -4,7 +4,11 @@ import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { rulesJsonSchema } from '../rules/schema';
 import { EXIT, processOutput, type Output } from './output';
+import { auditCommand } from './audit';
+import { previewCommand } from './preview';
+import { reportCommand } from './report';
 import { runCommand } from './run';
+import { undoCommand } from './undo';
 import { runValidate, VALIDATE_HELP } from './validate';
 
 export const ROOT = resolve(__dirname, '..', '..');
@@ -16,8 +20,16 @@ Usage: thrad-rules <command> [options]
 
 Commands:
   run                run the autopilot on its schedules (npm start); --once, --dry-run
+  preview            what every rule would do now, and why; acts on nothing
+  audit              the decision records: what was done, when and why (--json, --csv)
+  undo <decision>    reverse an automated pause or activation nobody has changed since
+  report             an HTML page of the automated actions and what triggered them
   validate [paths]   check rule files (default: rules/)
   schema             print the rules JSON Schema
+
+Configuration (flags > environment > defaults): THRAD_ADS_API_KEY or THRAD_API_KEY_SECRET_ID
+(none: the bundled sandbox), THRAD_API_BASE_URL, AUDIT_TABLE_NAME, DYNAMODB_ENDPOINT,
+THRAD_RULES_DATA_DIR, THRAD_RULES_DIR.
 
 Run "thrad-rules <command> --help" for a command's options and examples.
 Exit codes: 0 ok; 1 failure (invalid rules, a refused undo, a failed run); 2 wrong usage.`;
@@ -44,6 +56,10 @@ function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[]
 
 const COMMANDS: Record<string, Command> = {
   run: (args, ctx) => runCommand(args, ctx),
+  preview: (args, ctx) => previewCommand(args, ctx),
+  audit: (args, ctx) => auditCommand(args, ctx),
+  undo: (args, ctx) => undoCommand(args, ctx),
+  report: (args, ctx) => reportCommand(args, ctx),
   validate: (args, ctx) => {
     const parsed = parse(args, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, ctx.io, VALIDATE_HELP);
     if (!parsed) return EXIT.usage;

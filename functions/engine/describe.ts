@@ -39,7 +39,8 @@ export function describeExplanation(explanation: unknown, wanted: 'match' | 'ins
     } else if (n.kind === 'compare') {
       const metric = String(n.metric);
       const other = n.compare_to as Record<string, unknown>;
-      parts.push(`${metric} over ${String(n.window)} ${formatNumber(n.observed, metric)} ${op} ${String(other.multiplier)}× ${String(other.metric)} over ${String(other.window)} (${formatNumber(other.observed, String(other.metric))})`);
+      const why = typeof n.reason === 'string' ? ` (${n.reason})` : '';
+      parts.push(`${metric} over ${String(n.window)} ${formatNumber(n.observed, metric)} ${op} ${String(other.multiplier)}× ${String(other.metric)} over ${String(other.window)} (${formatNumber(other.observed, String(other.metric))})${why}`);
     } else if (n.kind === 'field') {
       parts.push(`${String(n.field)} ${JSON.stringify(n.observed)}`);
     }

@@ -49,6 +49,8 @@ export interface OpenOptions {
   needApi: boolean;
   sandboxPort?: number;
   clockSpeed?: number;
+  /** Without a key, insist on the running autopilot's sandbox (undo must act on the world it changed). */
+  requireLiveSandbox?: boolean;
   env: NodeJS.ProcessEnv;
   onClientEvent?: (event: ClientEvent) => void;
 }
@@ -187,6 +189,9 @@ export async function openEnvironment(config: LocalConfig, options: OpenOptions)
     let sandbox: Sandbox | undefined;
     let apiUrl: string;
     let clock: Clock;
+    if (!session && options.requireLiveSandbox) {
+      throw new EnvironmentError('No autopilot sandbox is running: start the autopilot (npm start) in another terminal and run this there, or set THRAD_ADS_API_KEY to use the real API.');
+    }
     if (session) {
       apiUrl = session.apiUrl;
       clock = (await followSandboxClock(session.controlUrl)) ?? systemClock;

@@ -33,7 +33,11 @@ const base = { mode: 'live', schedule: { expression: 'rate(15 minutes)', timezon
 
 /** The engine tests' rules, matching engineFixture(). */
 export function engineRules(overrides: Partial<Record<string, Partial<RuleInput>>> = {}): CompiledRuleSet {
-  return compiledFrom([
+  return compiledFrom(engineRuleInputs(overrides));
+}
+
+export function engineRuleInputs(overrides: Partial<Record<string, Partial<RuleInput>>> = {}): RuleInput[] {
+  return [
     {
       ...base,
       id: 'pause-expensive',
@@ -59,7 +63,7 @@ export function engineRules(overrides: Partial<Record<string, Partial<RuleInput>
       then: { action: 'pause' },
       ...overrides['night-pause'],
     },
-  ]);
+  ];
 }
 
 export interface Rig {

@@ -1,0 +1,50 @@
+// `thrad-rules undo <decision_id>`: reverse an automated pause or activation, if nobody changed
+// the entity since; the undo is recorded as its own decision.
+import { undoDecision } from '../engine/undo';
+import { localStamp } from '../local/format';
+import { parseFlags } from './args';
+import { EXIT } from './output';
+import { withEnvironment, type CommandContext } from './shared';
+
+export const UNDO_HELP = `Usage: thrad-rules undo <decision_id> [--json]
+
+Reverses an automated status action (a pause is undone by activating, an activation by pausing)
+only if the entity is still in the state that decision left it in. Otherwise it refuses and says
+who changed what, as far as the audit trail shows. Archiving is final and cannot be undone. The
+undo is recorded as its own decision (rule "manual-undo"), so rules limited by only_if_paused_by
+will not undo it in turn.
+
+Exit codes: 0 undone; 1 refused, failed, or not found; 2 wrong usage.
+
+Examples:
+  npx thrad-rules audit --outcome acted --limit 5      # find the decision id
+  npx thrad-rules undo d_3f2a9c0e5b7d1a4c6e8f0b2d`;
+
+export async function undoCommand(args: string[], ctx: CommandContext): Promise<number> {
+  const parsed = parseFlags(args, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, ctx.io, UNDO_HELP);
+  if (!parsed) return EXIT.usage;
+  if (parsed.values.help) {
+    ctx.io.out(UNDO_HELP);
+    return EXIT.ok;
+  }
+  const [decisionId, extra] = parsed.positionals;
+  if (!decisionId || extra !== undefined) {
+    ctx.io.err(`Give exactly one decision id.\n\n${UNDO_HELP}`);
+    return EXIT.usage;
+  }
+  return withEnvironment(ctx, {}, 'live', async (environment) => {
+    const result = await undoDecision({ client: environment.client, store: environment.store, clock: environment.clock }, await environment.accountId(), decisionId, { deadlineMs: Date.now() + 60_000 });
+    if (parsed.values.json) ctx.io.out(JSON.stringify(result, null, 2));
+    if (result.status === 'refused') {
+      if (!parsed.values.json) ctx.io.err(`Refused: ${result.reason}`);
+      return EXIT.failure;
+    }
+    const r = result.record;
+    if (result.status === 'failed') {
+      if (!parsed.values.json) ctx.io.err(`Failed: could not ${r.action ?? 'act'} ${r.level} "${r.entity_name}": ${r.api_result?.message ?? 'error'} (recorded as ${r.decision_id})`);
+      return EXIT.failure;
+    }
+    if (!parsed.values.json) ctx.io.out(`Undone: ${r.action === 'activate' ? 'activated' : 'paused'} ${r.level} "${r.entity_name}" at ${localStamp(r.evaluated_at, 'UTC')} (was ${r.status_before}, now ${r.status_after}); recorded as ${r.decision_id}, undoing ${r.undoes ?? ''}.`);
+    return EXIT.ok;
+  });
+}
