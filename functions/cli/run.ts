@@ -129,6 +129,7 @@ export async function runCommand(args: string[], ctx: RunContext): Promise<numbe
     if (values.once) return (await cycle(undefined, undefined, undefined)) ? EXIT.ok : EXIT.failure;
 
     const groups = scheduleGroups(loaded.rules.map((r) => r.rule));
+    if (environment.sandbox && environment.sandboxSpeed !== undefined) environment.sandbox.world.clock.setSpeed(environment.sandboxSpeed);
     const speed = environment.sandbox?.world.clock.speed ?? 1;
     io.out(`Schedules (${groups.length}), next runs on the ${environment.mode === 'sandbox' ? `sandbox clock (now ${localStamp(new Date(environment.clock.nowMs()).toISOString(), groups[0]?.timezone ?? 'UTC')}, ×${speed})` : 'system clock'}:`);
     const scheduler = new LocalScheduler({

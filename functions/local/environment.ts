@@ -37,6 +37,8 @@ export interface LocalEnvironment {
   accountId(): Promise<string>;
   /** The sandbox this process started, when it did. */
   sandbox: Sandbox | undefined;
+  /** The speed its clock should run at once the runner starts (it starts frozen). */
+  sandboxSpeed?: number;
   describeApi: string;
   describeStore: string;
   close(): Promise<void>;
@@ -183,6 +185,7 @@ export async function openEnvironment(config: LocalConfig, options: OpenOptions)
 
     // No key: the bundled sandbox with the demo fixture.
     const fixture = loadFixtureFile(DEMO_FIXTURE_PATH);
+    const sandboxSpeed = options.clockSpeed ?? fixture.clock_speed ?? DEMO_CLOCK_SPEED;
     const key = fixture.api_keys.map((k) => (typeof k === 'string' ? k : k.key))[0];
     const accountId = fixture.account.id;
     let session = options.role === 'cli' ? await liveSession(config) : undefined;
@@ -197,7 +200,9 @@ export async function openEnvironment(config: LocalConfig, options: OpenOptions)
       clock = (await followSandboxClock(session.controlUrl)) ?? systemClock;
     } else if (options.needApi || options.role === 'runner') {
       if (options.role === 'runner') rmSync(sandboxDir(config), { recursive: true, force: true });
-      sandbox = await listenSandbox(options.sandboxPort ?? (options.role === 'runner' ? 4010 : 0), options.clockSpeed ?? (options.role === 'runner' ? (fixture.clock_speed ?? DEMO_CLOCK_SPEED) : 0));
+      // The clock starts frozen; the runner sets it going when its scheduler starts, so a slow start
+      // never skips the demo's first occurrences.
+      sandbox = await listenSandbox(options.sandboxPort ?? (options.role === 'runner' ? 4010 : 0), 0);
       const started = sandbox;
       closers.push(() => started.close());
       apiUrl = sandbox.apiUrl;
@@ -224,7 +229,8 @@ export async function openEnvironment(config: LocalConfig, options: OpenOptions)
       clock,
       store,
       sandbox,
-      describeApi: sandbox ? `the bundled Thrad sandbox at ${sandbox.apiUrl} (demo fixture, clock ×${sandbox.world.clock.speed})` : session ? `the running autopilot's sandbox at ${session.apiUrl}` : 'no API (audit data only)',
+      describeApi: sandbox ? `the bundled Thrad sandbox at ${sandbox.apiUrl} (demo fixture${options.role === 'runner' ? `, clock ×${sandboxSpeed}` : ''})` : session ? `the running autopilot's sandbox at ${session.apiUrl}` : 'no API (audit data only)',
+      sandboxSpeed,
       describeStore: describe,
       accountId: () => Promise.resolve(accountId),
       close,

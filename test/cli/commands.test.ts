@@ -1,7 +1,7 @@
 // The CLI against a sandbox and dynalite (real API mode: THRAD_API_BASE_URL points at the sandbox,
 // whose clock the CLI follows): run --once, audit (table, JSON, CSV, filters), undo (allowed and
 // refused), report (valid HTML with every action), preview; with their errors and exit codes.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DecisionRecord } from '../../functions/audit/records';
@@ -53,8 +53,7 @@ describe('thrad-rules commands', () => {
     dynamo = await startEmbeddedDynamo();
     cwd = mkdtempSync(join(ROOT, '.tmp', 'cli-'));
     const rulesDir = join(cwd, 'rules');
-    writeFileSync(join(cwd, 'placeholder'), '');
-    require('node:fs').mkdirSync(rulesDir);
+    mkdirSync(rulesDir);
     for (const rule of engineRuleInputs()) writeFileSync(join(rulesDir, `${rule.id}.json`), JSON.stringify(rule, null, 2));
     env = {
       THRAD_ADS_API_KEY: KEY,
