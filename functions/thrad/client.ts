@@ -76,7 +76,7 @@ export interface ThradClientOptions {
   budget?: RequestBudget;
   /** Page size for list calls (1–500). */
   listPageSize?: number;
-  /** Page size for insights calls. */
+  /** Page size for insights calls (default: the largest the API accepts, so a read is usually one request). */
   insightsPageSize?: number;
   /**
    * Error codes that, on a status action, may mean "already in that state" (the entity is then
@@ -234,7 +234,7 @@ export class ThradClient {
     this.defaultDeadlineMs = options.defaultDeadlineMs ?? 60_000;
     this.budget = options.budget ?? new RequestBudget(this.clock);
     this.listPageSize = clampInt(options.listPageSize ?? WIRE.list.limitMax, WIRE.list.limitMin, WIRE.list.limitMax);
-    this.insightsPageSize = clampInt(options.insightsPageSize ?? WIRE.insights.limitDefault, WIRE.insights.limitMin, WIRE.insights.limitMax);
+    this.insightsPageSize = clampInt(options.insightsPageSize ?? WIRE.insights.limitMax, WIRE.insights.limitMin, WIRE.insights.limitMax);
     this.alreadyInState = { ...DEFAULT_ALREADY_IN_STATE, ...options.alreadyInStateCodes };
     this.fetchImpl = options.fetch ?? fetch;
     this.onEvent = options.onEvent;
