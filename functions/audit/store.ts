@@ -271,6 +271,25 @@ export class AuditStore {
     );
   }
 
+  /**
+   * Give an intent up without an outcome (its call may or may not have landed): the lease ends now,
+   * so the next run reconciles it from the entity's state.
+   */
+  async releaseIntent(record: DecisionRecord): Promise<boolean> {
+    return this.conditional('UpdateItem', () =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [TABLE_KEYS.partitionKey]: k.decision(record.account_id, record.decision_id), [TABLE_KEYS.sortKey]: 'DECISION' },
+          UpdateExpression: 'SET lease_until_ms = :zero',
+          ConditionExpression: '#outcome = :pending AND run_id = :run',
+          ExpressionAttributeNames: { '#outcome': 'outcome' },
+          ExpressionAttributeValues: { ':zero': 0, ':pending': 'pending', ':run': record.run_id },
+        }),
+      ),
+    );
+  }
+
   /** Take over a pending intent whose owner's lease has run out (its process died mid-action). */
   async takeOverIntent(record: DecisionRecord, runId: string, leaseUntilMs: number): Promise<boolean> {
     return this.conditional('UpdateItem', () =>

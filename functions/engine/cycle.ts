@@ -535,7 +535,7 @@ export class Engine {
     let updatedAt: number | null = null;
     let apiResult: DecisionRecord['api_result'];
     try {
-      const result = await client.setStatus(intent.level, intent.entity_id, action, { deadlineMs });
+      const result = await client.setStatus(intent.level, intent.entity_id, action, { deadlineMs, idempotencyKey: intent.decision_id });
       statusAfter = result.entity.status;
       updatedAt = result.entity.updated_at ?? null;
       if (result.outcome === 'changed') {
@@ -551,6 +551,15 @@ export class Engine {
       }
       apiResult = { http_status: 200, error_code: null, message: null, attempts: result.attempts, confirmed_by: result.earlierAttemptMayHaveApplied ? 'state_read' : confirmedBy };
     } catch (error) {
+      if (error instanceof ThradApiError && error.mayHaveApplied) {
+        // The call may have landed: recording "failed" could hide an action the API took. Leave the
+        // intent for reconciliation, which reads the entity and decides.
+        await this.deps.crashPoints?.afterCall?.(intent);
+        await store.releaseIntent(intent);
+        bump(counts, 'unconfirmed');
+        this.logger.warn('status call unconfirmed; left for reconciliation', { decision_id: intent.decision_id, ...errorAttributes(error) });
+        return;
+      }
       outcome = 'failed';
       const e = error instanceof ThradApiError ? error : null;
       reason = error instanceof RequestBudgetExceededError ? `the hour's request budget is spent (${error.used}/${error.limit}); not called` : (e?.message ?? (error instanceof Error ? error.message : String(error)));

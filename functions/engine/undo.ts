@@ -72,7 +72,7 @@ export async function undoDecision(deps: { client: ThradClient; store: AuditStor
   const claim = await store.claimDecision(intent);
   if (!claim.claimed) return { status: 'refused', reason: `Already being undone (${undoId}).` };
   try {
-    const result = await client.setStatus(original.level, original.entity_id, reverse, { deadlineMs: options.deadlineMs });
+    const result = await client.setStatus(original.level, original.entity_id, reverse, { deadlineMs: options.deadlineMs, idempotencyKey: undoId });
     const updatedAt = result.entity.updated_at ?? null;
     const apiResult = { http_status: 200, error_code: null, message: null, attempts: result.attempts, confirmed_by: result.outcome === 'already_in_state' ? 'state_read' : null };
     await store.recordEntityAction(accountId, original.entity_id, { rule_id: UNDO_RULE_ID, action: reverse, outcome: 'acted', at_ms: clock.nowMs(), entity_updated_at_after: updatedAt, decision_id: undoId }, true);

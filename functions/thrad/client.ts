@@ -94,6 +94,14 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
+export interface StatusCallOptions extends CallOptions {
+  /**
+   * Sent as Idempotency-Key on every attempt of this logical call (the engine passes the decision
+   * id): harmless where the API ignores it, and it ties retries and logs to one decision.
+   */
+  idempotencyKey?: string;
+}
+
 export interface ListOptions extends CallOptions {
   order?: 'asc' | 'desc';
   /** Stop after this many items (default: all). */
@@ -342,24 +350,32 @@ export class ThradClient {
    * that state" (campaign pause → `campaign_not_running`) is confirmed by reading the entity and
    * reported as `already_in_state` when it is there; otherwise the refusal is thrown.
    */
-  async setStatus(level: 'campaign', id: string, action: StatusAction, options?: CallOptions): Promise<StatusActionResult<Campaign>>;
-  async setStatus(level: 'ad_group', id: string, action: StatusAction, options?: CallOptions): Promise<StatusActionResult<AdGroup>>;
-  async setStatus(level: 'ad', id: string, action: StatusAction, options?: CallOptions): Promise<StatusActionResult<Ad>>;
-  async setStatus(level: Level, id: string, action: StatusAction, options?: CallOptions): Promise<StatusActionResult<Campaign | AdGroup | Ad>>;
-  async setStatus(level: Level, id: string, action: StatusAction, options: CallOptions = {}): Promise<StatusActionResult<Campaign | AdGroup | Ad>> {
+  async setStatus(level: 'campaign', id: string, action: StatusAction, options?: StatusCallOptions): Promise<StatusActionResult<Campaign>>;
+  async setStatus(level: 'ad_group', id: string, action: StatusAction, options?: StatusCallOptions): Promise<StatusActionResult<AdGroup>>;
+  async setStatus(level: 'ad', id: string, action: StatusAction, options?: StatusCallOptions): Promise<StatusActionResult<Ad>>;
+  async setStatus(level: Level, id: string, action: StatusAction, options?: StatusCallOptions): Promise<StatusActionResult<Campaign | AdGroup | Ad>>;
+  async setStatus(level: Level, id: string, action: StatusAction, options: StatusCallOptions = {}): Promise<StatusActionResult<Campaign | AdGroup | Ad>> {
     const schema = level === 'campaign' ? campaignSchema : level === 'ad_group' ? adGroupSchema : adSchema;
     const path = `/${LEVEL_COLLECTION[level]}/${enc(id)}/${action}`;
+    const headers = options.idempotencyKey ? { [WIRE.idempotencyHeader]: options.idempotencyKey } : undefined;
     let attemptsSoFar = 0;
     let ambiguous = false;
     try {
-      const result = await this.call({ method: 'POST', path, body: {}, schema }, options, (attempts, mayHaveApplied) => {
+      const result = await this.call({ method: 'POST', path, body: {}, schema, headers }, options, (attempts, mayHaveApplied) => {
         attemptsSoFar = attempts;
         ambiguous = mayHaveApplied;
       });
       return { outcome: 'changed', entity: result.value, attempts: result.attempts, earlierAttemptMayHaveApplied: result.earlierAttemptMayHaveApplied };
     } catch (error) {
       if (!(error instanceof InvalidRequestError) || !this.alreadyInState[action].includes(error.code)) throw error;
-      const entity = await this.getEntity(level, id, options);
+      let entity: Campaign | AdGroup | Ad;
+      try {
+        entity = await this.getEntity(level, id, options);
+      } catch (readError) {
+        // The refusal could not be confirmed; if an earlier attempt was ambiguous, so is the call.
+        if (readError instanceof ThradApiError) readError.mayHaveApplied = ambiguous;
+        throw readError;
+      }
       if (entity.status !== READ_BACK_STATUS[level][action]) throw error;
       return { outcome: 'already_in_state', entity, attempts: attemptsSoFar, earlierAttemptMayHaveApplied: ambiguous };
     }
@@ -489,13 +505,16 @@ export class ThradClient {
             continue;
           }
         }
+        const ambiguous = error.retryable && error.httpStatus !== 429;
         if (!error.retryable || attempt >= this.policy.maxAttempts) {
           this.emit(event);
+          error.mayHaveApplied = mayHaveApplied || ambiguous;
           throw error;
         }
         const delayMs = backoffDelayMs(error, attempt, this.policy, this.random);
         if (this.realClock.nowMs() + delayMs + this.policy.minAttemptMs > deadlineMs) {
           this.emit(event);
+          error.mayHaveApplied = mayHaveApplied || ambiguous;
           throw error;
         }
         this.emit({ ...event, retryInMs: delayMs });

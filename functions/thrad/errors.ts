@@ -24,6 +24,12 @@ export class ThradApiError extends Error {
   readonly param: string | null;
   readonly operation: string | undefined;
   readonly retryable: boolean;
+  /**
+   * Set by the client on the error a call finally fails with: whether any attempt failed in a way
+   * that may have reached the API and changed something (a timeout, a reset, a 5xx, a bad body).
+   * A status call that fails like this is unconfirmed, not failed.
+   */
+  mayHaveApplied = false;
 
   constructor(message: string, details: ThradApiErrorDetails, options?: ErrorOptions) {
     super(message, options);

@@ -91,14 +91,29 @@ describe('runCycle', () => {
 
   it('one failed action never stops the others, and is recorded as failed with the API error', async () => {
     r = await rig(engineFixture(), engineRules());
-    r.sandbox.setFaults({ rate: 1, kinds: ['http_500'], path_pattern: `${eids.expensive}/pause$`, phase: 'before' });
+    r.sandbox.setFaults({ rate: 1, kinds: ['http_429'], path_pattern: `${eids.expensive}/pause$`, retry_after_seconds: 1 });
     const { summary } = await r.engine().runCycle({ deadlineMs: deadline() });
     expect(summary.counts).toMatchObject({ acted: 2, failed: 1 });
     const failed = await r.store.queryDecisions(ACCOUNT_ID, { outcome: 'failed' });
-    expect(failed).toEqual([expect.objectContaining({ entity_id: eids.expensive, status_after: 'active', api_result: expect.objectContaining({ http_status: 500, error_code: 'internal_error' }) as unknown })]);
+    expect(failed).toEqual([expect.objectContaining({ entity_id: eids.expensive, status_after: 'active', api_result: expect.objectContaining({ http_status: 429, error_code: 'rate_limit_exceeded' }) as unknown })]);
     expect(r.sandbox.world.campaigns.get(eids.night)?.status).toBe('paused');
     const digest = r.notifier.digests[0];
     expect(digest?.decisions.map((d) => d.outcome).sort()).toEqual(['acted', 'acted', 'failed']);
+  });
+
+  it('a call that may have landed is never recorded as failed: it is left for reconciliation', async () => {
+    const real = new ManualClock(Date.now());
+    r = await rig(engineFixture(), engineRules(), { realClock: real });
+    r.sandbox.setFaults({ rate: 1, kinds: ['http_503'], path_pattern: `${eids.expensive}/pause$`, phase: 'before' });
+    const first = await r.engine().runCycle({ deadlineMs: real.nowMs() + 30_000, scheduledTime: '2026-03-10T15:00:00Z' });
+    expect(first.summary.counts).toMatchObject({ acted: 2, unconfirmed: 1 });
+    expect(first.summary.counts.failed).toBeUndefined();
+    r.sandbox.setFaults({ rate: 0 });
+    const next = await r.engine().runCycle({ deadlineMs: real.nowMs() + 30_000, scheduledTime: '2026-03-10T15:15:00Z' });
+    expect(next.summary.counts.reconciled).toBe(1);
+    const history = await r.store.queryDecisions(ACCOUNT_ID, { entityId: eids.expensive });
+    expect(history.map((d) => [d.scheduled_time, d.outcome, d.api_result?.confirmed_by ?? null])).toEqual([['2026-03-10T15:00:00.000Z', 'acted', 'reconciled_retry']]);
+    expect(r.sandbox.world.campaigns.get(eids.expensive)?.status).toBe('paused');
   });
 
   it('respects cooldowns from earlier runs and never undoes a human change (activate once)', async () => {
