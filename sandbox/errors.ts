@@ -49,7 +49,7 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
 /** The first zod issue of a request body → a 400 naming the field. */
 export function fromZodIssues(issues: readonly z.core.$ZodIssue[], input?: unknown, prefix?: string): ApiError {
   const issue = issues[0];
-  if (!issue) return invalidValue(prefix ?? null, 'Invalid request.');
+  if (!issue) return invalidValue(prefix ?? 'body', 'Invalid request.');
   const join = (path: readonly PropertyKey[]): string => {
     const inner = paramPath(path);
     if (!prefix) return inner;
@@ -64,5 +64,5 @@ export function fromZodIssues(issues: readonly z.core.$ZodIssue[], input?: unkno
   if (issue.code === 'invalid_type' && valueAt(input, issue.path) === undefined) {
     return invalidValue(param, `Missing required parameter: '${param}'.`, 'missing_required_parameter');
   }
-  return invalidValue(param || null, `Invalid value for '${param || 'body'}': ${issue.message}.`);
+  return invalidValue(param || 'body', `Invalid value for '${param || 'body'}': ${issue.message}.`);
 }

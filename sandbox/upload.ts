@@ -110,10 +110,10 @@ export function handleUpload(world: World, contentType: string, body: Buffer): {
     const parts = parseMultipart(body, contentType);
     const file = parts.get('file');
     const imageUrl = parts.get('image_url');
-    if (file && imageUrl) throw invalidValue(null, 'Send either a file part or image_url, not both.');
+    if (file && imageUrl) throw invalidValue('image_url', 'Send either a file part or image_url, not both.');
     if (file) return acceptBytes(world, file);
     if (imageUrl) return fetchRemote(world, imageUrl.toString('utf8'));
-    throw invalidValue(null, 'Send the image as a multipart "file" part or as JSON {"image_url": "..."}.');
+    throw invalidValue('file', 'Send the image as a multipart "file" part or as JSON {"image_url": "..."}.');
   }
   if (type.startsWith('application/json') || type === '') {
     let parsed: unknown = {};
@@ -128,8 +128,8 @@ export function handleUpload(world: World, contentType: string, body: Buffer): {
     const obj = parsed as Record<string, unknown>;
     const extra = Object.keys(obj).find((k) => k !== 'image_url');
     if (extra !== undefined) throw invalidValue(extra, `Unrecognized request parameter: '${extra}'.`, 'unknown_parameter');
-    if (!('image_url' in obj)) throw invalidValue(null, 'Send the image as a multipart "file" part or as JSON {"image_url": "..."}.');
+    if (!('image_url' in obj)) throw invalidValue('file', 'Send the image as a multipart "file" part or as JSON {"image_url": "..."}.');
     return fetchRemote(world, obj.image_url);
   }
-  throw invalidValue(null, 'Send the image as multipart/form-data or JSON.');
+  throw invalidValue('body', 'Send the image as multipart/form-data or JSON.');
 }
