@@ -36,6 +36,11 @@ export function engineRules(overrides: Partial<Record<string, Partial<RuleInput>
   return compiledFrom(engineRuleInputs(overrides));
 }
 
+/** The engine rules without cooldowns: each occurrence on a fresh world acts the same (crash and fuzz rounds). */
+export function rulesWithoutCooldowns(): CompiledRuleSet {
+  return engineRules({ 'pause-expensive': { guards: { min_data: { clicks: 10 } } }, 'activate-approved': { guards: {} } });
+}
+
 export function engineRuleInputs(overrides: Partial<Record<string, Partial<RuleInput>>> = {}): RuleInput[] {
   return [
     {

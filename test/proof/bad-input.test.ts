@@ -14,7 +14,7 @@ import { StaticApiKeyProvider } from '../../functions/thrad/keys';
 import { campaignSchema } from '../../functions/thrad/schemas';
 import type { Sandbox } from '../../sandbox/server';
 import { ACCOUNT_ID, eids, engineFixture, ids, KEY, smallFixture } from '../helpers/fixtures';
-import { engineRules, rig, statusCalls, type Rig } from '../helpers/engine';
+import { rig, rulesWithoutCooldowns, statusCalls, type Rig } from '../helpers/engine';
 import { auth, recordingSleep, withSandbox } from '../helpers/sandbox';
 
 /** Codes a well-formed request can get for the state of the world (no field to blame). */
@@ -232,7 +232,7 @@ describe('never a wrong action on a bad response', () => {
   let fake: FakeApi;
   beforeAll(async () => {
     // No cooldowns: every iteration starts from a fresh world and should act the same.
-    r = await rig(engineFixture(), engineRules({ 'pause-expensive': { guards: { min_data: { clicks: 10 } } }, 'activate-approved': { guards: {} } }));
+    r = await rig(engineFixture(), rulesWithoutCooldowns());
     fake = new FakeApi();
     await fake.start();
     fake.upstream = r.sandbox.url;

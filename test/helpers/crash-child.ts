@@ -1,0 +1,24 @@
+// A real engine process for the crash tests: runs one cycle of the engine test rules for the
+// occurrence it is given, against the parent's sandbox and dynalite, and is SIGKILLed somewhere in
+// the middle by the parent. Configured through the environment.
+import { AuditStore } from '../../functions/audit/store';
+import { Engine } from '../../functions/engine/cycle';
+import { MemoryNotifier } from '../../functions/engine/notifier';
+import { localDynamoClient } from '../../functions/local/dynalite';
+import { ManualClock } from '../../functions/shared/clock';
+import { ThradClient } from '../../functions/thrad/client';
+import { StaticApiKeyProvider } from '../../functions/thrad/keys';
+import { rulesWithoutCooldowns } from './engine';
+
+async function main(): Promise<void> {
+  const env = process.env;
+  const clock = new ManualClock(Number(env.CRASH_NOW_MS));
+  const client = new ThradClient({ baseUrl: env.CRASH_API_URL, keyProvider: new StaticApiKeyProvider(env.CRASH_KEY ?? ''), clock });
+  const store = new AuditStore({ tableName: env.CRASH_TABLE ?? '', client: localDynamoClient(env.CRASH_DYNAMO ?? ''), clock });
+  const engine = new Engine({ client, store, rules: rulesWithoutCooldowns(), notifier: new MemoryNotifier(), clock, accountId: env.CRASH_ACCOUNT, actionConcurrency: 1 });
+  process.stdout.write('ready\n');
+  await engine.runCycle({ scheduledTime: Number(env.CRASH_OCCURRENCE_MS), scheduleId: 'crash-schedule', deadlineMs: Date.now() + 2_000, trigger: 'schedule' });
+  process.stdout.write('done\n');
+}
+
+void main();
