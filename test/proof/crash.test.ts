@@ -83,7 +83,7 @@ describe('killed at random points, then restarted', () => {
       sandbox.clearRequests();
       const occurrenceMs = T0 * 1000 + round * 15 * 60_000;
       const occurrence = new Date(occurrenceMs).toISOString();
-      const first = await runChild(occurrenceMs, delays[round] as number);
+      const first = await runChild(occurrenceMs, delays[round]);
       // The child ran (it was killed, or finished its cycle), never died on its own.
       expect(first.output, `round ${round}`).toContain('ready');
       expect(first.killed || first.output.includes('done'), `round ${round}: ${first.output}`).toBe(true);
