@@ -12,10 +12,9 @@ export interface BundleFigures {
   lambda_cold_load_ms: number;
 }
 
-export async function runBundleBench(samples = 7): Promise<BundleFigures> {
-  const outdir = resolve(ROOT, '.tmp', 'bench-bundle');
-  mkdirSync(outdir, { recursive: true });
-  const outfile = resolve(outdir, 'index.js');
+/** Bundle the evaluate function exactly as the stack does (the shipped rules inlined) into `outfile`. */
+export async function buildEvaluateBundle(outfile: string): Promise<void> {
+  mkdirSync(resolve(outfile, '..'), { recursive: true });
   await build({
     entryPoints: [EVALUATE_BUNDLE.entry],
     bundle: true,
@@ -30,6 +29,11 @@ export async function runBundleBench(samples = 7): Promise<BundleFigures> {
     outfile,
     logLevel: 'silent',
   });
+}
+
+export async function runBundleBench(samples = 7): Promise<BundleFigures> {
+  const outfile = resolve(ROOT, '.tmp', 'bench-bundle', 'index.js');
+  await buildEvaluateBundle(outfile);
   const times: number[] = [];
   for (let i = 0; i < samples; i += 1) {
     const out = execFileSync(process.execPath, ['-e', `const t=performance.now();require(${JSON.stringify(outfile)});process.stdout.write(String(performance.now()-t))`], {
