@@ -15,3 +15,14 @@ export class HandlerConfigError extends Error {
     this.name = 'HandlerConfigError';
   }
 }
+
+/** The run could not do its work (API or table unreachable): thrown so the delivery is retried and the alarm fires. */
+export class RunFailedError extends Error {
+  constructor(
+    readonly runId: string,
+    readonly errors: readonly { rule_id: string | null; code: string; message: string }[],
+  ) {
+    super(`Run ${runId} failed: ${errors.map((e) => `${e.code}: ${e.message}`).join('; ') || 'unknown error'}`);
+    this.name = 'RunFailedError';
+  }
+}

@@ -18,7 +18,7 @@ import { loadRuleTexts, readRuleTexts, type RuleText } from '../rules/validate';
 import { systemClock } from '../shared/clock';
 import { ThradClient } from '../thrad/client';
 import { SecretsManagerApiKeyProvider } from '../thrad/keys';
-import { HandlerConfigError, InvalidSchedulerEventError } from './errors';
+import { HandlerConfigError, InvalidSchedulerEventError, RunFailedError } from './errors';
 import { parseSchedulerEvent } from './event';
 
 export interface HandlerResult {
@@ -154,6 +154,9 @@ export function createHandler(overrides: HandlerOverrides = {}): (event: unknown
       metrics.addMetric('DataUnavailable', MetricUnit.Count, c.data_unavailable ?? 0);
       metrics.addMetric('ApiRequests', MetricUnit.Count, summary.api_requests);
       metrics.addMetric('RunDuration', MetricUnit.Milliseconds, summary.duration_ms);
+      // A run that could not work is an error: the delivery is retried (the occurrence is taken
+      // over) and the function-errors alarm sees it.
+      if (summary.status === 'failed') throw new RunFailedError(summary.run_id, summary.errors);
       return { run_id: summary.run_id, status: summary.status, counts: summary.counts };
     } catch (error) {
       logger.error('run failed', errorAttributes(error));

@@ -2,12 +2,13 @@
 // request log), decision records in dynalite with every field, EMF metrics, Powertools logs.
 // Secrets Manager is the one mock: nothing like it runs here.
 import { randomBytes } from 'node:crypto';
+import { createServer, type AddressInfo } from 'node:net';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AuditStore } from '../../functions/audit/store';
-import { InvalidSchedulerEventError } from '../../functions/handlers/errors';
+import { InvalidSchedulerEventError, RunFailedError } from '../../functions/handlers/errors';
 import { createHandler } from '../../functions/handlers/evaluate';
 import { schedulerInputTemplate } from '../../functions/handlers/event';
 import { startEmbeddedDynamo, type EmbeddedDynamo } from '../../functions/local/dynalite';
@@ -127,6 +128,19 @@ describe('evaluate handler', () => {
     expect((error as Error).message).toContain(message);
     expect(sandbox.requests()).toEqual([]);
     expect(output.join('')).toContain('rejected a malformed scheduler event');
+  });
+
+  it('fails loudly when the API is unreachable, so the delivery is retried', async () => {
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', () => r()));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    const error = await handlerWith({ THRAD_API_BASE_URL: `http://127.0.0.1:${port}/v1` })(eventFor(new Date().toISOString()), context).catch((e: unknown) => e);
+    vi.restoreAllMocks();
+    expect(error).toBeInstanceOf(RunFailedError);
+    expect((error as Error).message).toMatch(/connection_failed/);
+    const emf = output.map((line) => { try { return JSON.parse(line) as Record<string, unknown>; } catch { return {}; } }).find((line) => '_aws' in line);
+    expect(emf).toMatchObject({ RunFailures: 1 });
   });
 
   it('refuses to start without its configuration', async () => {
