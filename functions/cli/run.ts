@@ -129,26 +129,29 @@ export async function runCommand(args: string[], ctx: RunContext): Promise<numbe
     if (values.once) return (await cycle(undefined, undefined, undefined)) ? EXIT.ok : EXIT.failure;
 
     const groups = scheduleGroups(loaded.rules.map((r) => r.rule));
-    if (environment.sandbox && environment.sandboxSpeed !== undefined) environment.sandbox.world.clock.setSpeed(environment.sandboxSpeed);
-    const speed = environment.sandbox?.world.clock.speed ?? 1;
-    io.out(`Schedules (${groups.length}), next runs on the ${environment.mode === 'sandbox' ? `sandbox clock (now ${localStamp(new Date(environment.clock.nowMs()).toISOString(), groups[0]?.timezone ?? 'UTC')}, ×${speed})` : 'system clock'}:`);
+    // The schedule starts now (the demo's clock is still frozen here); occurrences the clock passes
+    // before the first wait run at once.
+    const startMs = environment.clock.nowMs();
+    const speed = environment.sandboxSpeed ?? 1;
+    io.out(`Schedules (${groups.length}), next runs on the ${environment.mode === 'sandbox' ? `sandbox clock (now ${localStamp(new Date(startMs).toISOString(), groups[0]?.timezone ?? 'UTC')}, ×${speed})` : 'system clock'}:`);
     const scheduler = new LocalScheduler({
       groups,
       clock: environment.clock,
-      wait: waitForClock(environment.clock, speed),
+      wait: waitForClock(environment.clock, environment.mode === 'sandbox' ? speed : 1),
       runGroup: async (group, at) => {
         await cycle(group.ruleIds, at, group.id);
       },
       onSkipped: (group, n) => io.err(`  ${group.expression} (${group.timezone}): ${n} occurrence${n === 1 ? '' : 's'} skipped: the clock ran past them during the previous cycle`),
     });
-    for (const [group, at] of scheduler.upcoming(environment.clock.nowMs())) io.out(`  ${group.expression.padEnd(22)} ${group.timezone.padEnd(20)} ${localStamp(new Date(at).toISOString(), group.timezone)}  ${group.ruleIds.join(', ')}`);
+    for (const [group, at] of scheduler.upcoming(startMs)) io.out(`  ${group.expression.padEnd(22)} ${group.timezone.padEnd(20)} ${localStamp(new Date(at).toISOString(), group.timezone)}  ${group.ruleIds.join(', ')}`);
     io.out('Running; Ctrl-C stops after the current cycle.');
+    if (environment.sandbox && environment.sandboxSpeed !== undefined) environment.sandbox.world.clock.setSpeed(environment.sandboxSpeed);
     const controller = new AbortController();
     ctx.signal?.addEventListener('abort', () => {
       io.err('Stopping after the current cycle…');
       controller.abort();
     }, { once: true });
-    await scheduler.run(controller.signal);
+    await scheduler.run(controller.signal, { fromMs: startMs });
     io.out('Stopped.');
     return EXIT.ok;
   } finally {

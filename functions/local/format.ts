@@ -36,7 +36,8 @@ export function decisionLine(d: DecisionRecord, timeZone: string): string {
   const outcome = OUTCOME[d.outcome] ?? d.outcome;
   const detail = d.outcome === 'acted' || d.outcome === 'would_act' ? '' : ` (${d.outcome === 'failed' ? `${d.api_result?.error_code ?? 'error'}: ` : ''}${d.reason})`;
   const entity = d.entity_id === '*' ? 'every entity' : `${d.level.replace('_', ' ')} "${d.entity_name}"`;
-  return `${localStamp(d.evaluated_at, timeZone)}  ${d.rule_id.padEnd(18)} ${(VERB[d.action ?? ''] ?? '-').padEnd(8)} ${entity}${values ? `  ${values}` : ''}  ${outcome}${detail}`;
+  // The occurrence's time: what the schedule says ("22:00"), however long the cycle took.
+  return `${localStamp(d.scheduled_time, timeZone)}  ${d.rule_id.padEnd(18)} ${(VERB[d.action ?? ''] ?? '-').padEnd(8)} ${entity}${values ? `  ${values}` : ''}  ${outcome}${detail}`;
 }
 
 export function cycleLine(summary: RunSummary, timeZone: string): string {

@@ -29,10 +29,14 @@ export class LocalScheduler {
     return next;
   }
 
-  /** Fire until aborted (or until `limits`); returns how many group runs were made. */
-  async run(signal: AbortSignal, limits: { untilMs?: number; maxRuns?: number } = {}): Promise<number> {
+  /**
+   * Fire until aborted (or until `limits`); returns how many group runs were made. `fromMs` is
+   * where the schedule starts (default: now): fires after it that the clock has already passed
+   * run at once, so a slow start never loses an occurrence.
+   */
+  async run(signal: AbortSignal, limits: { untilMs?: number; maxRuns?: number; fromMs?: number } = {}): Promise<number> {
     const { clock, wait, runGroup } = this.options;
-    const next = this.upcoming(clock.nowMs());
+    const next = this.upcoming(limits.fromMs ?? clock.nowMs());
     let runs = 0;
     while (!signal.aborted && next.size > 0) {
       const earliest = Math.min(...next.values());
