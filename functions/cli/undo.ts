@@ -14,7 +14,10 @@ who changed what, as far as the audit trail shows. Archiving is final and cannot
 undo is recorded as its own decision (rule "manual-undo"), so rules limited by only_if_paused_by
 will not undo it in turn.
 
-Exit codes: 0 undone; 1 refused, failed, or not found; 2 wrong usage.
+If the call's answer is lost (a timeout, a dropped connection), the undo is left unconfirmed: the
+next autopilot run reads the entity and records whether it happened.
+
+Exit codes: 0 undone; 1 refused, failed, unconfirmed, or not found; 2 wrong usage.
 
 Examples:
   npx thrad-rules audit --outcome acted --limit 5      # find the decision id
@@ -40,6 +43,10 @@ export async function undoCommand(args: string[], ctx: CommandContext): Promise<
       return EXIT.failure;
     }
     const r = result.record;
+    if (result.status === 'unconfirmed') {
+      if (!parsed.values.json) ctx.io.err(`Unconfirmed: ${result.reason} (thrad-rules audit --entity ${r.entity_id}).`);
+      return EXIT.failure;
+    }
     if (result.status === 'failed') {
       if (!parsed.values.json) ctx.io.err(`Failed: could not ${r.action ?? 'act'} ${r.level} "${r.entity_name}": ${r.api_result?.message ?? 'error'} (recorded as ${r.decision_id})`);
       return EXIT.failure;

@@ -17,6 +17,7 @@ import type { Level } from '../thrad/wire';
 import { errorAttributes, silentLogger, type EngineLogger } from './logger';
 import type { Notifier } from './notifier';
 import { readForPlan, type ReadResult } from './reads';
+import { UNDO_RULE_ID } from './undo';
 
 export interface EngineDeps {
   client: ThradClient;
@@ -621,7 +622,7 @@ export class Engine {
         await this.callAndRecord(owned, action, deadlineMs, clock, decisions, counts, perRule, 'reconciled_retry');
         continue;
       }
-      const why = !rule ? 'its rule is gone' : !unchanged ? `the ${intent.level} changed to ${entity.status} since` : 'the occurrence is too old to retry';
+      const why = intent.rule_id === UNDO_RULE_ID ? 'an undo is never retried on its own' : !rule ? 'its rule is gone' : !unchanged ? `the ${intent.level} changed to ${entity.status} since` : 'the occurrence is too old to retry';
       const apiResult = { http_status: null, error_code: 'not_confirmed', message: null, attempts: 0, confirmed_by: 'reconciled' };
       const ok = await store.completeIntent(owned, { outcome: 'failed', reason: `its run stopped before the call was confirmed, the ${intent.level} is ${entity.status}, and ${why}`, statusAfter: entity.status, apiResult, entityUpdatedAtAfter: entity.updated_at ?? null });
       if (ok) this.settled({ ...owned, outcome: 'failed', status_after: entity.status, api_result: apiResult, reason: `reconciled: not in the target state (${why})` }, decisions, counts, perRule);

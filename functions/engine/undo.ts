@@ -14,7 +14,9 @@ export const UNDO_RULE_ID = 'manual-undo';
 export type UndoResult =
   | { status: 'undone'; record: DecisionRecord }
   | { status: 'refused'; reason: string }
-  | { status: 'failed'; record: DecisionRecord };
+  | { status: 'failed'; record: DecisionRecord }
+  /** The call may have landed (a timeout, a reset): the next run reads the entity and records what happened. */
+  | { status: 'unconfirmed'; record: DecisionRecord; reason: string };
 
 const REVERSE: Record<string, 'pause' | 'activate' | undefined> = { pause: 'activate', activate: 'pause' };
 
@@ -79,6 +81,12 @@ export async function undoDecision(deps: { client: ThradClient; store: AuditStor
     await store.completeIntent(intent, { outcome: 'acted', reason: intent.reason, statusAfter: result.entity.status, apiResult, entityUpdatedAtAfter: updatedAt });
     return { status: 'undone', record: { ...intent, outcome: 'acted', status_after: result.entity.status, api_result: apiResult, lease_until_ms: null, entity_updated_at_after: updatedAt } };
   } catch (error) {
+    if (error instanceof ThradApiError && error.mayHaveApplied) {
+      // As in the engine: a call that may have landed is never recorded as failed. The intent is
+      // released, and the next run's reconciliation reads the entity and records the outcome.
+      await store.releaseIntent(intent);
+      return { status: 'unconfirmed', record: intent, reason: `the ${reverse} call may have reached Thrad (${error.code}: ${error.message}); the next autopilot run reads the ${original.level} and records the outcome` };
+    }
     const e = error instanceof ThradApiError ? error : null;
     const apiResult = { http_status: e?.httpStatus ?? null, error_code: e?.code ?? 'unexpected_error', message: e?.message ?? (error instanceof Error ? error.message : String(error)), attempts: 0, confirmed_by: null };
     await store.completeIntent(intent, { outcome: 'failed', reason: `${intent.reason}: ${apiResult.message}`, statusAfter: entity.status, apiResult, entityUpdatedAtAfter: null });
