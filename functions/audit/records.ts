@@ -110,6 +110,25 @@ export const runSummarySchema = z.object({
 });
 export type RunSummary = z.infer<typeof runSummarySchema>;
 
+/** Who a run was and how it ended; everything else starts at nothing done. */
+export type RunIdentity = Pick<RunSummary, 'run_id' | 'account_id' | 'schedule_id' | 'scheduled_time' | 'started_at' | 'status' | 'trigger' | 'rule_ids' | 'errors' | 'expires_at'>;
+
+/** The one place a run summary is assembled (the engine's runs, and the handler's skipped deliveries). */
+export function runSummary(identity: RunIdentity, progress: Partial<Omit<RunSummary, keyof RunIdentity>> = {}): RunSummary {
+  return {
+    finished_at: identity.started_at,
+    duration_ms: 0,
+    mode_override: null,
+    counts: {},
+    per_rule: {},
+    api_requests: 0,
+    api_requests_remaining: null,
+    entities_read: 0,
+    ...identity,
+    ...progress,
+  };
+}
+
 /** The last automated action of one rule on one entity (the policy's memory). */
 export const priorActionSchema = z.object({
   rule_id: z.string(),

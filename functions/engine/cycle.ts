@@ -3,7 +3,7 @@
 // decision and a run summary, and send one digest. The same code runs in the Lambda handler and
 // in the local runner.
 import { randomBytes } from 'node:crypto';
-import type { DecisionRecord, EntityState, Outcome, RecordOutcome, RunSummary, Trigger } from '../audit/records';
+import { runSummary, type DecisionRecord, type EntityState, type Outcome, type RecordOutcome, type RunSummary, type Trigger } from '../audit/records';
 import { decisionIdFor, type AuditStore } from '../audit/store';
 import { durationMs, observedValues, VERDICT_NAMES, type CompiledRule, type CompiledRuleSet, type EntityFacts } from '../rules/compile';
 import { buildFacts, type EntityRecord, type WindowTotals } from '../rules/facts';
@@ -90,8 +90,20 @@ function newRunId(nowMs: number): string {
   return `run_${new Date(nowMs).toISOString().replace(/[-:.]/g, '').slice(0, 15)}_${randomBytes(3).toString('hex')}`;
 }
 
-function counter(): Record<string, number> {
-  return {};
+/** What a run has settled so far: its decisions, and their outcomes counted overall and per rule. */
+interface Tally {
+  decisions: DecisionRecord[];
+  counts: Record<string, number>;
+  perRule: Record<string, Record<string, number>>;
+}
+
+/** An intent's outcome: what is stored and what is reported are the same values. */
+interface IntentResult {
+  outcome: Outcome;
+  reason: string;
+  statusAfter: string | null;
+  apiResult: DecisionRecord['api_result'];
+  entityUpdatedAtAfter: number | null;
 }
 
 function bump(counts: Record<string, number>, key: string, by = 1): void {
@@ -156,10 +168,9 @@ export class Engine {
     const occurrence = isoSeconds(occurrenceMs);
     const runId = newRunId(nowMs);
     const trigger = request.trigger ?? 'local';
-    const counts = counter();
-    const perRule: Record<string, Record<string, number>> = {};
+    const tally: Tally = { decisions: [], counts: {}, perRule: {} };
+    const { decisions, counts, perRule } = tally;
     const errors: RunSummary['errors'] = [];
-    const decisions: DecisionRecord[] = [];
     const preview: PreviewEntry[] = [];
     const log = { run_id: runId, scheduled_time: occurrence };
     let entitiesRead = 0;
@@ -173,6 +184,12 @@ export class Engine {
     }
     this.logger.info('run started', { ...log, rule_ids: selected.map((r) => r.id), trigger });
 
+    const summarize = (accountId: string, status: RunSummary['status'], progress: Partial<RunSummary> = {}): RunSummary =>
+      runSummary(
+        { run_id: runId, account_id: accountId, schedule_id: request.scheduleId ?? null, scheduled_time: occurrence, started_at: new Date(nowMs).toISOString(), status, trigger, rule_ids: selected.map((r) => r.id), errors, expires_at: store.expiresAt() },
+        { finished_at: new Date(clock.nowMs()).toISOString(), duration_ms: Math.round(this.realClock.nowMs() - startedReal), mode_override: request.mode ?? null, ...progress },
+      );
+
     const finish = async (accountId: string, status: RunSummary['status']): Promise<CycleResult> => {
       let remaining: number | null = null;
       try {
@@ -181,26 +198,7 @@ export class Engine {
         remaining = null;
       }
       const used = requestsThisRun();
-      const summary: RunSummary = {
-        run_id: runId,
-        account_id: accountId,
-        schedule_id: request.scheduleId ?? null,
-        scheduled_time: occurrence,
-        started_at: new Date(nowMs).toISOString(),
-        finished_at: new Date(clock.nowMs()).toISOString(),
-        duration_ms: Math.round(this.realClock.nowMs() - startedReal),
-        status,
-        trigger,
-        rule_ids: selected.map((r) => r.id),
-        mode_override: request.mode ?? null,
-        counts,
-        per_rule: perRule,
-        api_requests: used,
-        api_requests_remaining: remaining,
-        entities_read: entitiesRead,
-        errors,
-        expires_at: store.expiresAt(),
-      };
+      const summary = summarize(accountId, status, { counts, per_rule: perRule, api_requests: used, api_requests_remaining: remaining, entities_read: entitiesRead });
       if (!request.evaluateOnly) {
         await store.putRunSummary(summary);
         if (keyFp !== undefined && used > 0) {
@@ -225,7 +223,8 @@ export class Engine {
     } catch (error) {
       errors.push({ rule_id: null, code: error instanceof ThradApiError ? error.code : 'account_unavailable', message: error instanceof Error ? error.message : String(error) });
       this.logger.error('could not read the ad account; nothing can run', { ...log, ...errorAttributes(error) });
-      return { summary: { ...emptySummary(runId, occurrence, nowMs, trigger, selected, request, errors), duration_ms: Math.round(this.realClock.nowMs() - startedReal), api_requests: requestsThisRun() }, decisions, preview };
+      // Without the account nothing can be recorded (records are kept per account): the summary is returned, and logged.
+      return { summary: summarize('unknown', 'failed', { api_requests: requestsThisRun() }), decisions, preview };
     }
 
     // Other processes' requests with this key count against the same hourly limit.
@@ -256,7 +255,7 @@ export class Engine {
     }
 
     try {
-      if (!request.evaluateOnly) await this.reconcile(accountId, runId, request.deadlineMs, clock, decisions, counts);
+      if (!request.evaluateOnly) await this.reconcile(accountId, runId, request.deadlineMs, clock, tally);
 
       const plan = planReads(selected);
       const reads = await readForPlan(plan, { client, logger: this.logger, deadlineMs: request.deadlineMs, nowMs: clock.nowMs(), onProgress: this.deps.onProgress });
@@ -267,7 +266,7 @@ export class Engine {
       const evalNow = clock.nowMs();
       const factsByLevel = new Map<Level, Map<string, EntityFacts>>();
       for (const rule of selected) {
-        const stats = (perRule[rule.id] ??= counter());
+        const stats = (perRule[rule.id] ??= {});
         const level = rule.rule.level;
         const entities = reads.entities[level];
         const missing = reads.levelFailures[level] ?? [...rule.needs.values()].map((n) => reads.windowFailures.get(`${level}|${n.ref.key}`)).find((f) => f !== undefined);
@@ -368,15 +367,15 @@ export class Engine {
       if (takeover) {
         for (const record of plain) {
           const claim = await store.claimDecision(record);
-          if (claim.claimed) this.settled(record, decisions, counts, perRule);
+          if (claim.claimed) this.settled(record, tally);
           else bump(counts, 'duplicate');
         }
       } else {
         await store.putDecisions(plain);
-        for (const record of plain) this.settled(record, decisions, counts, perRule);
+        for (const record of plain) this.settled(record, tally);
       }
 
-      await this.act(toAct, request.deadlineMs, clock, decisions, counts, perRule);
+      await this.act(toAct, request.deadlineMs, clock, tally);
       const summary = await finish(accountId, 'completed');
       if (request.scheduleId) await store.finishOccurrence(accountId, request.scheduleId, occurrence, runId, 'completed');
       return summary;
@@ -474,11 +473,11 @@ export class Engine {
     };
   }
 
-  private settled(record: DecisionRecord, decisions: DecisionRecord[], counts: Record<string, number>, perRule: Record<string, Record<string, number>>): void {
-    decisions.push(record);
+  private settled(record: DecisionRecord, tally: Tally): void {
+    tally.decisions.push(record);
     if (record.outcome !== 'data_unavailable' && record.outcome !== 'insufficient_data') {
-      bump(counts, record.outcome);
-      bump((perRule[record.rule_id] ??= counter()), record.outcome);
+      bump(tally.counts, record.outcome);
+      bump((tally.perRule[record.rule_id] ??= {}), record.outcome);
     }
     this.deps.onDecision?.(record);
     const level = record.outcome === 'failed' ? 'warn' : 'info';
@@ -496,39 +495,39 @@ export class Engine {
   }
 
   /** Intent → status call → outcome, a few at a time, within the deadline and the request budget. */
-  private async act(items: { record: DecisionRecord; rule: CompiledRule }[], deadlineMs: number, clock: Clock, decisions: DecisionRecord[], counts: Record<string, number>, perRule: Record<string, Record<string, number>>): Promise<void> {
+  private async act(items: { record: DecisionRecord; rule: CompiledRule }[], deadlineMs: number, clock: Clock, tally: Tally): Promise<void> {
     const queue = [...items];
     const worker = async (): Promise<void> => {
       for (let item = queue.shift(); item; item = queue.shift()) {
-        await this.actOne(item.record, deadlineMs, clock, decisions, counts, perRule);
+        await this.actOne(item.record, deadlineMs, clock, tally);
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, this.deps.actionConcurrency ?? 4) }, worker));
   }
 
-  private async actOne(pending: DecisionRecord, deadlineMs: number, clock: Clock, decisions: DecisionRecord[], counts: Record<string, number>, perRule: Record<string, Record<string, number>>): Promise<void> {
+  private async actOne(pending: DecisionRecord, deadlineMs: number, clock: Clock, tally: Tally): Promise<void> {
     const { store } = this.deps;
     const action = pending.action as 'pause' | 'activate' | 'archive';
     if (this.realClock.nowMs() > deadlineMs - 1_000) {
       const record: DecisionRecord = { ...pending, outcome: 'failed', reason: 'no time left before the run deadline; not called', api_result: { http_status: null, error_code: 'deadline_exceeded', message: null, attempts: 0, confirmed_by: null } };
       const claim = await store.claimDecision(record);
-      if (claim.claimed) this.settled(record, decisions, counts, perRule);
-      else bump(counts, 'duplicate');
+      if (claim.claimed) this.settled(record, tally);
+      else bump(tally.counts, 'duplicate');
       return;
     }
     const intent: DecisionRecord = { ...pending, outcome: 'pending', lease_until_ms: deadlineMs + LEASE_MARGIN_MS };
     const claim = await store.claimDecision(intent);
     if (!claim.claimed) {
       // Another delivery of this occurrence already decided this (rule, entity): never call twice.
-      bump(counts, 'duplicate');
+      bump(tally.counts, 'duplicate');
       this.logger.info('decision already recorded for this occurrence; not calling again', { decision_id: pending.decision_id, by: claim.existing?.run_id });
       return;
     }
     await this.deps.crashPoints?.afterIntent?.(intent);
-    await this.callAndRecord(intent, action, deadlineMs, clock, decisions, counts, perRule, null);
+    await this.callAndRecord(intent, action, deadlineMs, clock, tally, null);
   }
 
-  private async callAndRecord(intent: DecisionRecord, action: 'pause' | 'activate' | 'archive', deadlineMs: number, clock: Clock, decisions: DecisionRecord[], counts: Record<string, number>, perRule: Record<string, Record<string, number>>, confirmedBy: string | null): Promise<void> {
+  private async callAndRecord(intent: DecisionRecord, action: 'pause' | 'activate' | 'archive', deadlineMs: number, clock: Clock, tally: Tally, confirmedBy: string | null): Promise<void> {
     const { client, store } = this.deps;
     let outcome: Outcome;
     let reason: string;
@@ -557,7 +556,7 @@ export class Engine {
         // intent for reconciliation, which reads the entity and decides.
         await this.deps.crashPoints?.afterCall?.(intent);
         await store.releaseIntent(intent);
-        bump(counts, 'unconfirmed');
+        bump(tally.counts, 'unconfirmed');
         this.logger.warn('status call unconfirmed; left for reconciliation', { decision_id: intent.decision_id, ...errorAttributes(error) });
         return;
       }
@@ -571,13 +570,17 @@ export class Engine {
     if (outcome === 'acted') {
       await store.recordEntityAction(intent.account_id, intent.entity_id, { rule_id: intent.rule_id, action, outcome: 'acted', at_ms: clock.nowMs(), entity_updated_at_after: updatedAt, decision_id: intent.decision_id }, true);
     }
-    const completed = await store.completeIntent(intent, { outcome, reason, statusAfter, apiResult, entityUpdatedAtAfter: updatedAt });
-    if (!completed) {
-      this.logger.error('lost the intent before recording its outcome (lease expired?)', { decision_id: intent.decision_id, outcome });
-      bump(counts, 'lost_intent');
+    await this.settleIntent(intent, { outcome, reason, statusAfter, apiResult, entityUpdatedAtAfter: updatedAt }, tally);
+  }
+
+  /** Record an intent's outcome (only if the intent is still ours) and settle it with the same values. */
+  private async settleIntent(intent: DecisionRecord, result: IntentResult, tally: Tally): Promise<void> {
+    if (!(await this.deps.store.completeIntent(intent, result))) {
+      this.logger.error('lost the intent before recording its outcome (lease expired?)', { decision_id: intent.decision_id, outcome: result.outcome });
+      bump(tally.counts, 'lost_intent');
       return;
     }
-    this.settled({ ...intent, outcome, reason, status_after: statusAfter, api_result: apiResult, entity_updated_at_after: updatedAt, lease_until_ms: null }, decisions, counts, perRule);
+    this.settled({ ...intent, outcome: result.outcome, reason: result.reason, status_after: result.statusAfter, api_result: result.apiResult, entity_updated_at_after: result.entityUpdatedAtAfter, lease_until_ms: null }, tally);
   }
 
   /**
@@ -585,14 +588,13 @@ export class Engine {
    * In the target state → acted. Otherwise, while the occurrence is still current and nobody
    * changed the entity, the call is made again; else → failed.
    */
-  private async reconcile(accountId: string, runId: string, deadlineMs: number, clock: Clock, decisions: DecisionRecord[], counts: Record<string, number>): Promise<void> {
+  private async reconcile(accountId: string, runId: string, deadlineMs: number, clock: Clock, tally: Tally): Promise<void> {
     const { client, store } = this.deps;
     const expired = await store.expiredIntents(accountId);
     for (const intent of expired) {
       const action = intent.action as 'pause' | 'activate' | 'archive';
       if (!(await store.takeOverIntent(intent, runId, deadlineMs + LEASE_MARGIN_MS))) continue;
       const owned = { ...intent, run_id: runId };
-      const perRule: Record<string, Record<string, number>> = {};
       let entity;
       try {
         entity = await client.getEntity(intent.level, intent.entity_id, { deadlineMs });
@@ -601,55 +603,42 @@ export class Engine {
         this.logger.warn('could not read an entity to reconcile an intent', { decision_id: intent.decision_id, ...errorAttributes(error) });
         continue;
       }
-      bump(counts, 'reconciled');
+      bump(tally.counts, 'reconciled');
       const target = readBackTarget(action, intent.level);
       if (entity.status === target) {
         await store.recordEntityAction(accountId, intent.entity_id, { rule_id: intent.rule_id, action, outcome: 'acted', at_ms: clock.nowMs(), entity_updated_at_after: entity.updated_at ?? null, decision_id: intent.decision_id }, true);
-        const ok = await store.completeIntent(owned, {
-          outcome: 'acted',
-          reason: `${intent.reason}; its run stopped before recording the outcome, and the ${intent.level} was found ${target}`,
-          statusAfter: entity.status,
-          apiResult: { http_status: null, error_code: null, message: null, attempts: 0, confirmed_by: 'reconciled' },
-          entityUpdatedAtAfter: entity.updated_at ?? null,
-        });
-        if (ok) this.settled({ ...owned, outcome: 'acted', status_after: entity.status, api_result: { http_status: null, error_code: null, message: null, attempts: 0, confirmed_by: 'reconciled' }, reason: `${intent.reason}; reconciled` }, decisions, counts, perRule);
+        await this.settleIntent(
+          owned,
+          {
+            outcome: 'acted',
+            reason: `${intent.reason}; its run stopped before recording the outcome, and the ${intent.level} was found ${target}`,
+            statusAfter: entity.status,
+            apiResult: { http_status: null, error_code: null, message: null, attempts: 0, confirmed_by: 'reconciled' },
+            entityUpdatedAtAfter: entity.updated_at ?? null,
+          },
+          tally,
+        );
         continue;
       }
       const rule = this.deps.rules.byId.get(intent.rule_id);
       const ageMs = clock.nowMs() - Date.parse(intent.scheduled_time);
       const unchanged = entity.status === intent.status_before;
       if (rule && unchanged && ageMs < rule.periodSeconds * 1000) {
-        await this.callAndRecord(owned, action, deadlineMs, clock, decisions, counts, perRule, 'reconciled_retry');
+        await this.callAndRecord(owned, action, deadlineMs, clock, tally, 'reconciled_retry');
         continue;
       }
       const why = intent.rule_id === UNDO_RULE_ID ? 'an undo is never retried on its own' : !rule ? 'its rule is gone' : !unchanged ? `the ${intent.level} changed to ${entity.status} since` : 'the occurrence is too old to retry';
-      const apiResult = { http_status: null, error_code: 'not_confirmed', message: null, attempts: 0, confirmed_by: 'reconciled' };
-      const ok = await store.completeIntent(owned, { outcome: 'failed', reason: `its run stopped before the call was confirmed, the ${intent.level} is ${entity.status}, and ${why}`, statusAfter: entity.status, apiResult, entityUpdatedAtAfter: entity.updated_at ?? null });
-      if (ok) this.settled({ ...owned, outcome: 'failed', status_after: entity.status, api_result: apiResult, reason: `reconciled: not in the target state (${why})` }, decisions, counts, perRule);
+      await this.settleIntent(
+        owned,
+        {
+          outcome: 'failed',
+          reason: `its run stopped before the call was confirmed, the ${intent.level} is ${entity.status}, and ${why}`,
+          statusAfter: entity.status,
+          apiResult: { http_status: null, error_code: 'not_confirmed', message: null, attempts: 0, confirmed_by: 'reconciled' },
+          entityUpdatedAtAfter: entity.updated_at ?? null,
+        },
+        tally,
+      );
     }
   }
 }
-
-function emptySummary(runId: string, occurrence: string, nowMs: number, trigger: Trigger, selected: CompiledRule[], request: CycleRequest, errors: RunSummary['errors']): RunSummary {
-  return {
-    run_id: runId,
-    account_id: 'unknown',
-    schedule_id: request.scheduleId ?? null,
-    scheduled_time: occurrence,
-    started_at: new Date(nowMs).toISOString(),
-    finished_at: new Date(nowMs).toISOString(),
-    duration_ms: 0,
-    status: 'failed',
-    trigger,
-    rule_ids: selected.map((r) => r.id),
-    mode_override: request.mode ?? null,
-    counts: {},
-    per_rule: {},
-    api_requests: 0,
-    api_requests_remaining: null,
-    entities_read: 0,
-    errors,
-    expires_at: 0,
-  };
-}
-

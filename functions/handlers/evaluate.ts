@@ -8,6 +8,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { Context } from 'aws-lambda';
 import * as z from 'zod';
+import { runSummary } from '../audit/records';
 import { AuditStore } from '../audit/store';
 import { Engine } from '../engine/cycle';
 import { errorAttributes, type EngineLogger } from '../engine/logger';
@@ -117,27 +118,20 @@ export function createHandler(overrides: HandlerOverrides = {}): (event: unknown
         // A delivery older than the schedule's period would act on an occurrence the next one replaces.
         const accountId = await engine.account(deadlineMs);
         const runId = `run_stale_${scheduledMs}`;
-        const now = new Date().toISOString();
-        await store.putRunSummary({
-          run_id: runId,
-          account_id: accountId,
-          schedule_id: parsed.schedule_id,
-          scheduled_time: new Date(scheduledMs).toISOString(),
-          started_at: now,
-          finished_at: now,
-          duration_ms: 0,
-          status: 'skipped_stale',
-          trigger: 'schedule',
-          rule_ids: parsed.rule_ids,
-          mode_override: null,
-          counts: {},
-          per_rule: {},
-          api_requests: 0,
-          api_requests_remaining: null,
-          entities_read: 0,
-          errors: [{ rule_id: null, code: 'stale_event', message: `Delivered ${Math.round(ageMs / 1000)} s after its scheduled time, more than the schedule's period of ${parsed.period_seconds} s; skipped` }],
-          expires_at: store.expiresAt(),
-        });
+        await store.putRunSummary(
+          runSummary({
+            run_id: runId,
+            account_id: accountId,
+            schedule_id: parsed.schedule_id,
+            scheduled_time: new Date(scheduledMs).toISOString(),
+            started_at: new Date().toISOString(),
+            status: 'skipped_stale',
+            trigger: 'schedule',
+            rule_ids: parsed.rule_ids,
+            errors: [{ rule_id: null, code: 'stale_event', message: `Delivered ${Math.round(ageMs / 1000)} s after its scheduled time, more than the schedule's period of ${parsed.period_seconds} s; skipped` }],
+            expires_at: store.expiresAt(),
+          }),
+        );
         logger.warn('skipped a stale delivery', { age_seconds: Math.round(ageMs / 1000), period_seconds: parsed.period_seconds });
         metrics.addMetric('StaleDeliveries', MetricUnit.Count, 1);
         return { run_id: runId, status: 'skipped_stale', counts: {} };
