@@ -41,5 +41,7 @@ describe('undoDecision', () => {
     expect(next.summary.counts.reconciled).toBe(1);
     const [settled] = await r.store.queryDecisions(ACCOUNT_ID, { ruleId: 'manual-undo' });
     expect(settled).toMatchObject({ outcome: 'acted', status_before: 'paused', status_after: 'active', api_result: { confirmed_by: 'reconciled' } });
+    // What the run reports (console, digest) is what it stored.
+    expect(next.decisions.find((d) => d.rule_id === 'manual-undo')).toEqual(settled);
   });
 });
