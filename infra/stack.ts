@@ -14,6 +14,7 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { schedulerInputTemplate } from '../functions/handlers/event';
+import { ACTION_FAILURES_METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../functions/handlers/telemetry';
 import type { AutopilotConfig, ShippedRules } from './config';
 import { AuditTable } from './constructs/audit-table';
 import { EvaluateFunction } from './constructs/evaluate-function';
@@ -130,7 +131,7 @@ export class AutopilotStack extends Stack {
     alarm('DeadLettersAlarm', this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }), 'Scheduled runs were given up on and are in the dead-letter queue. Inspect the messages, fix the cause, then purge the queue.');
     alarm(
       'ActionFailuresAlarm',
-      new Metric({ namespace: 'ThradAutopilot', metricName: 'ActionFailures', dimensionsMap: { service: 'thrad-autopilot' }, statistic: 'Sum', period: Duration.minutes(5) }),
+      new Metric({ namespace: METRICS_NAMESPACE, metricName: ACTION_FAILURES_METRIC, dimensionsMap: { service: SERVICE_NAME }, statistic: 'Sum', period: Duration.minutes(5) }),
       'A status call to the Thrad API failed. `thrad-rules audit --outcome failed` lists them with the API error.',
     );
 

@@ -1,5 +1,6 @@
 // Errors the sandbox answers with, in the API's bare error shape (fact sheet §7).
 import type * as z from 'zod';
+import { valueAt } from '../functions/shared/issues';
 
 export type ApiErrorType = 'invalid_request_error' | 'authentication_error' | 'rate_limit_error' | 'payment_error' | 'api_error';
 
@@ -35,15 +36,6 @@ export function paramPath(path: readonly PropertyKey[]): string {
     else out += out === '' ? String(part) : `.${String(part)}`;
   }
   return out;
-}
-
-function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
-  let current = input;
-  for (const part of path) {
-    if (current === null || typeof current !== 'object') return undefined;
-    current = (current as Record<PropertyKey, unknown>)[part];
-  }
-  return current;
 }
 
 /** The first zod issue of a request body → a 400 naming the field. */

@@ -14,7 +14,9 @@ import {
   UpdateCommand,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
+import type * as z from 'zod';
 import { systemClock, type Clock } from '../shared/clock';
+import { describeIssues } from '../shared/issues';
 import { AuditRecordInvalidError, AuditStoreError, AuditTableMissingError } from './errors';
 import {
   ACTION_OUTCOMES,
@@ -198,22 +200,40 @@ export class AuditStore {
     return item;
   }
 
-  private parseDecision(item: Record<string, unknown>): DecisionRecord {
-    const result = decisionRecordSchema.safeParse(item);
-    if (!result.success) throw new AuditRecordInvalidError(String(item[TABLE_KEYS.partitionKey]), result.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  /** A stored item through its schema; an item that does not fit is an error naming the item and the fields. */
+  private parseItem<S extends z.ZodType>(schema: S, item: Record<string, unknown>): z.infer<S> {
+    const result = schema.safeParse(item);
+    if (!result.success) throw new AuditRecordInvalidError(String(item[TABLE_KEYS.partitionKey]), describeIssues(result.error.issues, { max: 3 }).join('; '));
     return result.data;
+  }
+
+  private parseDecision(item: Record<string, unknown>): DecisionRecord {
+    return this.parseItem(decisionRecordSchema, item);
+  }
+
+  /**
+   * A batch request, sent again with what DynamoDB left unprocessed (throttling) after a growing
+   * pause, until nothing is left; an AuditStoreError after 8 retries.
+   */
+  private async drain<T>(operation: string, pending: T[], send: (batch: T[]) => Promise<T[]>): Promise<void> {
+    for (let attempt = 0; pending.length > 0; attempt += 1) {
+      if (attempt > 8) throw new AuditStoreError(`Audit store ${operation} left ${pending.length} items unprocessed after retries`, { operation, awsCode: 'Unprocessed' });
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(2_000, 50 * 2 ** attempt)));
+      pending = await this.send(operation, () => send(pending));
+    }
   }
 
   /** Write decisions that need no condition (the run holds the occurrence's claim), 25 per request. */
   async putDecisions(records: readonly DecisionRecord[]): Promise<void> {
     for (let i = 0; i < records.length; i += 25) {
-      let requests = records.slice(i, i + 25).map((record) => ({ PutRequest: { Item: this.decisionItem(record) } }));
-      for (let attempt = 0; requests.length > 0; attempt += 1) {
-        if (attempt > 8) throw new AuditStoreError(`Audit store BatchWriteItem left ${requests.length} items unprocessed after retries`, { operation: 'BatchWriteItem', awsCode: 'UnprocessedItems' });
-        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(2_000, 50 * 2 ** attempt)));
-        const output = await this.send('BatchWriteItem', () => this.doc.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } })));
-        requests = (output.UnprocessedItems?.[this.tableName] ?? []) as typeof requests;
-      }
+      await this.drain(
+        'BatchWriteItem',
+        records.slice(i, i + 25).map((record) => ({ PutRequest: { Item: this.decisionItem(record) } })),
+        async (requests) => {
+          const output = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }));
+          return (output.UnprocessedItems?.[this.tableName] ?? []) as typeof requests;
+        },
+      );
     }
   }
 
@@ -391,17 +411,18 @@ export class AuditStore {
     const out = new Map<string, EntityState>();
     const unique = [...new Set(entityIds)];
     for (let i = 0; i < unique.length; i += 100) {
-      let keys = unique.slice(i, i + 100).map((id) => ({ [TABLE_KEYS.partitionKey]: k.state(accountId, id), [TABLE_KEYS.sortKey]: 'STATE' }));
-      for (let attempt = 0; keys.length > 0; attempt += 1) {
-        if (attempt > 8) throw new AuditStoreError('Audit store BatchGetItem left keys unprocessed after retries', { operation: 'BatchGetItem', awsCode: 'UnprocessedKeys' });
-        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(2_000, 50 * 2 ** attempt)));
-        const output = await this.send('BatchGetItem', () => this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } })));
-        for (const item of output.Responses?.[this.tableName] ?? []) {
-          const state = this.parseState(item);
-          out.set(state.entityId, state);
-        }
-        keys = (output.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as typeof keys;
-      }
+      await this.drain(
+        'BatchGetItem',
+        unique.slice(i, i + 100).map((id) => ({ [TABLE_KEYS.partitionKey]: k.state(accountId, id), [TABLE_KEYS.sortKey]: 'STATE' })),
+        async (keys) => {
+          const output = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }));
+          for (const item of output.Responses?.[this.tableName] ?? []) {
+            const state = this.parseState(item);
+            out.set(state.entityId, state);
+          }
+          return (output.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as typeof keys;
+        },
+      );
     }
     return out;
   }
@@ -509,10 +530,7 @@ export class AuditStore {
 
   async getRunSummary(accountId: string, runId: string): Promise<RunSummary | null> {
     const output = await this.send('GetItem', () => this.doc.send(new GetCommand({ TableName: this.tableName, Key: { [TABLE_KEYS.partitionKey]: k.run(accountId, runId), [TABLE_KEYS.sortKey]: 'SUMMARY' } })));
-    if (!output.Item) return null;
-    const parsed = runSummarySchema.safeParse(output.Item);
-    if (!parsed.success) throw new AuditRecordInvalidError(k.run(accountId, runId), parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-    return parsed.data;
+    return output.Item ? this.parseItem(runSummarySchema, output.Item) : null;
   }
 
   /** Run summaries newest first. */

@@ -1,5 +1,6 @@
 // `thrad-rules undo <decision_id>`: reverse an automated pause or activation, if nobody changed
 // the entity since; the undo is recorded as its own decision.
+import { pastTense } from '../engine/describe';
 import { undoDecision } from '../engine/undo';
 import { localStamp } from '../local/format';
 import { parseFlags } from './args';
@@ -51,7 +52,7 @@ export async function undoCommand(args: string[], ctx: CommandContext): Promise<
       if (!parsed.values.json) ctx.io.err(`Failed: could not ${r.action ?? 'act'} ${r.level} "${r.entity_name}": ${r.api_result?.message ?? 'error'} (recorded as ${r.decision_id})`);
       return EXIT.failure;
     }
-    if (!parsed.values.json) ctx.io.out(`Undone: ${r.action === 'activate' ? 'activated' : 'paused'} ${r.level} "${r.entity_name}" at ${localStamp(r.evaluated_at, 'UTC')} (was ${r.status_before}, now ${r.status_after}); recorded as ${r.decision_id}, undoing ${r.undoes ?? ''}.`);
+    if (!parsed.values.json) ctx.io.out(`Undone: ${pastTense(r.action ?? 'changed')} ${r.level} "${r.entity_name}" at ${localStamp(r.evaluated_at, 'UTC')} (was ${r.status_before}, now ${r.status_after}); recorded as ${r.decision_id}, undoing ${r.undoes ?? ''}.`);
     return EXIT.ok;
   });
 }

@@ -51,6 +51,11 @@ export function describeExplanation(explanation: unknown, wanted: 'match' | 'ins
 
 const PAST: Record<string, string> = { pause: 'paused', activate: 'activated', archive: 'archived', notify: 'notified about' };
 
+/** `pause` → `paused`; an unknown action as it is. */
+export function pastTense(action: string): string {
+  return PAST[action] ?? action;
+}
+
 /** One readable line for a decision. */
 export function describeDecision(d: DecisionRecord): string {
   const action = d.action ?? 'none';
@@ -58,7 +63,7 @@ export function describeDecision(d: DecisionRecord): string {
   const who = `${d.level} "${d.entity_name}"`;
   switch (d.outcome) {
     case 'acted':
-      return `${PAST[action] ?? action} ${who} [${d.rule_id}]: ${why}`;
+      return `${pastTense(action)} ${who} [${d.rule_id}]: ${why}`;
     case 'would_act':
       return `would ${action} ${who} (dry run) [${d.rule_id}]: ${why}`;
     case 'failed':

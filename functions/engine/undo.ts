@@ -8,6 +8,7 @@ import type { AuditStore } from '../audit/store';
 import type { Clock } from '../shared/clock';
 import type { ThradClient } from '../thrad/client';
 import { ThradApiError } from '../thrad/errors';
+import { pastTense } from './describe';
 
 export const UNDO_RULE_ID = 'manual-undo';
 
@@ -40,7 +41,7 @@ export async function undoDecision(deps: { client: ThradClient; store: AuditStor
   if (entity.status !== original.status_after) {
     const later = (await store.queryDecisions(accountId, { entityId: original.entity_id, sinceMs: Date.parse(original.evaluated_at) + 1, limit: 50 })).filter((d) => d.outcome === 'acted' && d.decision_id !== decisionId);
     const who = later[0]
-      ? `${later[0].rule_id} ${later[0].action === 'pause' ? 'paused' : later[0].action === 'activate' ? 'activated' : later[0].action ?? 'changed'} it at ${later[0].evaluated_at} (decision ${later[0].decision_id})`
+      ? `${later[0].rule_id} ${later[0].action ? pastTense(later[0].action) : 'changed'} it at ${later[0].evaluated_at} (decision ${later[0].decision_id})`
       : `no automated change is on record since, so a person or another tool changed it${'updated_at' in entity && typeof entity.updated_at === 'number' ? ` (last updated ${new Date(entity.updated_at * 1000).toISOString()})` : ''}`;
     return { status: 'refused', reason: `${original.level} "${original.entity_name}" is ${entity.status} now, not ${original.status_after} as ${original.rule_id} left it at ${original.evaluated_at}: ${who}. Not undone.` };
   }

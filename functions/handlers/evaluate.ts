@@ -21,6 +21,7 @@ import { ThradClient } from '../thrad/client';
 import { SecretsManagerApiKeyProvider } from '../thrad/keys';
 import { HandlerConfigError, InvalidSchedulerEventError, RunFailedError } from './errors';
 import { parseSchedulerEvent } from './event';
+import { ACTION_FAILURES_METRIC, METRICS_NAMESPACE, SERVICE_NAME } from './telemetry';
 
 export interface HandlerResult {
   run_id: string;
@@ -72,8 +73,8 @@ function engineLogger(logger: Logger): EngineLogger {
 
 function buildRuntime(overrides: HandlerOverrides): Runtime {
   const env = overrides.env ?? process.env;
-  const logger = overrides.logger ?? new Logger({ serviceName: env.POWERTOOLS_SERVICE_NAME ?? 'thrad-autopilot' });
-  const metrics = overrides.metrics ?? new Metrics({ namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? 'ThradAutopilot', serviceName: env.POWERTOOLS_SERVICE_NAME ?? 'thrad-autopilot' });
+  const logger = overrides.logger ?? new Logger({ serviceName: env.POWERTOOLS_SERVICE_NAME ?? SERVICE_NAME });
+  const metrics = overrides.metrics ?? new Metrics({ namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? METRICS_NAMESPACE, serviceName: env.POWERTOOLS_SERVICE_NAME ?? SERVICE_NAME });
   const tableName = env.AUDIT_TABLE_NAME;
   const secretId = env.THRAD_API_KEY_SECRET_ID;
   if (!tableName) throw new HandlerConfigError('AUDIT_TABLE_NAME is not set.');
@@ -143,7 +144,7 @@ export function createHandler(overrides: HandlerOverrides = {}): (event: unknown
       metrics.addMetric('Evaluations', MetricUnit.Count, evaluated);
       metrics.addMetric('Matches', MetricUnit.Count, evaluated - (c.no_match ?? 0) - (c.insufficient_data ?? 0));
       metrics.addMetric('Actions', MetricUnit.Count, c.acted ?? 0);
-      metrics.addMetric('ActionFailures', MetricUnit.Count, c.failed ?? 0);
+      metrics.addMetric(ACTION_FAILURES_METRIC, MetricUnit.Count, c.failed ?? 0);
       metrics.addMetric('InsufficientData', MetricUnit.Count, c.insufficient_data ?? 0);
       metrics.addMetric('DataUnavailable', MetricUnit.Count, c.data_unavailable ?? 0);
       metrics.addMetric('ApiRequests', MetricUnit.Count, summary.api_requests);

@@ -3,6 +3,7 @@
 // in by the `<aws.scheduler.scheduled-time>` context attribute.
 import * as z from 'zod';
 import { RULE_ID } from '../rules/schema';
+import { describeIssues } from '../shared/issues';
 import { InvalidSchedulerEventError } from './errors';
 
 export const schedulerEventSchema = z.strictObject({
@@ -34,7 +35,7 @@ export function schedulerInputTemplate(scheduleId: string, ruleIds: readonly str
 export function parseSchedulerEvent(event: unknown): SchedulerEvent {
   const result = schedulerEventSchema.safeParse(event);
   if (!result.success) {
-    throw new InvalidSchedulerEventError(result.error.issues.slice(0, 10).map((i) => `${i.path.length ? i.path.join('.') : '(event)'}: ${i.message}`));
+    throw new InvalidSchedulerEventError(describeIssues(result.error.issues, { root: '(event)' }));
   }
   return result.data;
 }

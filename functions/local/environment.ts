@@ -81,18 +81,21 @@ function alive(pid: number): boolean {
   }
 }
 
-/** The running runner's sandbox session, if there is one and it answers. */
-export async function liveSession(config: LocalConfig): Promise<Session | undefined> {
+/** The running runner's sandbox session and its clock, if there is one and it answers. */
+export async function liveSession(config: LocalConfig): Promise<{ session: Session; clock: Clock } | undefined> {
   const path = sessionPath(config);
   if (!existsSync(path)) return undefined;
-  const parsed = sessionSchema.safeParse(JSON.parse(readFileSync(path, 'utf8')));
-  if (!parsed.success || !alive(parsed.data.pid)) return undefined;
+  let raw: unknown;
   try {
-    const response = await fetch(`${parsed.data.controlUrl}/_sandbox/clock`, { signal: AbortSignal.timeout(2_000) });
-    return response.ok ? parsed.data : undefined;
+    raw = JSON.parse(readFileSync(path, 'utf8'));
   } catch {
+    // A session file its runner did not finish writing (it was killed) is no session.
     return undefined;
   }
+  const parsed = sessionSchema.safeParse(raw);
+  if (!parsed.success || !alive(parsed.data.pid)) return undefined;
+  const clock = await followSandboxClock(parsed.data.controlUrl);
+  return clock ? { session: parsed.data, clock } : undefined;
 }
 
 /** A clock that follows a sandbox's clock (read once; it runs at a constant speed until changed). */
@@ -188,16 +191,17 @@ export async function openEnvironment(config: LocalConfig, options: OpenOptions)
     const sandboxSpeed = options.clockSpeed ?? fixture.clock_speed ?? DEMO_CLOCK_SPEED;
     const key = fixture.api_keys.map((k) => (typeof k === 'string' ? k : k.key))[0];
     const accountId = fixture.account.id;
-    let session = options.role === 'cli' ? await liveSession(config) : undefined;
+    const live = options.role === 'cli' ? await liveSession(config) : undefined;
+    let session = live?.session;
     let sandbox: Sandbox | undefined;
     let apiUrl: string;
     let clock: Clock;
     if (!session && options.requireLiveSandbox) {
       throw new EnvironmentError('No autopilot sandbox is running: start the autopilot (npm start) in another terminal and run this there, or set THRAD_ADS_API_KEY to use the real API.');
     }
-    if (session) {
-      apiUrl = session.apiUrl;
-      clock = (await followSandboxClock(session.controlUrl)) ?? systemClock;
+    if (live) {
+      apiUrl = live.session.apiUrl;
+      clock = live.clock;
     } else if (options.needApi || options.role === 'runner') {
       if (options.role === 'runner') rmSync(sandboxDir(config), { recursive: true, force: true });
       // The clock starts frozen; the runner sets it going when its scheduler starts, so a slow start

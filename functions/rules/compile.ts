@@ -269,7 +269,7 @@ class RuleCompiler {
     const ref = this.ref(window, metric);
     const minData = this.rule.guards.min_data;
     const info = METRIC_INFO[metric];
-    const guardBases: BaseCount[] = info.ratio && minData ? (BASE_COUNTS.filter((b) => minData[b] !== undefined)) : [];
+    const guardBases: BaseCount[] = info.ratio && minData ? BASE_COUNTS.filter((b) => minData[b] !== undefined) : [];
     const offset = this.need(ref, [...info.needs, ...guardBases]);
     const iImp = offset;
     const iClk = offset + 1;
@@ -278,68 +278,39 @@ class RuleCompiler {
     const minClk = info.ratio ? (minData?.clicks ?? 0) : 0;
     const minSpend = info.ratio ? (minData?.spend ?? 0) : 0;
     const guarded = minImp > 0 || minClk > 0 || minSpend > 0;
-    const enough = (m: Float64Array): boolean => (m[iImp]) >= minImp && (m[iClk]) >= minClk && (m[iSpend]) >= minSpend;
-    let get: Getter;
-    switch (metric) {
-      case 'impressions':
-        get = (f) => f.metrics[iImp];
-        break;
-      case 'clicks':
-        get = (f) => f.metrics[iClk];
-        break;
-      case 'spend':
-        get = (f) => f.metrics[iSpend];
-        break;
-      case 'ctr':
-        get = guarded
-          ? (f) => {
-              const m = f.metrics;
-              const imp = m[iImp];
-              return imp > 0 && enough(m) ? (m[iClk]) / imp : NaN;
-            }
-          : (f) => {
-              const imp = f.metrics[iImp];
-              return imp > 0 ? (f.metrics[iClk]) / imp : NaN;
-            };
-        break;
-      case 'cpc':
-        get = guarded
-          ? (f) => {
-              const m = f.metrics;
-              const clk = m[iClk];
-              return clk > 0 && enough(m) ? (m[iSpend]) / clk : NaN;
-            }
-          : (f) => {
-              const clk = f.metrics[iClk];
-              return clk > 0 ? (f.metrics[iSpend]) / clk : NaN;
-            };
-        break;
-      case 'cpm':
-        get = guarded
-          ? (f) => {
-              const m = f.metrics;
-              const imp = m[iImp];
-              return imp > 0 && enough(m) ? ((m[iSpend]) / imp) * 1000 : NaN;
-            }
-          : (f) => {
-              const imp = f.metrics[iImp];
-              return imp > 0 ? ((f.metrics[iSpend]) / imp) * 1000 : NaN;
-            };
-        break;
-      case 'budget_spent_fraction':
-        get = (f) => (f.budgetUsd !== null && f.budgetUsd > 0 ? (f.metrics[iSpend]) / f.budgetUsd : NaN);
-        break;
-    }
+    const enough = (m: Float64Array): boolean => m[iImp] >= minImp && m[iClk] >= minClk && m[iSpend] >= minSpend;
+    // scale × numerator / denominator; NaN (unknown) on a zero denominator or, with min_data, too little data.
+    const ratio = (iNum: number, iDen: number, scale: number): Getter =>
+      guarded
+        ? (f) => {
+            const m = f.metrics;
+            const den = m[iDen];
+            return den > 0 && enough(m) ? (m[iNum] / den) * scale : NaN;
+          }
+        : (f) => {
+            const den = f.metrics[iDen];
+            return den > 0 ? (f.metrics[iNum] / den) * scale : NaN;
+          };
+    const getters: Record<Metric, Getter> = {
+      impressions: (f) => f.metrics[iImp],
+      clicks: (f) => f.metrics[iClk],
+      spend: (f) => f.metrics[iSpend],
+      ctr: ratio(iClk, iImp, 1),
+      cpc: ratio(iSpend, iClk, 1),
+      cpm: ratio(iSpend, iImp, 1000),
+      budget_spent_fraction: (f) => (f.budgetUsd !== null && f.budgetUsd > 0 ? f.metrics[iSpend] / f.budgetUsd : NaN),
+    };
+    const get = getters[metric];
     const why = (f: EntityFacts): string => {
       const m = f.metrics;
       if (metric === 'budget_spent_fraction') return 'no lifetime budget to divide by';
       const divisor = metric === 'cpc' ? 'clicks' : 'impressions';
-      const divisorValue = metric === 'cpc' ? (m[iClk]) : (m[iImp]);
+      const divisorValue = metric === 'cpc' ? m[iClk] : m[iImp];
       if (divisorValue === 0) return `no ${divisor} in ${ref.name}: ${metric} is undefined`;
       const short: string[] = [];
-      if ((m[iImp]) < minImp) short.push(`${m[iImp]} impressions < ${minImp}`);
-      if ((m[iClk]) < minClk) short.push(`${m[iClk]} clicks < ${minClk}`);
-      if ((m[iSpend]) < minSpend) short.push(`$${(m[iSpend]).toFixed(2)} spend < $${minSpend}`);
+      if (m[iImp] < minImp) short.push(`${m[iImp]} impressions < ${minImp}`);
+      if (m[iClk] < minClk) short.push(`${m[iClk]} clicks < ${minClk}`);
+      if (m[iSpend] < minSpend) short.push(`$${m[iSpend].toFixed(2)} spend < $${minSpend}`);
       return `minimum data not met in ${ref.name}: ${short.join(', ')}`;
     };
     return { get, ref, why };

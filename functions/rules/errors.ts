@@ -1,5 +1,5 @@
-// Problems found in rule files, and the error a caller gets when it asked for a rule set
-// without problems.
+// Problems found in rule files. They are collected, never thrown: a bad rule file never stops the
+// other rules (validate.ts).
 
 export type IssueSeverity = 'error' | 'warning';
 
@@ -21,20 +21,4 @@ export function formatIssue(issue: RuleIssue): string {
   const rule = issue.ruleId ? ` (rule ${issue.ruleId})` : '';
   const prefix = issue.severity === 'warning' ? 'warning: ' : '';
   return `${issue.file}:${issue.path || '(root)'}: ${prefix}${issue.message}${rule}`;
-}
-
-export class RuleSetInvalidError extends Error {
-  constructor(readonly issues: readonly RuleIssue[]) {
-    const errors = issues.filter((i) => i.severity === 'error');
-    super(`${errors.length} problem${errors.length === 1 ? '' : 's'} in the rules:\n${errors.map(formatIssue).join('\n')}`);
-    this.name = 'RuleSetInvalidError';
-  }
-}
-
-/** A rule id that no loaded rule has (e.g. asking the engine to run an unknown rule). */
-export class UnknownRuleError extends Error {
-  constructor(readonly ruleIds: readonly string[]) {
-    super(`Unknown rule id${ruleIds.length === 1 ? '' : 's'}: ${ruleIds.join(', ')}`);
-    this.name = 'UnknownRuleError';
-  }
 }

@@ -4,15 +4,15 @@
 // live in validate.ts, with messages of their own.
 import * as z from 'zod';
 import { LEVELS } from '../thrad/wire';
-import { ACTIONS, COMPARE_OPS, FIELDS, FIXED_WINDOWS, METRICS, OPS } from './vocabulary';
+import { ACTIONS, COMPARE_OPS, FIELDS, FIXED_WINDOWS, HOURS_WINDOW, METRICS, OPS, WINDOW_DESCRIPTIONS } from './vocabulary';
 
 export const RULE_ID = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
 const ruleId = z.string().regex(RULE_ID, 'a rule id is 1–64 lowercase letters, digits, - or _, starting with a letter or digit');
 
 const windowName = z
-  .union([z.enum(FIXED_WINDOWS), z.string().regex(/^last_[1-9]\d{0,3}_hours$/)])
-  .describe('today, yesterday, last_3_days, last_7_days, last_14_days, last_30_days, this_month, lifetime, or last_N_hours; computed in the rule timezone.');
+  .union([z.enum(FIXED_WINDOWS), z.string().regex(HOURS_WINDOW)])
+  .describe(`A window in the rule timezone. ${Object.entries(WINDOW_DESCRIPTIONS).map(([name, meaning]) => `${name}: ${meaning}`).join(' ')}`);
 
 const scalar = z.union([z.string(), z.number(), z.null()]);
 const leafValue = z.union([scalar, z.array(z.union([z.string(), z.number()]))]);

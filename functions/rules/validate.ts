@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type * as z from 'zod';
+import { valueAt } from '../shared/issues';
 import { isValidTimeZone } from '../shared/timezone';
 import type { Level } from '../thrad/wire';
 import type { RuleIssue } from './errors';
@@ -64,15 +65,6 @@ function describeFound(value: unknown): string {
 
 function truncate(text: string, max = 60): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
-}
-
-function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
-  let current = root;
-  for (const part of path) {
-    if (current === null || typeof current !== 'object') return undefined;
-    current = (current as Record<PropertyKey, unknown>)[part];
-  }
-  return current;
 }
 
 /** Edit distance, for "did you mean" hints on misspelt keys and values. */

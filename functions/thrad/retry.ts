@@ -19,9 +19,6 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   minAttemptMs: 250,
 };
 
-/** Transient failures only: 429, 5xx, reset/timeout/connection, malformed bodies. */
-export const isRetryable = (error: ThradApiError): boolean => error.retryable;
-
 export function backoffDelayMs(error: ThradApiError, attempt: number, policy: RetryPolicy, random: () => number): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempt - 1));
   const jittered = Math.floor(random() * ceiling);

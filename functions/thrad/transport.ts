@@ -1,6 +1,7 @@
 // The one place where HTTP meets types: sending a request, and translating whatever comes back
 // (a status and a body, or a socket failure) into a parsed value or a typed error.
 import type * as z from 'zod';
+import { describeIssues } from '../shared/issues';
 import { redactKeys } from '../shared/secrets';
 import {
   AuthenticationError,
@@ -109,10 +110,6 @@ function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
 }
 
 /** Render zod issues as `path: message` strings. */
-export function describeIssues(issues: readonly z.core.$ZodIssue[]): string[] {
-  return issues.slice(0, 10).map((issue) => `${issue.path.length ? issue.path.join('.') : '(root)'}: ${issue.message}`);
-}
-
 /**
  * A response → the parsed body (2xx) or a typed error. This and `translateFetchFailure` are the
  * only places that look at HTTP statuses and raw bodies.

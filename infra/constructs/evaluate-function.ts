@@ -10,6 +10,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../../functions/handlers/telemetry';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { RuleText } from '../../functions/rules/validate';
@@ -64,8 +65,8 @@ export class EvaluateFunction extends Construct {
       description: 'Evaluates the Thrad autopilot rules of one schedule and acts on campaigns',
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
-        POWERTOOLS_SERVICE_NAME: 'thrad-autopilot',
-        POWERTOOLS_METRICS_NAMESPACE: 'ThradAutopilot',
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         ...props.environment,
       },
       bundling: {
