@@ -11,6 +11,7 @@ import { planReads } from '../rules/plan';
 import { decide, readBackTarget, type Candidate, type PolicyDecision, type PriorAction, type PriorDecisions } from '../rules/policy';
 import { describeWindow, resolveWindow } from '../rules/windows';
 import { systemClock, type Clock } from '../shared/clock';
+import { forEachConcurrent } from '../shared/concurrency';
 import type { ThradClient } from '../thrad/client';
 import { RequestBudgetExceededError, ThradApiError } from '../thrad/errors';
 import type { Level } from '../thrad/wire';
@@ -81,6 +82,8 @@ export interface CycleResult {
 
 const STATUS_ACTIONS = new Set(['pause', 'activate', 'archive']);
 const LEASE_MARGIN_MS = 5_000;
+/** Independent audit-store writes in flight at once. */
+const STORE_CONCURRENCY = 16;
 
 function isoSeconds(ms: number): string {
   return new Date(Math.floor(ms / 1000) * 1000).toISOString();
@@ -356,14 +359,12 @@ export class Engine {
       for (const u of unavailable) plain.push(this.unavailableRecord(accountId, runId, occurrence, trigger, u.rule, u.reason, u.code, evalNow, request.mode));
 
       // Dry-run and notify memories (for cooldowns), then the plain records.
-      for (const record of plain) {
-        if ((record.outcome === 'would_act' || record.outcome === 'acted') && record.action !== null) {
-          const rule = this.deps.rules.byId.get(record.rule_id);
-          if (rule && durationMs(rule.rule.guards.cooldown) > 0) {
-            await store.recordEntityAction(accountId, record.entity_id, { rule_id: record.rule_id, action: record.action, outcome: record.outcome, at_ms: evalNow, entity_updated_at_after: null, decision_id: record.decision_id }, false);
-          }
-        }
-      }
+      const memories = plain.flatMap((r) =>
+        (r.outcome === 'would_act' || r.outcome === 'acted') && r.action !== null && durationMs(this.deps.rules.byId.get(r.rule_id)?.rule.guards.cooldown) > 0
+          ? [{ entityId: r.entity_id, prior: { rule_id: r.rule_id, action: r.action, outcome: r.outcome, at_ms: evalNow, entity_updated_at_after: null, decision_id: r.decision_id } }]
+          : [],
+      );
+      await forEachConcurrent(memories, STORE_CONCURRENCY, (m) => store.recordEntityAction(accountId, m.entityId, m.prior, false));
       if (takeover) {
         for (const record of plain) {
           const claim = await store.claimDecision(record);
@@ -496,13 +497,7 @@ export class Engine {
 
   /** Intent → status call → outcome, a few at a time, within the deadline and the request budget. */
   private async act(items: { record: DecisionRecord; rule: CompiledRule }[], deadlineMs: number, clock: Clock, tally: Tally): Promise<void> {
-    const queue = [...items];
-    const worker = async (): Promise<void> => {
-      for (let item = queue.shift(); item; item = queue.shift()) {
-        await this.actOne(item.record, deadlineMs, clock, tally);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.max(1, this.deps.actionConcurrency ?? 4) }, worker));
+    await forEachConcurrent(items, this.deps.actionConcurrency ?? 4, (item) => this.actOne(item.record, deadlineMs, clock, tally));
   }
 
   private async actOne(pending: DecisionRecord, deadlineMs: number, clock: Clock, tally: Tally): Promise<void> {
