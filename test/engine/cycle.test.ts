@@ -63,6 +63,11 @@ describe('runCycle', () => {
     expect(summary.counts).toMatchObject({ would_act: 3 });
     const stored = await r.store.queryDecisions(ACCOUNT_ID, { actionsOnly: true });
     expect(stored.map((d) => [d.outcome, d.mode])).toEqual([['would_act', 'dry_run'], ['would_act', 'dry_run'], ['would_act', 'dry_run']]);
+    // The dry run remembered what it would have done: the next one keeps the rules' cooldowns.
+    r.sandbox.world.clock.advance(15 * 60);
+    const next = await r.engine().runCycle({ deadlineMs: deadline(), mode: 'dry_run' });
+    expect(next.summary.counts).toMatchObject({ would_act: 1, skipped_cooldown: 2 });
+    expect(statusCalls(r.sandbox)).toEqual([]);
   });
 
   it('nothing acts on partial data: a failed insights read makes its rules data_unavailable, others go on', async () => {
