@@ -1,7 +1,8 @@
 // What the audit, preview, undo and report commands share: configuration, the environment, and
 // errors turned into a message that says what to do next.
-import { ConfigError, loadConfig, type LocalConfig } from '../local/config';
-import { EnvironmentError, openEnvironment, type LocalEnvironment } from '../local/environment';
+import { loadConfig, type LocalConfig } from '../local/config';
+import { openEnvironment, type LocalEnvironment } from '../local/environment';
+import { ConfigError, EnvironmentError } from '../local/errors';
 import { ThradApiError } from '../thrad/errors';
 import { ApiKeyUnavailableError } from '../thrad/errors';
 import { AuditStoreError } from '../audit/errors';

@@ -1,6 +1,7 @@
 // Configuration of the local runner and the CLI, one way for both: flags > environment > defaults.
 import { resolve } from 'node:path';
 import * as z from 'zod';
+import { ConfigError } from './errors';
 import { DEFAULT_BASE_URL } from '../thrad/client';
 import { API_KEY_ENV, API_KEY_SECRET_ENV } from '../thrad/keys';
 
@@ -45,13 +46,6 @@ const envSchema = z.object({
   [ENV.retentionDays]: z.coerce.number().int().positive().optional(),
   [ENV.apiBaseUrl]: z.url({ protocol: /^https?$/ }).optional(),
 });
-
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
 
 export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv, cwd: string): LocalConfig {
   const parsed = envSchema.safeParse(env);

@@ -14,6 +14,7 @@ import { apiKeyProviderFromEnv, StaticApiKeyProvider } from '../thrad/keys';
 import { DEMO_FIXTURE_PATH, loadFixtureFile } from '../../sandbox/fixture';
 import { startSandbox, type Sandbox } from '../../sandbox/server';
 import { DEFAULT_TABLE_NAME, type LocalConfig } from './config';
+import { EnvironmentError } from './errors';
 import { localDynamoClient, startEmbeddedDynamo, type EmbeddedDynamo } from './dynalite';
 
 export const DEMO_CLOCK_SPEED = 1200;
@@ -55,13 +56,6 @@ export interface OpenOptions {
   requireLiveSandbox?: boolean;
   env: NodeJS.ProcessEnv;
   onClientEvent?: (event: ClientEvent) => void;
-}
-
-export class EnvironmentError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'EnvironmentError';
-  }
 }
 
 function sandboxDir(config: LocalConfig): string {

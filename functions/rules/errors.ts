@@ -22,3 +22,11 @@ export function formatIssue(issue: RuleIssue): string {
   const prefix = issue.severity === 'warning' ? 'warning: ' : '';
   return `${issue.file}:${issue.path || '(root)'}: ${prefix}${issue.message}${rule}`;
 }
+
+/** A schedule expression that EventBridge Scheduler would not accept, and why. */
+export class ScheduleSyntaxError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ScheduleSyntaxError';
+  }
+}

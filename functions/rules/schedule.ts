@@ -5,13 +5,7 @@
 // once (the first). Rate schedules are anchored at the Unix epoch (EventBridge anchors them at
 // the schedule's creation), so locally they fire on multiples of their period.
 import { addDays, daysInMonth, instantsOf, localTime } from '../shared/timezone';
-
-export class ScheduleSyntaxError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ScheduleSyntaxError';
-  }
-}
+import { ScheduleSyntaxError } from './errors';
 
 type NumberSet = ReadonlySet<number>;
 

@@ -11,8 +11,8 @@ import type * as z from 'zod';
 import { valueAt } from '../shared/issues';
 import { isValidTimeZone } from '../shared/timezone';
 import type { Level } from '../thrad/wire';
-import type { RuleIssue } from './errors';
-import { parseSchedule, ScheduleSyntaxError } from './schedule';
+import { ScheduleSyntaxError, type RuleIssue } from './errors';
+import { parseSchedule } from './schedule';
 import {
   actionSchema,
   compareLeafSchema,

@@ -1,6 +1,7 @@
 // EventBridge schedule expressions: syntax checks, and fire times in real time zones across DST.
 import { describe, expect, it } from 'vitest';
-import { fireTimesBetween, nextFireAfter, parseSchedule, schedulePeriodSeconds, ScheduleSyntaxError } from '../../functions/rules/schedule';
+import { ScheduleSyntaxError } from '../../functions/rules/errors';
+import { fireTimesBetween, nextFireAfter, parseSchedule, schedulePeriodSeconds } from '../../functions/rules/schedule';
 
 const iso = (ms: number): string => new Date(ms).toISOString().replace('.000', '');
 const fires = (expression: string, tz: string, from: string, to: string): string[] =>
