@@ -2,6 +2,7 @@
 // per-entity state the policy reads. Validated with zod when read back, so a record written by an
 // older version or edited by hand is reported, not trusted.
 import * as z from 'zod';
+import { ACTION_NAMES } from '../actions/registry';
 
 export const OUTCOMES = [
   'acted',
@@ -14,6 +15,7 @@ export const OUTCOMES = [
   'skipped_cap',
   'skipped_conflict',
   'skipped_manual_override',
+  'skipped_not_approved',
   'failed',
 ] as const;
 export type Outcome = (typeof OUTCOMES)[number];
@@ -39,7 +41,45 @@ export const explanationSchema: z.ZodType<ExplanationShape> = z.lazy(() =>
   ]),
 );
 
-export const windowRecordSchema = z.object({ name: z.string(), timezone: z.string(), start: z.string(), end: z.string() });
+/**
+ * A window as read: `start`/`end` are the range whose data decided (whole UTC hours, never after
+ * the time of the run); `nominal_*` the window in the rule's time zone, and `note` why the two
+ * differ (widened to whole hours, cut at the last complete hour, lifetime from the earliest creation).
+ */
+export const windowRecordSchema = z.object({
+  name: z.string(),
+  timezone: z.string(),
+  start: z.string(),
+  end: z.string(),
+  nominal_start: z.string().optional(),
+  nominal_end: z.string().optional(),
+  note: z.string().optional(),
+});
+export type WindowRecord = z.infer<typeof windowRecordSchema>;
+
+/**
+ * Who holds an entity's value (per conflict class): the party whose intent the current value
+ * reflects. A rule holds it after changing it (`change`), after matching it already there
+ * (`assertion`), or after ending a named rule's hold it could not act on (`release`); a person
+ * (anyone but the engine) after a change the engine did not make; `creation` while it is as it
+ * was created; `unknown` when the engine cannot tell.
+ */
+export const holderSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('rule'),
+    rule_id: z.string(),
+    priority: z.number().int(),
+    /** The value the rule wants it to have (e.g. `paused`). */
+    intent: z.union([z.string(), z.number()]).nullable(),
+    by: z.enum(['change', 'assertion', 'release']),
+    decision_id: z.string().nullable(),
+    at_ms: z.number(),
+  }),
+  z.object({ kind: z.literal('person'), at_ms: z.number(), detail: z.string() }),
+  z.object({ kind: z.literal('creation') }),
+  z.object({ kind: z.literal('unknown'), detail: z.string() }),
+]);
+export type Holder = z.infer<typeof holderSchema>;
 
 export const apiResultSchema = z.object({
   http_status: z.number().int().nullable(),
@@ -70,15 +110,23 @@ export const decisionRecordSchema = z.object({
   explanation: explanationSchema.nullable(),
   outcome: z.enum([...OUTCOMES, 'pending']),
   reason: z.string(),
-  action: z.enum(['pause', 'activate', 'archive', 'notify']).nullable(),
+  action: z.enum(ACTION_NAMES).nullable(),
   mode: z.enum(['live', 'dry_run']),
+  /** The rule's priority when it decided (ownership compares it). */
+  priority: z.number().int().nullable().default(null),
   status_before: z.string().nullable(),
   status_after: z.string().nullable(),
+  /** What the action sets, computed once from the value read (a status, or micros): retries and reconciliation aim at it. */
+  target: z.union([z.string(), z.number()]).nullable().default(null),
   api_result: apiResultSchema.nullable(),
   /** Real-time Unix ms until which the intent's owner may still be calling the API. */
   lease_until_ms: z.number().nullable().default(null),
+  /** The entity's updated_at (Unix s) as the decision saw it: reconciliation and undo compare it. */
+  entity_updated_at_before: z.number().nullable().default(null),
   /** The entity's updated_at (Unix s) after the action, when the API said. */
   entity_updated_at_after: z.number().nullable().default(null),
+  /** Who held the entity's value when it was decided (named in conflicts and overrides). */
+  holder: holderSchema.nullable().default(null),
   undoes: z.string().nullable().default(null),
   message: z.string().nullable().default(null),
   expires_at: z.number().int(),
@@ -129,10 +177,10 @@ export function runSummary(identity: RunIdentity, progress: Partial<Omit<RunSumm
   };
 }
 
-/** The last automated action of one rule on one entity (the policy's memory). */
+/** The last automated action of one rule on one entity (cooldowns). */
 export const priorActionSchema = z.object({
   rule_id: z.string(),
-  action: z.enum(['pause', 'activate', 'archive', 'notify']),
+  action: z.enum(ACTION_NAMES),
   outcome: z.enum(['acted', 'would_act']),
   at_ms: z.number(),
   entity_updated_at_after: z.number().nullable(),
@@ -140,12 +188,35 @@ export const priorActionSchema = z.object({
 });
 export type PriorActionRecord = z.infer<typeof priorActionSchema>;
 
-export interface EntityState {
+/** The entity as the engine last observed it, or left it after a change of its own. */
+export const observedSchema = z.object({
+  at_ms: z.number(),
+  status: z.string(),
+  review_status: z.string().nullable(),
+  updated_at: z.number().nullable(),
+  created_at: z.number().nullable(),
+});
+export type Observed = z.infer<typeof observedSchema>;
+
+/**
+ * The engine's memory of one entity: what it last observed or left, who holds each conflict
+ * class's value, and each rule's last action on it (for cooldowns). Kept without expiry, so a
+ * `forever` cooldown and a hold outlive the audit trail's retention.
+ */
+export interface EntityMemory {
   entityId: string;
+  observed: Observed | null;
+  holders: Partial<Record<'status', Holder>>;
   /** rule id → last acted action. */
   acted: Map<string, PriorActionRecord>;
   /** rule id → last would_act (dry run). */
   wouldAct: Map<string, PriorActionRecord>;
-  /** The last status change any rule (or an undo) made. */
-  lastStatusChange: PriorActionRecord | null;
+}
+
+/** A change to an entity's memory: a new observation, a new holder, a rule's action remembered. */
+export interface MemoryUpdate {
+  entityId: string;
+  observed?: Observed;
+  holder?: Holder;
+  remember?: PriorActionRecord;
 }

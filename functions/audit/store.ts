@@ -24,10 +24,12 @@ import {
   priorActionSchema,
   runSummarySchema,
   type ApiResult,
+  holderSchema,
+  observedSchema,
   type DecisionRecord,
-  type EntityState,
+  type EntityMemory,
+  type MemoryUpdate,
   type Outcome,
-  type PriorActionRecord,
   type RunSummary,
 } from './records';
 import { createTableInput, DEFAULT_RETENTION_DAYS, INDEXES, TABLE_KEYS } from './table';
@@ -62,7 +64,7 @@ const MONTH_MS = 31 * 86_400_000;
 const k = {
   decision: (acct: string, id: string) => `A#${acct}#D#${id}`,
   run: (acct: string, runId: string) => `A#${acct}#RUN#${runId}`,
-  occurrence: (acct: string, scheduleId: string, time: string) => `A#${acct}#OCC#${scheduleId}#${time}`,
+  occurrence: (acct: string, scheduleId: string, time: string, mode: RunMode) => `A#${acct}#OCC#${scheduleId}#${time}${mode === 'live' ? '' : `#${mode}`}`,
   state: (acct: string, entityId: string) => `A#${acct}#S#${entityId}`,
   ledger: (acct: string, fp: string) => `A#${acct}#K#${fp}`,
   entity: (acct: string, entityId: string) => `A#${acct}#E#${entityId}`,
@@ -72,9 +74,15 @@ const k = {
   pending: (acct: string) => `A#${acct}#PENDING`,
 };
 
-/** The decision id of (account, rule, entity, occurrence): the same occurrence always maps to the same record. */
-export function decisionIdFor(accountId: string, ruleId: string, entityId: string, occurrence: string): string {
-  return `d_${createHash('sha256').update(`${accountId}|${ruleId}|${entityId}|${occurrence}`).digest('hex').slice(0, 24)}`;
+/** How a run acts: `live`, or `dry_run` when every rule is forced to record only. Part of claims and ids, so a dry run never takes live work. */
+export type RunMode = 'live' | 'dry_run';
+
+/**
+ * The decision id of (account, rule, entity, occurrence, mode): the same occurrence always maps to
+ * the same record, and a dry-run decision never shares an id (or an intent) with a live one.
+ */
+export function decisionIdFor(accountId: string, ruleId: string, entityId: string, occurrence: string, mode: RunMode): string {
+  return `d_${createHash('sha256').update(`${accountId}|${ruleId}|${entityId}|${occurrence}|${mode}`).digest('hex').slice(0, 24)}`;
 }
 
 function errorName(error: unknown): string {
@@ -405,10 +413,10 @@ export class AuditStore {
     return items.map((item) => this.parseDecision(item));
   }
 
-  // ---- entity state (the policy's memory) -----------------------------------------------------------
+  // ---- entity memory (observations, holders, cooldowns) --------------------------------------
 
-  async entityStates(accountId: string, entityIds: readonly string[]): Promise<Map<string, EntityState>> {
-    const out = new Map<string, EntityState>();
+  async entityMemories(accountId: string, entityIds: readonly string[]): Promise<Map<string, EntityMemory>> {
+    const out = new Map<string, EntityMemory>();
     const unique = [...new Set(entityIds)];
     for (let i = 0; i < unique.length; i += 100) {
       await this.drain(
@@ -417,8 +425,8 @@ export class AuditStore {
         async (keys) => {
           const output = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }));
           for (const item of output.Responses?.[this.tableName] ?? []) {
-            const state = this.parseState(item);
-            out.set(state.entityId, state);
+            const memory = this.parseMemory(item);
+            out.set(memory.entityId, memory);
           }
           return (output.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as typeof keys;
         },
@@ -427,40 +435,72 @@ export class AuditStore {
     return out;
   }
 
-  private parseState(item: Record<string, unknown>): EntityState {
-    const state: EntityState = { entityId: String(item.entity_id), acted: new Map(), wouldAct: new Map(), lastStatusChange: null };
+  private parseMemory(item: Record<string, unknown>): EntityMemory {
+    const memory: EntityMemory = { entityId: String(item.entity_id), observed: null, holders: {}, acted: new Map(), wouldAct: new Map() };
     for (const [key, value] of Object.entries(item)) {
-      const target = key.startsWith('r_') ? state.acted : key.startsWith('w_') ? state.wouldAct : null;
+      const target = key.startsWith('r_') ? memory.acted : key.startsWith('w_') ? memory.wouldAct : null;
       if (target) {
         const parsed = priorActionSchema.safeParse(value);
         if (parsed.success) target.set(parsed.data.rule_id, parsed.data);
       }
     }
-    const last = priorActionSchema.safeParse(item.last_status_change);
-    if (last.success) state.lastStatusChange = last.data;
-    return state;
+    const observed = observedSchema.safeParse(item.observed);
+    if (observed.success) memory.observed = observed.data;
+    const holder = holderSchema.safeParse(item.holder_status);
+    if (holder.success) memory.holders.status = holder.data;
+    return memory;
   }
 
-  /** Remember a rule's action on an entity (and, for status changes, that it was the last one). */
-  async recordEntityAction(accountId: string, entityId: string, action: PriorActionRecord, statusChange: boolean): Promise<void> {
-    const attribute = `${action.outcome === 'acted' ? 'r' : 'w'}_${action.rule_id}`;
-    const names: Record<string, string> = { '#a': attribute };
-    const values: Record<string, unknown> = { ':a': action, ':entity': entityId, ':exp': this.expiresAt() };
-    let set = '#a = :a, entity_id = :entity, expires_at = :exp';
-    if (statusChange && action.outcome === 'acted') {
-      set += ', last_status_change = :a';
-    }
-    await this.send('UpdateItem', () =>
-      this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { [TABLE_KEYS.partitionKey]: k.state(accountId, entityId), [TABLE_KEYS.sortKey]: 'STATE' },
-          UpdateExpression: `SET ${set}`,
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-        }),
-      ),
-    );
+  /**
+   * Apply memory updates, one item per entity and no expiry (a hold or a `forever` cooldown must
+   * outlive the trail's retention). A rule's action is always remembered; an observation and its
+   * holder only replace an older one (`at_ms`), so a slow concurrent run cannot overwrite newer
+   * knowledge with what it read before.
+   */
+  async updateEntityMemories(accountId: string, updates: readonly MemoryUpdate[]): Promise<void> {
+    const key = (entityId: string) => ({ [TABLE_KEYS.partitionKey]: k.state(accountId, entityId), [TABLE_KEYS.sortKey]: 'STATE' });
+    const write = async (update: MemoryUpdate): Promise<void> => {
+      if (update.remember) {
+        const action = update.remember;
+        await this.send('UpdateItem', () =>
+          this.doc.send(
+            new UpdateCommand({
+              TableName: this.tableName,
+              Key: key(update.entityId),
+              UpdateExpression: 'SET #a = :a, entity_id = :entity, #type = :type REMOVE expires_at',
+              ExpressionAttributeNames: { '#a': `${action.outcome === 'acted' ? 'r' : 'w'}_${action.rule_id}`, '#type': 'type' },
+              ExpressionAttributeValues: { ':a': action, ':entity': update.entityId, ':type': 'entity' },
+            }),
+          ),
+        );
+      }
+      if (update.observed || update.holder) {
+        const at = update.observed?.at_ms ?? (update.holder && 'at_ms' in update.holder ? update.holder.at_ms : this.clock.nowMs());
+        const sets = ['entity_id = :entity', '#type = :type', 'memory_at_ms = :at'];
+        const values: Record<string, unknown> = { ':entity': update.entityId, ':type': 'entity', ':at': at };
+        if (update.observed) {
+          sets.push('observed = :observed');
+          values[':observed'] = update.observed;
+        }
+        if (update.holder) {
+          sets.push('holder_status = :holder');
+          values[':holder'] = update.holder;
+        }
+        await this.conditional('UpdateItem', () =>
+          this.doc.send(
+            new UpdateCommand({
+              TableName: this.tableName,
+              Key: key(update.entityId),
+              UpdateExpression: `SET ${sets.join(', ')} REMOVE expires_at`,
+              ConditionExpression: 'attribute_not_exists(memory_at_ms) OR memory_at_ms <= :at',
+              ExpressionAttributeNames: { '#type': 'type' },
+              ExpressionAttributeValues: values,
+            }),
+          ),
+        );
+      }
+    };
+    for (let i = 0; i < updates.length; i += 16) await Promise.all(updates.slice(i, i + 16).map(write));
   }
 
   // ---- occurrences and runs ---------------------------------------------------------------------
@@ -470,14 +510,14 @@ export class AuditStore {
    * redelivery); a running one with a live lease is left to its owner (a concurrent delivery);
    * a failed one, or one whose owner's lease ran out, is taken over.
    */
-  async claimOccurrence(accountId: string, scheduleId: string, scheduledTime: string, runId: string, leaseUntilMs: number): Promise<OccurrenceClaim> {
-    const key = { [TABLE_KEYS.partitionKey]: k.occurrence(accountId, scheduleId, scheduledTime), [TABLE_KEYS.sortKey]: 'CLAIM' };
+  async claimOccurrence(accountId: string, scheduleId: string, scheduledTime: string, mode: RunMode, runId: string, leaseUntilMs: number): Promise<OccurrenceClaim> {
+    const key = { [TABLE_KEYS.partitionKey]: k.occurrence(accountId, scheduleId, scheduledTime, mode), [TABLE_KEYS.sortKey]: 'CLAIM' };
     let previous: Record<string, unknown> | undefined;
     const ok = await this.conditional('PutItem', async () => {
       const output = await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { ...key, type: 'claim', run_id: runId, status: 'running', lease_until_ms: leaseUntilMs, schedule_id: scheduleId, scheduled_time: scheduledTime, expires_at: this.expiresAt() },
+          Item: { ...key, type: 'claim', run_id: runId, status: 'running', lease_until_ms: leaseUntilMs, schedule_id: scheduleId, scheduled_time: scheduledTime, mode, expires_at: this.expiresAt() },
           ConditionExpression: 'attribute_not_exists(#pk) OR #status = :failed OR (#status = :running AND lease_until_ms < :now)',
           ExpressionAttributeNames: { '#pk': TABLE_KEYS.partitionKey, '#status': 'status' },
           ExpressionAttributeValues: { ':failed': 'failed', ':running': 'running', ':now': this.realClock.nowMs() },
@@ -492,12 +532,12 @@ export class AuditStore {
     return { status: item.status === 'completed' ? 'completed' : 'in_progress', runId: String(item.run_id ?? 'unknown') };
   }
 
-  async finishOccurrence(accountId: string, scheduleId: string, scheduledTime: string, runId: string, status: 'completed' | 'failed'): Promise<boolean> {
+  async finishOccurrence(accountId: string, scheduleId: string, scheduledTime: string, mode: RunMode, runId: string, status: 'completed' | 'failed'): Promise<boolean> {
     return this.conditional('UpdateItem', () =>
       this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: { [TABLE_KEYS.partitionKey]: k.occurrence(accountId, scheduleId, scheduledTime), [TABLE_KEYS.sortKey]: 'CLAIM' },
+          Key: { [TABLE_KEYS.partitionKey]: k.occurrence(accountId, scheduleId, scheduledTime, mode), [TABLE_KEYS.sortKey]: 'CLAIM' },
           UpdateExpression: 'SET #status = :status',
           ConditionExpression: 'run_id = :run',
           ExpressionAttributeNames: { '#status': 'status' },

@@ -60,10 +60,10 @@ export async function previewCommand(args: string[], ctx: CommandContext): Promi
     }
     const engine = new Engine({ client: environment.client, store: environment.store, rules: ruleSet, notifier: { notify: () => Promise.resolve() }, clock: environment.clock, accountId: await environment.accountId() });
     const ruleIds = values.rule ? [values.rule] : ruleSet.rules.filter((r) => r.rule.enabled).map((r) => r.id);
-    const { summary, preview } = await engine.runCycle({ ruleIds, deadlineMs: Date.now() + 120_000, evaluateOnly: true, trigger: 'manual' });
+    const preview = await engine.preview({ ruleIds, deadlineMs: Date.now() + 120_000 });
     const results: RulePreview[] = ruleIds.map((id) => {
       const rule = ruleSet.byId.get(id)?.rule;
-      const mine = preview.filter((p) => p.rule_id === id);
+      const mine = preview.entries.filter((p) => p.rule_id === id);
       return {
         rule_id: id,
         action: rule?.then.action ?? '',
@@ -73,15 +73,15 @@ export async function previewCommand(args: string[], ctx: CommandContext): Promi
         would_act: mine.filter((p) => p.outcome === 'would_act'),
         skipped: mine.filter((p) => p.outcome !== 'would_act' && p.verdict === 'match'),
         insufficient_data: mine.filter((p) => p.verdict === 'insufficient_data' && p.outcome !== 'data_unavailable'),
-        no_match: summary.per_rule[id]?.no_match ?? 0,
+        no_match: preview.counts[id]?.no_match ?? 0,
         data_unavailable: mine.find((p) => p.outcome === 'data_unavailable')?.reason ?? null,
       };
     });
     if (values.json) {
-      ctx.io.out(JSON.stringify({ evaluated_at: summary.started_at, api: environment.describeApi, rules: results }, null, 2));
+      ctx.io.out(JSON.stringify({ evaluated_at: preview.evaluated_at, api: environment.describeApi, rules: results }, null, 2));
       return EXIT.ok;
     }
-    ctx.io.out(`Preview at ${summary.started_at} against ${environment.describeApi}; nothing is acted on or recorded.`);
+    ctx.io.out(`Preview at ${preview.evaluated_at} against ${environment.describeApi}; nothing is acted on or recorded.`);
     for (const r of results) {
       ctx.io.out('');
       ctx.io.out(`${r.rule_id}: ${r.action} ${r.level}s (${r.mode}, ${r.schedule})`);

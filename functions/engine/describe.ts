@@ -1,5 +1,6 @@
 // Decisions and explanations in words: the lines a person reads in the console, the digest and
 // the CLI ("paused Trail Runners: cpc over last_3_days 3.10 > 2.50, clicks 330 ≥ 100").
+import { isActionName, ACTIONS } from '../actions/registry';
 import type { DecisionRecord } from '../audit/records';
 
 const OP_SYMBOL: Record<string, string> = { gt: '>', gte: '≥', lt: '<', lte: '≤', eq: '=', neq: '≠', in: 'in', not_in: 'not in', between: 'between', contains: 'contains' };
@@ -17,43 +18,46 @@ function formatThreshold(value: unknown, metric?: string): string {
   return formatNumber(value, metric);
 }
 
-/** The leaves that decided, in words (matched leaves for a match; the unknown ones for insufficient data). */
+type Wanted = 'match' | 'no_match' | 'insufficient_data' | 'any';
+const INVERTED: Record<Wanted, Wanted> = { match: 'no_match', no_match: 'match', insufficient_data: 'insufficient_data', any: 'any' };
+
+/**
+ * The leaves that decided, in words (matched leaves for a match; the unknown ones for
+ * insufficient data). Under a `not`, the leaves that decided are those that did not match, and
+ * they are shown as `not (…)`.
+ */
 export function describeExplanation(explanation: unknown, wanted: 'match' | 'insufficient_data' | 'any' = 'any'): string {
-  const parts: string[] = [];
-  const visit = (node: unknown): void => {
-    if (node === null || typeof node !== 'object') return;
-    const n = node as Record<string, unknown>;
-    if (Array.isArray(n.children)) {
-      for (const child of n.children) visit(child);
-      return;
-    }
-    if (n.child !== undefined) {
-      visit(n.child);
-      return;
-    }
-    if (wanted !== 'any' && n.result !== wanted) return;
-    const op = OP_SYMBOL[String(n.op)] ?? String(n.op);
-    if (n.kind === 'metric') {
-      const metric = String(n.metric);
-      parts.push(n.observed === null ? `${metric} over ${String(n.window)} unknown (${typeof n.reason === 'string' ? n.reason : 'no data'})` : `${metric} over ${String(n.window)} ${formatNumber(n.observed, metric)} ${op} ${formatThreshold(n.threshold, metric)}`);
-    } else if (n.kind === 'compare') {
-      const metric = String(n.metric);
-      const other = n.compare_to as Record<string, unknown>;
-      const why = typeof n.reason === 'string' ? ` (${n.reason})` : '';
-      parts.push(`${metric} over ${String(n.window)} ${formatNumber(n.observed, metric)} ${op} ${String(other.multiplier)}× ${String(other.metric)} over ${String(other.window)} (${formatNumber(other.observed, String(other.metric))})${why}`);
-    } else if (n.kind === 'field') {
-      parts.push(`${String(n.field)} ${JSON.stringify(n.observed)}`);
-    }
-  };
-  visit(explanation);
-  return parts.join(', ');
+  return leaves(explanation, wanted).join(', ');
 }
 
-const PAST: Record<string, string> = { pause: 'paused', activate: 'activated', archive: 'archived', notify: 'notified about' };
+function leaves(node: unknown, wanted: Wanted): string[] {
+  if (node === null || typeof node !== 'object') return [];
+  const n = node as Record<string, unknown>;
+  if (Array.isArray(n.children)) return n.children.flatMap((child) => leaves(child, wanted));
+  if (n.child !== undefined) {
+    const inner = leaves(n.child, INVERTED[wanted]);
+    return inner.length > 0 ? [`not (${inner.join(', ')})`] : [];
+  }
+  if (wanted !== 'any' && n.result !== wanted) return [];
+  const parts: string[] = [];
+  const op = OP_SYMBOL[String(n.op)] ?? String(n.op);
+  if (n.kind === 'metric') {
+    const metric = String(n.metric);
+    parts.push(n.observed === null ? `${metric} over ${String(n.window)} unknown (${typeof n.reason === 'string' ? n.reason : 'no data'})` : `${metric} over ${String(n.window)} ${formatNumber(n.observed, metric)} ${op} ${formatThreshold(n.threshold, metric)}`);
+  } else if (n.kind === 'compare') {
+    const metric = String(n.metric);
+    const other = n.compare_to as Record<string, unknown>;
+    const why = typeof n.reason === 'string' ? ` (${n.reason})` : '';
+    parts.push(`${metric} over ${String(n.window)} ${formatNumber(n.observed, metric)} ${op} ${String(other.multiplier)}× ${String(other.metric)} over ${String(other.window)} (${formatNumber(other.observed, String(other.metric))})${why}`);
+  } else if (n.kind === 'field') {
+    parts.push(`${String(n.field)} ${JSON.stringify(n.observed)}`);
+  }
+  return parts;
+}
 
-/** `pause` → `paused`; an unknown action as it is. */
+/** `pause` → `paused` (the registry's wording); an unknown action as it is. */
 export function pastTense(action: string): string {
-  return PAST[action] ?? action;
+  return isActionName(action) ? ACTIONS[action].words.past : action;
 }
 
 /** One readable line for a decision. */
@@ -65,7 +69,7 @@ export function describeDecision(d: DecisionRecord): string {
     case 'acted':
       return `${pastTense(action)} ${who} [${d.rule_id}]: ${why}`;
     case 'would_act':
-      return `would ${action} ${who} (dry run) [${d.rule_id}]: ${why}`;
+      return `would ${isActionName(action) ? ACTIONS[action].words.present : action} ${who} (dry run) [${d.rule_id}]: ${why}`;
     case 'failed':
       return `FAILED to ${action} ${who} [${d.rule_id}]: ${d.api_result?.error_code ?? 'error'}: ${d.reason}`;
     case 'data_unavailable':

@@ -1,9 +1,12 @@
 // The read phase of a cycle: the entity lists the due rules' levels need, then one ranged
-// account-scope insights read per distinct (level, range), paged. Every failure is kept with
-// what it makes unavailable, so a rule whose data is incomplete does not act and the others go on.
+// account-scope insights read per distinct (level, range), paged. Every window is resolved here,
+// once, at the run's instant; what was read (the ranges, and why they differ from the window) is
+// carried to evaluation and to the records. Every failure is kept with what it makes unavailable,
+// so a rule whose data is incomplete does not act and the others go on.
 import { adEntity, adGroupEntity, campaignEntity, type EntityRecord, type WindowTotals } from '../rules/facts';
 import type { InsightsRead, ReadPlan } from '../rules/plan';
 import { resolveInsightsReads } from '../rules/plan';
+import type { ResolvedWindow, WindowRange } from '../rules/windows';
 import type { ThradClient } from '../thrad/client';
 import { ThradApiError } from '../thrad/errors';
 import type { Ad, AdGroup, Campaign } from '../thrad/schemas';
@@ -16,17 +19,27 @@ export interface ReadFailure {
   message: string;
 }
 
+/** One window of one level as read: the window, the ranges read for it, and its totals (or why there are none). */
+export interface WindowRead {
+  level: Level;
+  key: string;
+  window: ResolvedWindow;
+  range: WindowRange;
+  /** Said on the record beside the range's own note (e.g. where lifetime starts). */
+  note: string | undefined;
+  totals: Map<string, WindowTotals> | undefined;
+  failure: ReadFailure | undefined;
+}
+
 export interface ReadResult {
   /** Entities per level; absent when that level's lists are incomplete. */
   entities: Partial<Record<Level, EntityRecord[]>>;
   levelFailures: Partial<Record<Level, ReadFailure>>;
-  /** Totals per `${level}|${window key}`: entity id → counts. */
-  totals: Map<string, Map<string, WindowTotals>>;
-  /** `${level}|${window key}` → why that window could not be read. */
-  windowFailures: Map<string, ReadFailure>;
-  reads: InsightsRead[];
-  campaigns: Campaign[];
+  /** `${level}|${window key}` → the window as read. */
+  windows: Map<string, WindowRead>;
 }
+
+export const windowReadKey = (level: Level, key: string): string => `${level}|${key}`;
 
 function failureOf(error: unknown, what: string): ReadFailure {
   if (error instanceof ThradApiError) return { what, code: error.code, message: error.message };
@@ -37,109 +50,125 @@ export interface ReadContext {
   client: ThradClient;
   logger: EngineLogger;
   deadlineMs: number;
+  /** The run's instant: every window is resolved at it. */
   nowMs: number;
   onProgress?: (event: { phase: 'lists' | 'insights'; done: number; total: number; entities: number }) => void;
 }
 
 export async function readForPlan(plan: ReadPlan, ctx: ReadContext): Promise<ReadResult> {
-  const { client, logger, deadlineMs } = ctx;
-  const result: ReadResult = { entities: {}, levelFailures: {}, totals: new Map(), windowFailures: new Map(), reads: [], campaigns: [] };
-  const call = { deadlineMs };
-
-  // Lists: campaigns always; ad groups and ads when a rule works at those levels.
+  const result: ReadResult = { entities: {}, levelFailures: {}, windows: new Map() };
   let campaigns: Campaign[];
   try {
-    campaigns = await client.listCampaigns(call);
+    campaigns = await ctx.client.listCampaigns({ deadlineMs: ctx.deadlineMs });
   } catch (error) {
     const failure = failureOf(error, 'the campaign list');
-    logger.warn('could not list campaigns', errorAttributes(error));
+    ctx.logger.warn('could not list campaigns', errorAttributes(error));
     for (const level of ['campaign', 'ad_group', 'ad'] as const) result.levelFailures[level] = failure;
-    for (const need of plan.windows) result.windowFailures.set(`${need.level}|${need.ref.key}`, failure);
+    for (const read of resolveInsightsReads(plan, ctx.nowMs, () => ctx.nowMs)) recordReads(result, read, { failure });
     return result;
   }
-  result.campaigns = campaigns;
   result.entities.campaign = campaigns.map(campaignEntity);
   ctx.onProgress?.({ phase: 'lists', done: 1, total: 1, entities: campaigns.length });
+  if (plan.lists.adGroups) await readChildren(plan, campaigns, ctx, result);
 
-  if (plan.lists.adGroups) {
-    const expand = campaigns.filter((c) => c.status !== 'archived' && (plan.lists.campaignFilter === null || plan.lists.campaignFilter.has(c.id)));
-    const groups: EntityRecord[] = [];
-    const ads: EntityRecord[] = [];
-    let groupFailure: ReadFailure | undefined;
-    let adFailure: ReadFailure | undefined;
-    let done = 0;
-    for (const campaign of expand) {
-      let campaignGroups: AdGroup[];
-      try {
-        campaignGroups = await client.listAdGroups(campaign.id, call);
-      } catch (error) {
-        groupFailure = failureOf(error, `the ad groups of campaign ${campaign.id}`);
-        logger.warn('could not list ad groups', { campaign_id: campaign.id, ...errorAttributes(error) });
-        break;
-      }
-      groups.push(...campaignGroups.map((g) => adGroupEntity(g, campaign)));
-      if (plan.lists.ads && !adFailure) {
-        for (const group of campaignGroups) {
-          let groupAds: Ad[];
-          try {
-            groupAds = await client.listAds(group.id, call);
-          } catch (error) {
-            adFailure = failureOf(error, `the ads of ad group ${group.id}`);
-            logger.warn('could not list ads', { ad_group_id: group.id, ...errorAttributes(error) });
-            break;
-          }
-          ads.push(...groupAds.map((a) => adEntity(a, group, campaign)));
-        }
-      }
-      done += 1;
-      ctx.onProgress?.({ phase: 'lists', done, total: expand.length, entities: campaigns.length + groups.length + ads.length });
-    }
-    if (groupFailure) {
-      result.levelFailures.ad_group = groupFailure;
-      result.levelFailures.ad = groupFailure;
-    } else {
-      result.entities.ad_group = groups;
-      if (plan.lists.ads) {
-        if (adFailure) result.levelFailures.ad = adFailure;
-        else result.entities.ad = ads;
-      }
-    }
-  }
-
-  // Insights: lifetime starts at the earliest campaign start among what is read.
-  const earliestStart = campaigns.reduce((min, c) => Math.min(min, c.start_time * 1000), ctx.nowMs);
-  const reads = resolveInsightsReads(plan, ctx.nowMs, () => earliestStart);
-  result.reads = reads;
+  // Lifetime starts at creation (never at a start_time someone can move): nothing delivers before
+  // its campaign is created, so the earliest campaign creation bounds one read that serves all.
+  const earliestMs = campaigns.reduce((min, c) => Math.min(min, c.created_at * 1000), ctx.nowMs);
+  const reads = resolveInsightsReads(plan, ctx.nowMs, () => earliestMs);
   let done = 0;
   for (const read of reads) {
-    const keys = read.serves.map((s) => `${read.level}|${s.key}`);
-    if (result.levelFailures[read.level]) {
-      for (const key of keys) result.windowFailures.set(key, result.levelFailures[read.level] as ReadFailure);
+    const levelFailure = result.levelFailures[read.level];
+    if (levelFailure) {
+      recordReads(result, read, { failure: levelFailure });
       continue;
     }
-    const totals = new Map<string, WindowTotals>();
     try {
-      for (const range of read.ranges) {
-        const filters = read.level !== 'campaign' && plan.lists.campaignFilter ? [{ field: 'campaign.id' as const, operator: 'in' as const, value: [...plan.lists.campaignFilter] }] : [];
-        for await (const page of client.insightsPages({ scope: { level: 'ad_account' }, aggregationLevel: read.level, timeGranularity: 'none', fields: read.fields, timeRanges: [range], filters }, call)) {
-          for (const row of page) {
-            const t = totals.get(row.entityId) ?? { impressions: 0, clicks: 0, spendUsd: 0 };
-            t.impressions += row.impressions ?? 0;
-            t.clicks += row.clicks ?? 0;
-            t.spendUsd += row.spend_usd ?? 0;
-            totals.set(row.entityId, t);
-          }
-        }
-      }
+      recordReads(result, read, { totals: await readTotals(read, plan, ctx) });
     } catch (error) {
-      const failure = failureOf(error, `insights for ${read.serves.map((s) => s.window.name).join('/')} at ${read.level} level`);
-      logger.warn('could not read insights', { level: read.level, windows: read.serves.map((s) => s.key), ...errorAttributes(error) });
-      for (const key of keys) result.windowFailures.set(key, failure);
+      ctx.logger.warn('could not read insights', { level: read.level, windows: read.serves.map((s) => s.key), ...errorAttributes(error) });
+      recordReads(result, read, { failure: failureOf(error, `insights for ${read.serves.map((s) => s.window.name).join('/')} at ${read.level} level`) });
       continue;
     }
-    for (const key of keys) result.totals.set(key, totals);
     done += 1;
-    ctx.onProgress?.({ phase: 'insights', done, total: reads.length, entities: totals.size });
+    ctx.onProgress?.({ phase: 'insights', done, total: reads.length, entities: 0 });
   }
   return result;
+}
+
+function recordReads(result: ReadResult, read: InsightsRead, outcome: { totals?: Map<string, WindowTotals>; failure?: ReadFailure }): void {
+  for (const serve of read.serves) {
+    const note = serve.window.name === 'lifetime' ? 'lifetime is read from the earliest campaign creation: nothing delivers before its campaign is created' : undefined;
+    result.windows.set(windowReadKey(read.level, serve.key), { level: read.level, key: serve.key, window: serve.window, range: read.range, note, totals: outcome.totals, failure: outcome.failure });
+  }
+}
+
+async function readTotals(read: InsightsRead, plan: ReadPlan, ctx: ReadContext): Promise<Map<string, WindowTotals>> {
+  const totals = new Map<string, WindowTotals>();
+  const filters = read.level !== 'campaign' && plan.lists.campaignFilter ? [{ field: 'campaign.id' as const, operator: 'in' as const, value: [...plan.lists.campaignFilter] }] : [];
+  for (const range of read.range.ranges) {
+    const query = { scope: { level: 'ad_account' as const }, aggregationLevel: read.level, timeGranularity: 'none' as const, fields: read.fields, timeRanges: [range], filters };
+    for await (const page of ctx.client.insightsPages(query, { deadlineMs: ctx.deadlineMs })) {
+      for (const row of page) {
+        const t = totals.get(row.entityId) ?? { impressions: 0, clicks: 0, spendUsd: 0 };
+        t.impressions += row.impressions ?? 0;
+        t.clicks += row.clicks ?? 0;
+        t.spendUsd += row.spend_usd ?? 0;
+        totals.set(row.entityId, t);
+      }
+    }
+  }
+  return totals;
+}
+
+/** Ad groups per campaign (and ads per ad group) when a rule works at those levels. */
+async function readChildren(plan: ReadPlan, campaigns: readonly Campaign[], ctx: ReadContext, result: ReadResult): Promise<void> {
+  const call = { deadlineMs: ctx.deadlineMs };
+  const expand = campaigns.filter((c) => c.status !== 'archived' && (plan.lists.campaignFilter === null || plan.lists.campaignFilter.has(c.id)));
+  const groups: EntityRecord[] = [];
+  const ads: EntityRecord[] = [];
+  let groupFailure: ReadFailure | undefined;
+  let adFailure: ReadFailure | undefined;
+  try {
+    // One list per campaign at least: refuse up front what the hour's budget cannot cover.
+    await ctx.client.ensureBudget(expand.length, 'list ad groups');
+  } catch (error) {
+    groupFailure = failureOf(error, `the ad groups of ${expand.length} campaigns`);
+  }
+  let done = 0;
+  for (const campaign of groupFailure ? [] : expand) {
+    let campaignGroups: AdGroup[];
+    try {
+      campaignGroups = await ctx.client.listAdGroups(campaign.id, call);
+    } catch (error) {
+      groupFailure = failureOf(error, `the ad groups of campaign ${campaign.id}`);
+      ctx.logger.warn('could not list ad groups', { campaign_id: campaign.id, ...errorAttributes(error) });
+      break;
+    }
+    groups.push(...campaignGroups.map((g) => adGroupEntity(g, campaign)));
+    if (plan.lists.ads && !adFailure) {
+      for (const group of campaignGroups) {
+        let groupAds: Ad[];
+        try {
+          groupAds = await ctx.client.listAds(group.id, call);
+        } catch (error) {
+          adFailure = failureOf(error, `the ads of ad group ${group.id}`);
+          ctx.logger.warn('could not list ads', { ad_group_id: group.id, ...errorAttributes(error) });
+          break;
+        }
+        ads.push(...groupAds.map((a) => adEntity(a, group, campaign)));
+      }
+    }
+    done += 1;
+    ctx.onProgress?.({ phase: 'lists', done, total: expand.length, entities: campaigns.length + groups.length + ads.length });
+  }
+  if (groupFailure) {
+    result.levelFailures.ad_group = groupFailure;
+    result.levelFailures.ad = groupFailure;
+    return;
+  }
+  result.entities.ad_group = groups;
+  if (plan.lists.ads) {
+    if (adFailure) result.levelFailures.ad = adFailure;
+    else result.entities.ad = ads;
+  }
 }

@@ -30,6 +30,9 @@ export interface EntityFacts {
   startTimeMs: number | null;
   endTimeMs: number | null;
   campaignId: string;
+  /** Parents' status (ad group and ad rules). */
+  campaignStatus: string | null;
+  adGroupStatus: string | null;
   /** Base counts per window: [impressions, clicks, spend_usd] at the window's offset. */
   metrics: Float64Array;
 }
@@ -435,7 +438,9 @@ class RuleCompiler {
     const value = leaf.value;
     switch (leaf.field) {
       case 'status':
-      case 'review_status': {
+      case 'review_status':
+      case 'campaign_status':
+      case 'ad_group_status': {
         const values = new Set(Array.isArray(value) ? (value as string[]) : [value as string]);
         const single = value as string;
         test = leaf.op === 'eq' ? (o) => o === single : leaf.op === 'neq' ? (o) => o !== single : leaf.op === 'in' ? (o) => values.has(o as string) : (o) => !values.has(o as string);
@@ -517,6 +522,10 @@ function fieldGetter(field: Field): (f: EntityFacts) => unknown {
       return (f) => f.startTimeMs;
     case 'end_time':
       return (f) => f.endTimeMs;
+    case 'campaign_status':
+      return (f) => f.campaignStatus;
+    case 'ad_group_status':
+      return (f) => f.adGroupStatus;
   }
 }
 

@@ -1,25 +1,24 @@
 // Entities as the rules see them: built from API resources and the insights totals of each
 // window. An entity with no insights row in a window (after a successful read) had no delivery
 // there: its counts are 0 and its ratios are insufficient data.
+import type { EntitySnapshot } from '../actions/types';
 import type { Ad, AdGroup, Campaign } from '../thrad/schemas';
-import type { Level } from '../thrad/wire';
+import type { EntityStatus } from '../thrad/wire';
 import type { EntityFacts, FactsLayout } from './compile';
 
-/** One entity of any level, with what decisions record about it. */
-export interface EntityRecord {
-  level: Level;
-  id: string;
+/** One entity of any level, with what decisions record about it (and its parents' status). */
+export interface EntityRecord extends EntitySnapshot {
   name: string;
-  status: 'active' | 'paused' | 'archived';
-  reviewStatus: 'in_review' | 'approved' | 'rejected' | null;
   budgetMicros: number | null;
   /** Unix seconds. */
   startTime: number | null;
   endTime: number | null;
   campaignId: string;
   adGroupId: string | null;
-  /** Unix seconds of the last change the API reports, when it does. */
-  updatedAt: number | null;
+  /** The campaign's status (ad groups and ads: they deliver only while it is active). */
+  campaignStatus: EntityStatus | null;
+  /** The ad group's status (ads). */
+  adGroupStatus: EntityStatus | null;
 }
 
 export interface WindowTotals {
@@ -41,6 +40,9 @@ export function campaignEntity(c: Campaign): EntityRecord {
     campaignId: c.id,
     adGroupId: null,
     updatedAt: c.updated_at,
+    createdAt: c.created_at,
+    campaignStatus: null,
+    adGroupStatus: null,
   };
 }
 
@@ -57,10 +59,14 @@ export function adGroupEntity(g: AdGroup, campaign: Campaign): EntityRecord {
     campaignId: g.campaign_id,
     adGroupId: g.id,
     updatedAt: g.updated_at ?? null,
+    createdAt: g.created_at ?? null,
+    campaignStatus: campaign.status,
+    adGroupStatus: null,
   };
 }
 
 export function adEntity(a: Ad, group: AdGroup, campaign: Campaign): EntityRecord {
+  // An ad's review verdict is its campaign's (fact sheet §2.9).
   return {
     level: 'ad',
     id: a.id,
@@ -73,6 +79,9 @@ export function adEntity(a: Ad, group: AdGroup, campaign: Campaign): EntityRecor
     campaignId: group.campaign_id,
     adGroupId: a.ad_group_id,
     updatedAt: a.updated_at ?? null,
+    createdAt: a.created_at ?? null,
+    campaignStatus: campaign.status,
+    adGroupStatus: group.status,
   };
 }
 
@@ -98,6 +107,8 @@ export function buildFacts(entity: EntityRecord, layout: FactsLayout, totals: Re
     startTimeMs: entity.startTime === null ? null : entity.startTime * 1000,
     endTimeMs: entity.endTime === null ? null : entity.endTime * 1000,
     campaignId: entity.campaignId,
+    campaignStatus: entity.campaignStatus,
+    adGroupStatus: entity.adGroupStatus,
     metrics,
   };
 }

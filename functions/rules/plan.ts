@@ -4,7 +4,7 @@
 // of rules, nor with the number of entities beyond list and insights paging.
 import type { Level } from '../thrad/wire';
 import type { CompiledRule, WindowRef } from './compile';
-import { queryRanges, resolveWindow, type QueryRange, type ResolvedWindow } from './windows';
+import { readRanges, resolveWindow, type ResolvedWindow, type WindowRange } from './windows';
 import { BASE_COUNTS, type BaseCount } from './vocabulary';
 
 export interface ListNeeds {
@@ -54,29 +54,29 @@ export function planReads(rules: readonly CompiledRule[]): ReadPlan {
   };
 }
 
-/** One insights read: a level, the UTC ranges (≤ 366 days each), the fields, and the windows it serves. */
+/** One insights read: a level, the UTC ranges (whole hours, ≤ 366 days each), the fields, and the windows it serves. */
 export interface InsightsRead {
   level: Level;
-  ranges: QueryRange[];
+  range: WindowRange;
   fields: BaseCount[];
   /** The window keys (and their resolved windows) whose facts come from this read. */
   serves: { key: string; window: ResolvedWindow; ruleIds: string[] }[];
 }
 
 /**
- * Resolve the windows at `nowMs` and merge those that resolve to the same range (two rules in
- * different time zones can share a read). `lifetimeStartMs` is the earliest start among the
+ * Resolve the windows once, at `nowMs`, and merge those that resolve to the same range (two rules
+ * in different time zones can share a read). `lifetimeStartMs` is the earliest creation among the
  * entities of a level, for `lifetime`.
  */
 export function resolveInsightsReads(plan: ReadPlan, nowMs: number, lifetimeStartMs: (level: Level) => number): InsightsRead[] {
   const reads = new Map<string, InsightsRead>();
   for (const need of plan.windows) {
     const window = resolveWindow(need.ref.name, need.ref.timezone, nowMs, need.ref.name === 'lifetime' ? lifetimeStartMs(need.level) : undefined);
-    const ranges = queryRanges(window);
-    const key = `${need.level}|${ranges.map((r) => `${r.startSeconds}-${r.endSeconds}`).join(',')}`;
+    const range = readRanges(window, nowMs);
+    const key = `${need.level}|${range.startMs}-${range.endMs}`;
     let read = reads.get(key);
     if (!read) {
-      read = { level: need.level, ranges, fields: [], serves: [] };
+      read = { level: need.level, range, fields: [], serves: [] };
       reads.set(key, read);
     }
     for (const b of BASE_COUNTS) if (need.bases.has(b) && !read.fields.includes(b)) read.fields.push(b);
@@ -107,6 +107,6 @@ export function planCost(plan: ReadPlan, reads: readonly InsightsRead[], inputs:
   let cost = pages(inputs.campaigns, inputs.listPageSize);
   if (plan.lists.adGroups) cost += inputs.expandedCampaigns ?? inputs.campaigns;
   if (plan.lists.ads) cost += inputs.adGroups ?? 0;
-  for (const read of reads) cost += read.ranges.length * pages(inputs.rowsPerRead(read), inputs.insightsPageSize);
+  for (const read of reads) cost += read.range.ranges.length * pages(inputs.rowsPerRead(read), inputs.insightsPageSize);
   return cost;
 }

@@ -1,10 +1,23 @@
-// The decision policy, applied after evaluation: a pure function of (candidates, prior
-// decisions, clock). It decides, per (rule, entity) that matched or lacked data, whether to act
-// and otherwise why not: already in the state, a human changed what a rule limited by
-// only_if_paused_by would undo, cooldown, the per-run cap (which stops the whole rule), or a
-// conflict with another rule on the same entity (higher priority wins; on a tie pause and
-// archive win over activate). Dry-run rules are judged the same way but never block live ones.
-import { ACTION_TARGET, type RuleAction } from './vocabulary';
+// The decision policy, applied after evaluation: a pure function of (candidates, clock). For each
+// (rule, entity) that matched or lacked data it decides whether to act and otherwise why not:
+//
+//   1. insufficient data never acts;
+//   2. the action's own plan: already in its target (`already_in_state`), or not possible
+//      (`skipped_not_approved`: Thrad activates only approved campaigns);
+//      a live rule that finds its target already in place takes hold of it (engine/ownership.ts
+//      `mayAssert`), and a resume rule that cannot act ends the hold of the rule it names;
+//   3. starting spend needs the right to, against the entity's holder after step 2
+//      (`skipped_manual_override`, `skipped_conflict`); stopping spend never does;
+//   4. the rule's own cooldown (`skipped_cooldown`);
+//   5. conflicts per (entity, conflict class): higher priority, then the action's precedence
+//      (archive > pause > activate), then the rule id; dry-run rules are judged the same way but
+//      never block live ones (`skipped_conflict`);
+//   6. the per-run cap, counting only what a rule would do after conflicts: over it, the rule
+//      acts on none (`skipped_cap`), and what it would have taken goes back to the others.
+import { ACTIONS, onlyIfPausedBy, type ActionName, type ThenParams } from '../actions/registry';
+import type { ActionDefinition, ActionPlan, ActionValue, EntitySnapshot } from '../actions/types';
+import type { Holder } from '../audit/records';
+import { mayAssert, mayStartSpend, type StartRight } from '../engine/ownership';
 
 export type PolicyOutcome =
   | 'act'
@@ -14,61 +27,53 @@ export type PolicyOutcome =
   | 'skipped_cooldown'
   | 'skipped_cap'
   | 'skipped_conflict'
-  | 'skipped_manual_override';
+  | 'skipped_manual_override'
+  | 'skipped_not_approved';
 
 export interface PolicyRule {
   id: string;
-  action: RuleAction;
+  then: ThenParams;
   mode: 'live' | 'dry_run';
   priority: number;
   cooldownMs: number;
   maxActionsPerRun: number | undefined;
-  onlyIfPausedBy: readonly string[] | undefined;
-}
-
-export interface PolicyEntity {
-  id: string;
-  /** Status as read back (ad groups and ads read archived as paused). */
-  status: 'active' | 'paused' | 'archived';
-  /** Unix seconds of the entity's last change, when the API reports it. */
-  updatedAt: number | null;
-  level: 'campaign' | 'ad_group' | 'ad';
-}
-
-export interface Candidate {
-  rule: PolicyRule;
-  entity: PolicyEntity;
-  verdict: 'match' | 'insufficient_data';
 }
 
 export interface PriorAction {
   ruleId: string;
-  action: RuleAction;
+  action: ActionName;
   outcome: 'acted' | 'would_act';
   atMs: number;
-  /** The entity's updated_at right after the action (what the API answered), if known. */
-  entityUpdatedAtAfter: number | null;
 }
 
-export interface PriorDecisions {
-  /** The last time this rule acted on this entity (would_act counts only when `dryRun`). */
-  lastAction(ruleId: string, entityId: string, dryRun: boolean): PriorAction | undefined;
-  /** The last status change any rule made (acted, live) on this entity. */
-  lastStatusChange(entityId: string): PriorAction | undefined;
+export interface Candidate {
+  rule: PolicyRule;
+  entity: EntitySnapshot;
+  verdict: 'match' | 'insufficient_data';
+  /** Who holds the entity's status as the run found it (engine/ownership.ts statusHolder). */
+  holder: Holder;
+  /** This rule's last action on the entity (its would_act too when the rule is dry-run): the cooldown. */
+  previous: PriorAction | undefined;
 }
 
 export interface PolicyDecision {
   candidate: Candidate;
   outcome: PolicyOutcome;
   reason: string;
+  /** The holder the decision was made against (after this run's assertions). */
+  holder: Holder;
+  /** What the action sets (status or amount) when it acts. */
+  target: ActionValue;
+  /** A hold a live rule takes without a call (it found its target in place, or ended a named hold). */
+  takesHold: Holder | undefined;
 }
 
-const PRECEDENCE: Record<RuleAction, number> = { archive: 3, pause: 2, activate: 1, notify: 0 };
+function definitionOf(rule: PolicyRule): ActionDefinition {
+  return ACTIONS[rule.then.action] as unknown as ActionDefinition;
+}
 
-/** The status an action leaves an entity in as read back. */
-export function readBackTarget(action: Exclude<RuleAction, 'notify'>, level: PolicyEntity['level']): PolicyEntity['status'] {
-  const target = ACTION_TARGET[action];
-  return level !== 'campaign' && target === 'archived' ? 'paused' : target;
+function rightOf(rule: PolicyRule): StartRight {
+  return { ruleId: rule.id, priority: rule.priority, onlyIfPausedBy: onlyIfPausedBy(rule.then) };
 }
 
 function formatTime(ms: number): string {
@@ -83,93 +88,137 @@ function formatDuration(ms: number): string {
   return hours < 72 ? `${hours}h` : `${Math.round(hours / 24)}d`;
 }
 
-/** Who wins between two candidates wanting a status change on one entity. */
+/** Who wins between two candidates on one entity and conflict class: negative when `a` does. */
 function ranks(a: Candidate, b: Candidate): number {
-  return b.rule.priority - a.rule.priority || PRECEDENCE[b.rule.action] - PRECEDENCE[a.rule.action] || (a.rule.id < b.rule.id ? -1 : a.rule.id > b.rule.id ? 1 : 0);
+  return b.rule.priority - a.rule.priority || definitionOf(b.rule).precedence - definitionOf(a.rule).precedence || (a.rule.id < b.rule.id ? -1 : a.rule.id > b.rule.id ? 1 : 0);
 }
 
-export function decide(candidates: readonly Candidate[], prior: PriorDecisions, nowMs: number): PolicyDecision[] {
+export function decide(candidates: readonly Candidate[], nowMs: number): PolicyDecision[] {
   const decisions = new Map<Candidate, PolicyDecision>();
-  const set = (candidate: Candidate, outcome: PolicyOutcome, reason: string): void => {
-    decisions.set(candidate, { candidate, outcome, reason });
+  const heldNow = new Map<string, Holder>();
+  const holderOf = (c: Candidate): Holder => heldNow.get(c.entity.id) ?? c.holder;
+  const plans = new Map<Candidate, ActionPlan>();
+  const set = (c: Candidate, outcome: PolicyOutcome, reason: string, extra: { target?: ActionValue; takesHold?: Holder } = {}): void => {
+    decisions.set(c, { candidate: c, outcome, reason, holder: holderOf(c), target: extra.target ?? null, takesHold: extra.takesHold });
   };
-  const open: Candidate[] = [];
 
   for (const c of candidates) {
-    const { rule, entity } = c;
-    if (c.verdict === 'insufficient_data') {
-      set(c, 'insufficient_data', 'not enough data to decide; no action');
-      continue;
-    }
-    if (rule.action !== 'notify') {
-      const target = readBackTarget(rule.action, entity.level);
-      if (entity.status === target) {
-        set(c, 'already_in_state', `already ${target}`);
-        continue;
-      }
-      if (entity.status === 'archived') {
-        set(c, 'already_in_state', `archived: ${rule.action} cannot apply to an archived ${entity.level}`);
-        continue;
-      }
-    }
-    if (rule.onlyIfPausedBy !== undefined) {
-      const last = prior.lastStatusChange(entity.id);
-      if (!last || last.action !== 'pause' || !rule.onlyIfPausedBy.includes(last.ruleId)) {
-        const what = last ? `the last automated change was ${last.action} by ${last.ruleId} at ${formatTime(last.atMs)}` : 'no automated pause is on record';
-        set(c, 'skipped_manual_override', `not paused by ${rule.onlyIfPausedBy.join(' or ')} (${what}); a pause by someone else is left alone`);
-        continue;
-      }
-      if (entity.updatedAt !== null && last.entityUpdatedAtAfter !== null && entity.updatedAt > last.entityUpdatedAtAfter) {
-        set(c, 'skipped_manual_override', `changed since ${last.ruleId} paused it at ${formatTime(last.atMs)} (updated_at ${formatTime(entity.updatedAt * 1000)}); left alone`);
-        continue;
+    if (c.verdict === 'insufficient_data') set(c, 'insufficient_data', 'not enough data to decide; no action');
+    else plans.set(c, definitionOf(c.rule).plan(c.entity, c.rule.then));
+  }
+
+  // Holds taken without a call, strongest claim first, before anyone's right to start spend is judged.
+  for (const c of [...plans.keys()].sort(ranks)) {
+    const plan = plans.get(c) as ActionPlan;
+    if (plan.kind === 'set') continue;
+    const def = definitionOf(c.rule);
+    const holder = holderOf(c);
+    let takesHold: Extract<Holder, { kind: 'rule' }> | undefined;
+    if (c.rule.mode === 'live' && def.conflictClass === 'status') {
+      const right = rightOf(c.rule);
+      if (plan.kind === 'already' && mayAssert(holder, right)) {
+        takesHold = { kind: 'rule', rule_id: c.rule.id, priority: c.rule.priority, intent: def.read(c.entity), by: 'assertion', decision_id: null, at_ms: nowMs };
+      } else if (plan.kind === 'not_possible' && holder.kind === 'rule' && (right.onlyIfPausedBy?.includes(holder.rule_id) ?? false)) {
+        takesHold = { kind: 'rule', rule_id: c.rule.id, priority: c.rule.priority, intent: 'active', by: 'release', decision_id: null, at_ms: nowMs };
       }
     }
-    const previous = prior.lastAction(rule.id, entity.id, rule.mode === 'dry_run');
-    if (previous && rule.cooldownMs > 0 && nowMs - previous.atMs < rule.cooldownMs) {
-      const until = rule.cooldownMs === Number.POSITIVE_INFINITY ? 'for good' : `until ${formatTime(previous.atMs + rule.cooldownMs)}`;
-      set(c, 'skipped_cooldown', `this rule ${previous.outcome === 'acted' ? 'acted' : 'would have acted'} on it at ${formatTime(previous.atMs)}; cooldown ${formatDuration(rule.cooldownMs)} lasts ${until}`);
+    const reason = takesHold ? `${plan.reason}; ${takesHold.by === 'release' ? `this ends ${holder.kind === 'rule' ? holder.rule_id : 'the'} hold` : 'held by this rule from now on'}` : plan.reason;
+    set(c, plan.kind === 'already' ? 'already_in_state' : plan.outcome, reason, { takesHold });
+    if (takesHold) heldNow.set(c.entity.id, takesHold);
+  }
+
+  const open: Candidate[] = [];
+  for (const [c, plan] of plans) {
+    if (plan.kind !== 'set') continue;
+    const def = definitionOf(c.rule);
+    if (def.spend === 'starts') {
+      const verdict = mayStartSpend(holderOf(c), rightOf(c.rule));
+      if (!verdict.allowed) {
+        set(c, verdict.outcome, verdict.reason);
+        continue;
+      }
+    }
+    const previous = c.previous;
+    if (previous && c.rule.cooldownMs > 0 && nowMs - previous.atMs < c.rule.cooldownMs) {
+      const until = c.rule.cooldownMs === Number.POSITIVE_INFINITY ? 'for good' : `until ${formatTime(previous.atMs + c.rule.cooldownMs)}`;
+      set(c, 'skipped_cooldown', `this rule ${previous.outcome === 'acted' ? 'acted' : 'would have acted'} on it at ${formatTime(previous.atMs)}; cooldown ${formatDuration(c.rule.cooldownMs)} lasts ${until}`);
       continue;
     }
     open.push(c);
   }
+  resolveContenders(open, plans, set);
+  return candidates.map((c) => decisions.get(c) as PolicyDecision);
+}
 
-  // Per-run cap: over the cap, the rule acts on nothing (a blast-radius stop), and says why.
-  const perRule = new Map<string, Candidate[]>();
-  for (const c of open) perRule.set(c.rule.id, [...(perRule.get(c.rule.id) ?? []), c]);
-  const capped = new Set<Candidate>();
-  for (const [, list] of perRule) {
-    const cap = list[0]?.rule.maxActionsPerRun;
-    if (cap !== undefined && list.length > cap) {
-      for (const c of list) {
-        capped.add(c);
-        set(c, 'skipped_cap', `${list.length} entities would be acted on, over max_actions_per_run ${cap}: this rule acts on none this run (check the rule, or raise the cap)`);
-      }
-    }
-  }
-  const contenders = open.filter((c) => !capped.has(c));
+type Setter = (c: Candidate, outcome: PolicyOutcome, reason: string, extra?: { target?: ActionValue }) => void;
 
-  // Conflicts: per entity, one status change.
-  const byEntity = new Map<string, Candidate[]>();
+interface Contest {
+  wins: boolean;
+  reason: string;
+}
+
+/** Per (entity, conflict class): who takes it this run. */
+function contest(contenders: readonly Candidate[]): Map<Candidate, Contest> {
+  const out = new Map<Candidate, Contest>();
+  const groups = new Map<string, Candidate[]>();
   for (const c of contenders) {
-    if (c.rule.action === 'notify') {
-      set(c, c.rule.mode === 'live' ? 'act' : 'would_act', 'matched');
+    const cls = definitionOf(c.rule).conflictClass;
+    if (cls === 'none') {
+      out.set(c, { wins: true, reason: 'matched' });
       continue;
     }
-    byEntity.set(c.entity.id, [...(byEntity.get(c.entity.id) ?? []), c]);
+    const key = `${c.entity.id}|${cls}`;
+    groups.set(key, [...(groups.get(key) ?? []), c]);
   }
-  for (const list of byEntity.values()) {
+  for (const list of groups.values()) {
     const all = [...list].sort(ranks);
-    const live = all.filter((c) => c.rule.mode === 'live');
-    const liveWinner = live[0];
+    const liveWinner = all.find((c) => c.rule.mode === 'live');
     for (const c of all) {
       const winner = c.rule.mode === 'live' ? liveWinner : all[0];
       if (winner === c || winner === undefined) {
-        set(c, c.rule.mode === 'live' ? 'act' : 'would_act', list.length > 1 ? `matched; wins over ${list.filter((o) => o !== c).map((o) => o.rule.id).join(', ')}` : 'matched');
+        out.set(c, { wins: true, reason: list.length > 1 ? `matched; wins over ${list.filter((o) => o !== c).map((o) => o.rule.id).join(', ')}` : 'matched' });
         continue;
       }
-      const why = winner.rule.priority !== c.rule.priority ? `priority ${winner.rule.priority} over ${c.rule.priority}` : PRECEDENCE[winner.rule.action] !== PRECEDENCE[c.rule.action] ? `${winner.rule.action} wins over ${c.rule.action} at equal priority` : 'first by rule id at equal priority and action';
-      set(c, 'skipped_conflict', `rule ${winner.rule.id} (${winner.rule.action}) takes this entity this run: ${why}`);
+      const why =
+        winner.rule.priority !== c.rule.priority
+          ? `priority ${winner.rule.priority} over ${c.rule.priority}`
+          : definitionOf(winner.rule).precedence !== definitionOf(c.rule).precedence
+            ? `${winner.rule.then.action} wins over ${c.rule.then.action} at equal priority`
+            : 'first by rule id at equal priority and action';
+      out.set(c, { wins: false, reason: `rule ${winner.rule.id} (${winner.rule.then.action}) takes this entity this run: ${why}` });
     }
   }
-  return candidates.map((c) => decisions.get(c) as PolicyDecision);
+  return out;
 }
+
+/**
+ * Conflicts, then caps on the winners only; a capped rule drops out and the conflicts are decided
+ * again without it, until no remaining rule is over its cap.
+ */
+function resolveContenders(open: readonly Candidate[], plans: ReadonlyMap<Candidate, ActionPlan>, set: Setter): void {
+  const capped = new Map<string, number>();
+  let results = contest(open);
+  for (;;) {
+    const wins = new Map<string, number>();
+    for (const [c, r] of results) if (r.wins && !capped.has(c.rule.id)) wins.set(c.rule.id, (wins.get(c.rule.id) ?? 0) + 1);
+    const over = [...wins].filter(([id, n]) => {
+      const cap = open.find((c) => c.rule.id === id)?.rule.maxActionsPerRun;
+      return cap !== undefined && n > cap;
+    });
+    if (over.length === 0) break;
+    for (const [id, n] of over) capped.set(id, n);
+    results = contest(open.filter((c) => !capped.has(c.rule.id)));
+  }
+  for (const c of open) {
+    const cap = capped.get(c.rule.id);
+    if (cap !== undefined) {
+      set(c, 'skipped_cap', `${cap} entities would be acted on after conflicts, over max_actions_per_run ${String(c.rule.maxActionsPerRun)}: this rule acts on none this run (check the rule, or raise the cap)`);
+      continue;
+    }
+    const r = results.get(c) as Contest;
+    const plan = plans.get(c) as Extract<ActionPlan, { kind: 'set' }>;
+    if (r.wins) set(c, c.rule.mode === 'live' ? 'act' : 'would_act', r.reason, { target: plan.target });
+    else set(c, 'skipped_conflict', r.reason);
+  }
+}
+

@@ -3,12 +3,14 @@
 // (schedule syntax, time zones, level/metric/op combinations, percent-looking fractions, ...)
 // live in validate.ts, with messages of their own.
 import * as z from 'zod';
+import { thenSchema } from '../actions/registry';
 import { LEVELS } from '../thrad/wire';
-import { ACTIONS, COMPARE_OPS, FIELDS, FIXED_WINDOWS, HOURS_WINDOW, METRICS, OPS, WINDOW_DESCRIPTIONS } from './vocabulary';
+import { ruleIdSchema } from './ids';
+import { COMPARE_OPS, FIELDS, FIXED_WINDOWS, HOURS_WINDOW, METRICS, OPS, WINDOW_DESCRIPTIONS } from './vocabulary';
 
-export const RULE_ID = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+export { RULE_ID } from './ids';
 
-const ruleId = z.string().regex(RULE_ID, 'a rule id is 1–64 lowercase letters, digits, - or _, starting with a letter or digit');
+const ruleId = ruleIdSchema;
 
 const windowName = z
   .union([z.enum(FIXED_WINDOWS), z.string().regex(HOURS_WINDOW)])
@@ -41,7 +43,7 @@ export const compareLeafSchema = z
 
 export const fieldLeafSchema = z
   .strictObject({
-    field: z.enum(FIELDS).describe('status, review_status, name, lifetime_budget_usd (USD), start_time, end_time.'),
+    field: z.enum(FIELDS).describe('status, review_status, name, lifetime_budget_usd (USD), start_time, end_time; campaign_status (ad group and ad rules), ad_group_status (ad rules).'),
     op: z.enum(OPS),
     value: leafValue.describe('A value of the field’s type; times as ISO 8601 or now / now-3d / now+12h; null for an open-ended end_time.'),
   })
@@ -74,15 +76,8 @@ export const conditionSchema: z.ZodType<Condition> = z
 
 const durationPattern = /^(forever|[1-9]\d*(m|h|d))$/;
 
-export const actionSchema = z.strictObject({
-  action: z.enum(ACTIONS).describe('pause, activate, archive (status endpoints) or notify (no API change).'),
-  only_if_paused_by: z
-    .array(ruleId)
-    .min(1)
-    .optional()
-    .describe('activate only: act only on entities that one of these rules paused and nobody changed since, so a human’s pause is never undone.'),
-  message: z.string().max(500).optional().describe('Added to the notification.'),
-});
+/** The rule's action: one member per entry of the action registry (functions/actions). */
+export const actionSchema = thenSchema;
 
 export const guardsSchema = z.strictObject({
   cooldown: z
@@ -134,7 +129,7 @@ export const ruleSchema = z
     when: conditionSchema,
     then: actionSchema,
     guards: guardsSchema.default({}),
-    priority: z.number().int().min(0).max(1000).default(0).describe('When rules disagree on an entity in one run, the higher priority wins; on a tie, pause and archive win over activate.'),
+    priority: z.number().int().min(0).max(1000).default(0).describe('When rules disagree on an entity, the higher priority wins, in one run and across runs: an activation never reverses a pause held by a rule of higher or equal priority (unless it names that rule in only_if_paused_by). On a tie in one run, pause and archive win over activate, then the rule id decides.'),
   })
   .meta({ id: 'Rule', description: 'A Thrad autopilot rule.' });
 

@@ -12,9 +12,9 @@ import { valueAt } from '../shared/issues';
 import { isValidTimeZone } from '../shared/timezone';
 import type { Level } from '../thrad/wire';
 import { ScheduleSyntaxError, type RuleIssue } from './errors';
+import { ACTION_NAMES, ACTIONS, isActionName, onlyIfPausedBy } from '../actions/registry';
 import { parseSchedule } from './schedule';
 import {
-  actionSchema,
   compareLeafSchema,
   fieldLeafSchema,
   guardsSchema,
@@ -25,7 +25,7 @@ import {
   type Rule,
 } from './schema';
 import { isWindowName } from './windows';
-import { BASE_COUNTS, FIELD_INFO, LEVEL_ACTIONS, METRIC_INFO, type Field, type Metric, type Op } from './vocabulary';
+import { BASE_COUNTS, FIELD_INFO, METRIC_INFO, type Field, type Metric, type Op } from './vocabulary';
 
 type PathPart = string | number;
 
@@ -107,7 +107,6 @@ function allowedKeysAt(path: readonly PathPart[]): string[] {
   if (path.length === 0) return objectKeys(ruleSchema);
   if (last === 'schedule') return objectKeys(scheduleSchema);
   if (last === 'scope') return objectKeys(scopeSchema);
-  if (last === 'then') return objectKeys(actionSchema);
   if (last === 'guards') return objectKeys(guardsSchema);
   if (last === 'min_data' && parent === 'guards') return ['impressions', 'clicks', 'spend'];
   return [];
@@ -401,6 +400,34 @@ function warnRatio(metric: Metric, window: string | undefined, path: readonly Pa
   ctx.out.warning('ratio_without_min_data', [...path, 'metric'], `${metric} over ${window ?? 'its window'} can swing on a handful of ${divisor}; add guards.min_data (e.g. {"${divisor}": ${divisor === 'impressions' ? 1000 : 20}}) or a threshold on ${divisor} beside it, so it decides only on enough data`);
 }
 
+/** The rule's `then`: a known action, available at the rule's level, with that action's parameters. */
+function checkAction(then: unknown, level: Level | null, out: Collector): void {
+  if (then === undefined) {
+    out.error('missing_key', ['then'], `missing required key "then" (the action: {"action": one of ${ACTION_NAMES.join(', ')}})`);
+    return;
+  }
+  if (then === null || typeof then !== 'object' || Array.isArray(then)) {
+    out.error('invalid_type', ['then'], `expected an object such as {"action": "pause"}, found ${describeFound(then)}`);
+    return;
+  }
+  const { action, ...rest } = then as Record<string, unknown>;
+  if (typeof action !== 'string' || !isActionName(action)) {
+    out.error(action === undefined ? 'missing_key' : 'invalid_value', ['then', 'action'], `expected one of ${ACTION_NAMES.join(', ')}, found ${describeFound(action)}.${typeof action === 'string' ? suggestion(action, ACTION_NAMES) : ''}`);
+    return;
+  }
+  const def = ACTIONS[action];
+  if (level && !(def.levels as readonly string[]).includes(level)) {
+    out.error('action_level', ['then', 'action'], `${action} is not available for ${level} rules${def.levelHint ? `: ${def.levelHint}` : ` (it applies to ${def.levels.join(', ')})`}`);
+  }
+  const params: Record<string, unknown> = { action, ...rest };
+  if ('only_if_paused_by' in params && action !== 'activate') {
+    out.error('only_if_paused_by_action', ['then', 'only_if_paused_by'], `only_if_paused_by limits activate; this rule's action is ${action}`);
+    delete params.only_if_paused_by;
+  }
+  const parsed = def.schema.safeParse(params);
+  if (!parsed.success) out.zod(parsed.error.issues, params, ['then'], (p) => (p.length === 1 ? objectKeys(def.schema) : []));
+}
+
 /** Validate one rule object (not yet the set): returns the typed rule when it has no errors. */
 export function validateRule(raw: unknown, file: string, index: number | null): { rule: Rule | null; issues: RuleIssue[] } {
   const prefix = index === null ? [] : [index];
@@ -412,8 +439,8 @@ export function validateRule(raw: unknown, file: string, index: number | null): 
   }
   const obj = raw as Record<string, unknown>;
   // Everything but `when` through the zod shape; `when` through the condition checker.
-  const { when: _when, ...withoutWhen } = obj;
-  const shell = ruleSchema.omit({ when: true }).safeParse(withoutWhen);
+  const { when: _when, then: _then, ...shellInput } = obj;
+  const shell = ruleSchema.omit({ when: true, then: true }).safeParse(shellInput);
   if (!shell.success) out.zod(shell.error.issues, obj);
   if (!('when' in obj)) out.error('missing_key', ['when'], 'missing required key "when" (the condition)');
   const level = typeof obj.level === 'string' && ['campaign', 'ad_group', 'ad'].includes(obj.level) ? (obj.level as Level) : null;
@@ -432,13 +459,7 @@ export function validateRule(raw: unknown, file: string, index: number | null): 
   if (schedule && typeof schedule.timezone === 'string' && !isValidTimeZone(schedule.timezone)) {
     out.error('invalid_timezone', ['schedule', 'timezone'], `expected an IANA time zone such as America/New_York or Europe/Berlin, found "${schedule.timezone}"`);
   }
-  const then = obj.then as { action?: unknown; only_if_paused_by?: unknown } | undefined;
-  if (level && then && typeof then.action === 'string' && (LEVEL_ACTIONS[level] as readonly string[]).indexOf(then.action) < 0 && ['pause', 'activate', 'archive', 'notify'].includes(then.action)) {
-    out.error('action_level', ['then', 'action'], `${then.action} is not available for ${level} rules: Thrad has no archived state for ad groups and ads (archiving reads back as paused); use pause`);
-  }
-  if (then && then.only_if_paused_by !== undefined && then.action !== 'activate') {
-    out.error('only_if_paused_by_action', ['then', 'only_if_paused_by'], `only_if_paused_by limits activate; this rule's action is ${String(then.action)}`);
-  }
+  checkAction(obj.then, level, out);
   const scope = obj.scope as { name_matches?: unknown; campaign_ids?: unknown } | undefined;
   if (scope && typeof scope.name_matches === 'string') {
     try {
@@ -621,7 +642,7 @@ export function validateRuleSet(loaded: readonly LoadedRule[], knownIds: Readonl
   }
   const valid: LoadedRule[] = [];
   for (const entry of rules) {
-    const missing = (entry.rule.then.only_if_paused_by ?? []).filter((id) => !knownIds.has(id));
+    const missing = (onlyIfPausedBy(entry.rule.then) ?? []).filter((id) => !knownIds.has(id));
     if (missing.length > 0) {
       issues.push({ severity: 'error', code: 'unknown_rule_reference', file: entry.file, ruleId: entry.rule.id, path: at(entry, ['then', 'only_if_paused_by']), message: `refers to rule${missing.length === 1 ? '' : 's'} ${missing.map((m) => `"${m}"`).join(', ')} that no rule file defines` });
       continue;

@@ -1,5 +1,5 @@
 // The rule language's vocabulary as typed maps: metrics (with units and what they are computed
-// from), windows, fields, ops and actions. The schema, the validator, the compiler, the planner and
+// from), windows, fields and ops (actions live in functions/actions/registry.ts). The schema, the validator, the compiler, the planner and
 // the README all read these maps, so adding a metric is one entry here and the compiler's
 // exhaustive switches tell you what else to write.
 import type { Level } from '../thrad/wire';
@@ -65,7 +65,7 @@ export type Op = (typeof OPS)[number];
 export const COMPARE_OPS = ['gt', 'gte', 'lt', 'lte', 'eq', 'neq'] as const;
 export type CompareOp = (typeof COMPARE_OPS)[number];
 
-export const FIELDS = ['status', 'review_status', 'name', 'lifetime_budget_usd', 'start_time', 'end_time'] as const;
+export const FIELDS = ['status', 'review_status', 'name', 'lifetime_budget_usd', 'start_time', 'end_time', 'campaign_status', 'ad_group_status'] as const;
 export type Field = (typeof FIELDS)[number];
 
 export interface FieldInfo {
@@ -86,21 +86,6 @@ export const FIELD_INFO: Record<Field, FieldInfo> = {
   lifetime_budget_usd: { type: 'usd', levels: ['campaign'], ops: ORDER_OPS, nullable: false, description: 'The campaign lifetime budget in USD (the API’s lifetime_spend_limit_micros / 1e6).' },
   start_time: { type: 'time', levels: ['campaign'], ops: ORDER_OPS, nullable: false, description: 'Campaign start: an ISO 8601 time, or now, now-3d, now+12h.' },
   end_time: { type: 'time', levels: ['campaign'], ops: ORDER_OPS, nullable: true, description: 'Campaign end (null when open-ended): an ISO 8601 time, or now, now-3d, now+12h.' },
-};
-
-export const ACTIONS = ['pause', 'activate', 'archive', 'notify'] as const;
-export type RuleAction = (typeof ACTIONS)[number];
-
-/** What each level supports. Ad groups and ads have no archived state (it reads back as paused). */
-export const LEVEL_ACTIONS: Record<Level, readonly RuleAction[]> = {
-  campaign: ['pause', 'activate', 'archive', 'notify'],
-  ad_group: ['pause', 'activate', 'notify'],
-  ad: ['pause', 'activate', 'notify'],
-};
-
-/** The status an action leaves an entity in (notify changes nothing). */
-export const ACTION_TARGET: Record<Exclude<RuleAction, 'notify'>, 'active' | 'paused' | 'archived'> = {
-  pause: 'paused',
-  activate: 'active',
-  archive: 'archived',
+  campaign_status: { type: 'enum', values: ['active', 'paused', 'archived'], levels: ['ad_group', 'ad'], ops: ['eq', 'neq', 'in', 'not_in'], nullable: false, description: 'The status of the ad group’s or ad’s campaign: an ad cannot deliver while its campaign is paused.' },
+  ad_group_status: { type: 'enum', values: ['active', 'paused'], levels: ['ad'], ops: ['eq', 'neq', 'in', 'not_in'], nullable: false, description: 'The status of the ad’s ad group (archived reads back as paused): an ad cannot deliver while its ad group is paused.' },
 };

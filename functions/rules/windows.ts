@@ -1,7 +1,9 @@
-// Metric windows, computed in the rule's time zone (DST-correct), and the hour-aligned UTC
-// ranges an insights read needs for them. The API's data is hourly in UTC, so a window edge that
-// is not a whole UTC hour (zones with :30 or :45 offsets) is widened to the enclosing hour; the
-// range actually read is reported next to the window.
+// Metric windows, computed in the rule's time zone (DST-correct), and the UTC ranges an insights
+// read asks for them. The API serves whole hours that are over (the reference's unix_range
+// bounds are whole hours, never in the future), so a window edge that is not a whole UTC hour
+// (zones with :30 or :45 offsets) is widened to the enclosing hour, and a window that would end in
+// the current, incomplete hour ends at the last complete one. The range actually read is what
+// decides, and it is recorded with the reason it differs from the window.
 import { addDays, localTime, startOfLocalDay } from '../shared/timezone';
 import { HOURS_WINDOW, MAX_HOURS_WINDOW, type WindowName } from './vocabulary';
 
@@ -65,18 +67,46 @@ export function resolveWindow(name: WindowName, timeZone: string, nowMs: number,
   }
 }
 
-/** Hour-aligned UTC ranges covering the window, each at most 366 days (the API's limit). Empty for an empty window. */
-export function queryRanges(window: Pick<ResolvedWindow, 'startMs' | 'endMs'>): QueryRange[] {
-  const start = Math.floor(window.startMs / HOUR_MS) * HOUR_MS;
-  const end = Math.ceil(window.endMs / HOUR_MS) * HOUR_MS;
-  const out: QueryRange[] = [];
-  for (let s = start; s < end; s += MAX_RANGE_MS) {
-    out.push({ startSeconds: s / 1000, endSeconds: Math.min(end, s + MAX_RANGE_MS) / 1000 });
-  }
-  return out;
+/** The ranges read for a window at `nowMs`, and why they differ from it (null when they do not). */
+export interface WindowRange {
+  ranges: QueryRange[];
+  /** Unix ms of the whole read: start of the first range, end of the last (equal when empty). */
+  startMs: number;
+  endMs: number;
+  note: string | null;
 }
 
-/** A window as it is recorded on a decision. */
-export function describeWindow(window: ResolvedWindow): { name: string; timezone: string; start: string; end: string } {
-  return { name: window.name, timezone: window.timezone, start: new Date(window.startMs).toISOString(), end: new Date(window.endMs).toISOString() };
+const hourText = (ms: number): string => `${new Date(ms).toISOString().slice(11, 16)} UTC`;
+
+/**
+ * Whole-UTC-hour ranges covering the window, never past the last complete hour before `nowMs`,
+ * each at most 366 days (the API's limit). Empty for a window with no complete hour yet.
+ */
+export function readRanges(window: Pick<ResolvedWindow, 'startMs' | 'endMs'>, nowMs: number): WindowRange {
+  const lastFullHour = Math.floor(nowMs / HOUR_MS) * HOUR_MS;
+  const start = Math.floor(window.startMs / HOUR_MS) * HOUR_MS;
+  const widenedEnd = Math.ceil(window.endMs / HOUR_MS) * HOUR_MS;
+  const end = Math.max(start, Math.min(widenedEnd, lastFullHour));
+  const notes: string[] = [];
+  if (start !== window.startMs || (widenedEnd !== window.endMs && widenedEnd <= lastFullHour)) notes.push('widened to whole UTC hours (the API serves whole hours)');
+  if (widenedEnd > lastFullHour) {
+    notes.push(end === start ? `empty: no complete hour yet (the current hour ends after ${hourText(lastFullHour)})` : `ends at the last complete hour, ${hourText(end)}: the current hour is not over`);
+  }
+  const ranges: QueryRange[] = [];
+  for (let s = start; s < end; s += MAX_RANGE_MS) ranges.push({ startSeconds: s / 1000, endSeconds: Math.min(end, s + MAX_RANGE_MS) / 1000 });
+  return { ranges, startMs: start, endMs: end, note: notes.length > 0 ? notes.join('; ') : null };
+}
+
+/** A window as it is recorded on a decision: the range read, and the window it stands for. */
+export function describeWindow(window: ResolvedWindow, read: WindowRange, extraNote?: string): { name: string; timezone: string; start: string; end: string; nominal_start: string; nominal_end: string; note?: string } {
+  const note = [extraNote, read.note].filter((n) => n !== undefined && n !== null).join('; ');
+  return {
+    name: window.name,
+    timezone: window.timezone,
+    start: new Date(read.startMs).toISOString(),
+    end: new Date(read.endMs).toISOString(),
+    nominal_start: new Date(window.startMs).toISOString(),
+    nominal_end: new Date(window.endMs).toISOString(),
+    ...(note ? { note } : {}),
+  };
 }

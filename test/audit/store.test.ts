@@ -1,6 +1,7 @@
 // The audit store on dynalite: every access path in time order, TTL ignored on reads, the
 // conditional writes that make exactly-once work, occurrence claims, and the request ledger.
 import { randomBytes } from 'node:crypto';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DecisionRecord } from '../../functions/audit/records';
 import { AuditStore, decisionIdFor } from '../../functions/audit/store';
@@ -34,17 +35,21 @@ function decision(overrides: Partial<DecisionRecord> & { minutes: number }): Dec
     reason: 'matched',
     action: 'pause',
     mode: 'live',
+    priority: 10,
     status_before: 'active',
     status_after: 'paused',
+    target: 'paused',
     api_result: { http_status: 200, error_code: null, message: null, attempts: 1, confirmed_by: null },
     lease_until_ms: null,
+    entity_updated_at_before: 1_795_000_000,
     entity_updated_at_after: null,
+    holder: null,
     undoes: null,
     message: null,
     expires_at: Math.floor(START / 1000) + 400 * 86_400,
     ...rest,
   };
-  return { ...base, decision_id: base.decision_id || decisionIdFor(ACCT, base.rule_id, base.entity_id, base.scheduled_time) };
+  return { ...base, decision_id: base.decision_id || decisionIdFor(ACCT, base.rule_id, base.entity_id, base.scheduled_time, base.mode) };
 }
 
 describe('AuditStore', () => {
@@ -98,7 +103,7 @@ describe('AuditStore', () => {
     const now = Math.floor(clock.nowMs() / 1000);
     await store.putDecisions([decision({ minutes: 0, expires_at: now - 1 }), decision({ minutes: 1, entity_id: 'c9', expires_at: now + 60 })]);
     expect((await store.queryDecisions(ACCT, {})).map((d) => d.entity_id)).toEqual(['c9']);
-    expect(await store.getDecision(ACCT, decisionIdFor(ACCT, 'cpc-guard', 'c1', new Date(START).toISOString()))).toBeNull();
+    expect(await store.getDecision(ACCT, decisionIdFor(ACCT, 'cpc-guard', 'c1', new Date(START).toISOString(), 'live'))).toBeNull();
   });
 
   it('writes TTLs from the retention', () => {
@@ -143,31 +148,52 @@ describe('AuditStore', () => {
   describe('occurrences', () => {
     it('claim, redelivery after completion, concurrent delivery, failed and expired runs', async () => {
       const lease = real.nowMs() + 60_000;
-      expect(await store.claimOccurrence(ACCT, 'sched', '2026-11-24T10:00:00.000Z', 'run-1', lease)).toEqual({ status: 'claimed' });
-      expect(await store.claimOccurrence(ACCT, 'sched', '2026-11-24T10:00:00.000Z', 'run-2', lease)).toEqual({ status: 'in_progress', runId: 'run-1' });
-      await store.finishOccurrence(ACCT, 'sched', '2026-11-24T10:00:00.000Z', 'run-1', 'completed');
-      expect(await store.claimOccurrence(ACCT, 'sched', '2026-11-24T10:00:00.000Z', 'run-3', lease)).toEqual({ status: 'completed', runId: 'run-1' });
+      expect(await store.claimOccurrence(ACCT, 'sched', '2026-11-24T10:00:00.000Z', 'live', 'run-1', lease)).toEqual({ status: 'claimed' });
+      expect(await store.claimOccurrence(ACCT, 'sched', '2026-11-24T10:00:00.000Z', 'live', 'run-2', lease)).toEqual({ status: 'in_progress', runId: 'run-1' });
+      await store.finishOccurrence(ACCT, 'sched', '2026-11-24T10:00:00.000Z', 'live', 'run-1', 'completed');
+      expect(await store.claimOccurrence(ACCT, 'sched', '2026-11-24T10:00:00.000Z', 'live', 'run-3', lease)).toEqual({ status: 'completed', runId: 'run-1' });
 
-      expect(await store.claimOccurrence(ACCT, 'sched', '2026-11-24T10:15:00.000Z', 'run-4', lease)).toEqual({ status: 'claimed' });
-      await store.finishOccurrence(ACCT, 'sched', '2026-11-24T10:15:00.000Z', 'run-4', 'failed');
-      expect(await store.claimOccurrence(ACCT, 'sched', '2026-11-24T10:15:00.000Z', 'run-5', lease)).toEqual({ status: 'taken_over' });
+      expect(await store.claimOccurrence(ACCT, 'sched', '2026-11-24T10:15:00.000Z', 'live', 'run-4', lease)).toEqual({ status: 'claimed' });
+      await store.finishOccurrence(ACCT, 'sched', '2026-11-24T10:15:00.000Z', 'live', 'run-4', 'failed');
+      expect(await store.claimOccurrence(ACCT, 'sched', '2026-11-24T10:15:00.000Z', 'live', 'run-5', lease)).toEqual({ status: 'taken_over' });
 
-      expect(await store.claimOccurrence(ACCT, 'sched', '2026-11-24T10:30:00.000Z', 'run-6', lease)).toEqual({ status: 'claimed' });
+      expect(await store.claimOccurrence(ACCT, 'sched', '2026-11-24T10:30:00.000Z', 'live', 'run-6', lease)).toEqual({ status: 'claimed' });
       real.advance(60_001);
-      expect(await store.claimOccurrence(ACCT, 'sched', '2026-11-24T10:30:00.000Z', 'run-7', real.nowMs() + 60_000)).toEqual({ status: 'taken_over' });
-      expect(await store.finishOccurrence(ACCT, 'sched', '2026-11-24T10:30:00.000Z', 'run-6', 'completed')).toBe(false);
+      expect(await store.claimOccurrence(ACCT, 'sched', '2026-11-24T10:30:00.000Z', 'live', 'run-7', real.nowMs() + 60_000)).toEqual({ status: 'taken_over' });
+      expect(await store.finishOccurrence(ACCT, 'sched', '2026-11-24T10:30:00.000Z', 'live', 'run-6', 'completed')).toBe(false);
+    });
+
+    it('keeps a dry run apart from the live occurrence it shares a table with', async () => {
+      const lease = real.nowMs() + 60_000;
+      expect(await store.claimOccurrence(ACCT, 'sched', '2026-11-24T22:00:00.000Z', 'dry_run', 'run-dry', lease)).toEqual({ status: 'claimed' });
+      await store.finishOccurrence(ACCT, 'sched', '2026-11-24T22:00:00.000Z', 'dry_run', 'run-dry', 'completed');
+      expect(await store.claimOccurrence(ACCT, 'sched', '2026-11-24T22:00:00.000Z', 'live', 'run-live', lease)).toEqual({ status: 'claimed' });
+      expect(decisionIdFor(ACCT, 'daypart-pause', 'c1', '2026-11-24T22:00:00.000Z', 'dry_run')).not.toBe(decisionIdFor(ACCT, 'daypart-pause', 'c1', '2026-11-24T22:00:00.000Z', 'live'));
     });
   });
 
-  it('remembers the last actions per entity for the policy', async () => {
-    await store.recordEntityAction(ACCT, 'c1', { rule_id: 'daypart-pause', action: 'pause', outcome: 'acted', at_ms: START, entity_updated_at_after: 1_795_000_000, decision_id: 'd1' }, true);
-    await store.recordEntityAction(ACCT, 'c1', { rule_id: 'ctr-floor', action: 'pause', outcome: 'would_act', at_ms: START + 1, entity_updated_at_after: null, decision_id: 'd2' }, false);
-    const states = await store.entityStates(ACCT, ['c1', 'c2', 'c1']);
-    expect([...states.keys()]).toEqual(['c1']);
-    const c1 = states.get('c1');
+  it('remembers per entity what each rule did, what it observed and who holds it, with no expiry', async () => {
+    const held = { kind: 'rule' as const, rule_id: 'daypart-pause', priority: 10, intent: 'paused', by: 'change' as const, decision_id: 'd1', at_ms: START };
+    await store.updateEntityMemories(ACCT, [
+      { entityId: 'c1', remember: { rule_id: 'daypart-pause', action: 'pause', outcome: 'acted', at_ms: START, entity_updated_at_after: 1_795_000_000, decision_id: 'd1' } },
+      { entityId: 'c1', remember: { rule_id: 'ctr-floor', action: 'pause', outcome: 'would_act', at_ms: START + 1, entity_updated_at_after: null, decision_id: 'd2' } },
+      { entityId: 'c1', observed: { at_ms: START, status: 'paused', review_status: 'approved', updated_at: 1_795_000_000, created_at: 1_794_000_000 }, holder: held },
+    ]);
+    const memories = await store.entityMemories(ACCT, ['c1', 'c2', 'c1']);
+    expect([...memories.keys()]).toEqual(['c1']);
+    const c1 = memories.get('c1');
     expect(c1?.acted.get('daypart-pause')).toMatchObject({ action: 'pause', at_ms: START });
     expect(c1?.wouldAct.get('ctr-floor')).toMatchObject({ decision_id: 'd2' });
-    expect(c1?.lastStatusChange).toMatchObject({ rule_id: 'daypart-pause' });
+    expect(c1?.holders.status).toEqual(held);
+    expect(c1?.observed).toMatchObject({ status: 'paused', updated_at: 1_795_000_000 });
+
+    // An older observation (a slow concurrent run) never replaces a newer one.
+    await store.updateEntityMemories(ACCT, [{ entityId: 'c1', observed: { at_ms: START - 60_000, status: 'active', review_status: 'approved', updated_at: 1_794_999_000, created_at: 1_794_000_000 }, holder: { kind: 'unknown', detail: 'stale' } }]);
+    expect((await store.entityMemories(ACCT, ['c1'])).get('c1')?.holders.status).toEqual(held);
+
+    // Memory outlives the trail's retention: a `forever` cooldown must not be lost to TTL.
+    const raw = await dynamo.client.send(new GetItemCommand({ TableName: store.tableName, Key: { pk: { S: `A#${ACCT}#S#c1` }, sk: { S: 'STATE' } } }));
+    expect(raw.Item?.expires_at).toBeUndefined();
   });
 
   it('keeps a per-key request ledger for the rolling hour', async () => {

@@ -10,6 +10,8 @@ export interface PlainEntity {
   lifetime_budget_usd: number | null;
   start_time_ms: number | null;
   end_time_ms: number | null;
+  campaign_status?: string | null;
+  ad_group_status?: string | null;
   windows: PlainWindows;
 }
 
@@ -88,7 +90,7 @@ export function referenceEvaluate(rule: Rule, node: Condition, e: PlainEntity, n
     return compare(node.op, x, node.value) ? 'match' : 'no_match';
   }
   const field = node.field;
-  const observed: unknown = field === 'start_time' ? e.start_time_ms : field === 'end_time' ? e.end_time_ms : e[field];
+  const observed: unknown = field === 'start_time' ? e.start_time_ms : field === 'end_time' ? e.end_time_ms : (e[field] ?? null);
   let ok: boolean;
   if (node.op === 'contains') ok = String(observed).toLowerCase().includes(String(node.value).toLowerCase());
   else if (node.op === 'in') ok = (node.value as unknown[]).includes(observed);

@@ -36,6 +36,9 @@ export function entity(overrides: Partial<EntityRecord> = {}): EntityRecord {
     campaignId: 'c1',
     adGroupId: null,
     updatedAt: 1_795_000_000,
+    createdAt: 1_791_000_000,
+    campaignStatus: null,
+    adGroupStatus: null,
     ...overrides,
   };
 }

@@ -52,10 +52,10 @@ describe('planReads', () => {
     expect(reads[0]?.serves.map((s) => s.key)).toEqual(['America/New_York|last_7_days', 'America/Toronto|last_7_days']);
   });
 
-  it('reads lifetime from the earliest start in ranges of at most 366 days', () => {
+  it('reads lifetime from the earliest creation in ranges of at most 366 days', () => {
     const set = compile([rule({ when: { metric: 'spend', window: 'lifetime', op: 'gt', value: 1 } })]);
     const reads = resolveInsightsReads(planReads(set.rules), NOW, () => Date.parse('2024-03-01T00:00:00Z'));
-    expect(reads[0]?.ranges).toHaveLength(3);
+    expect(reads[0]?.range.ranges).toHaveLength(3);
   });
 
   it('lists only what the levels need', () => {

@@ -1,66 +1,73 @@
-// The decision policy as tables: a pure function of (candidates, prior decisions, clock).
+// The decision policy as tables: a pure function of (candidates with their holders and prior
+// actions, clock).
 import { describe, expect, it } from 'vitest';
-import { decide, type Candidate, type PolicyEntity, type PolicyRule, type PriorAction, type PriorDecisions } from '../../functions/rules/policy';
+import type { EntitySnapshot } from '../../functions/actions/types';
+import type { ThenParams } from '../../functions/actions/registry';
+import type { Holder } from '../../functions/audit/records';
+import { decide, type Candidate, type PolicyRule, type PriorAction } from '../../functions/rules/policy';
 
 const NOW = Date.parse('2026-11-24T12:00:00Z');
 const HOUR = 3_600_000;
 
-const ruleOf = (overrides: Partial<PolicyRule> = {}): PolicyRule => ({
+type RuleOverrides = Partial<Omit<PolicyRule, 'then'>> & { action?: ThenParams['action']; onlyIfPausedBy?: readonly string[] };
+
+const ruleOf = ({ action = 'pause', onlyIfPausedBy, ...overrides }: RuleOverrides = {}): PolicyRule => ({
   id: 'cpc-guard',
-  action: 'pause',
+  then: (action === 'activate' ? { action, only_if_paused_by: onlyIfPausedBy ? [...onlyIfPausedBy] : undefined } : { action }) as ThenParams,
   mode: 'live',
   priority: 10,
   cooldownMs: 0,
   maxActionsPerRun: undefined,
-  onlyIfPausedBy: undefined,
   ...overrides,
 });
-const entityOf = (overrides: Partial<PolicyEntity> = {}): PolicyEntity => ({ id: 'c1', status: 'active', updatedAt: 1_795_000_000, level: 'campaign', ...overrides });
-const candidate = (rule: Partial<PolicyRule> = {}, entity: Partial<PolicyEntity> = {}, verdict: Candidate['verdict'] = 'match'): Candidate => ({ rule: ruleOf(rule), entity: entityOf(entity), verdict });
+const entityOf = (overrides: Partial<EntitySnapshot> = {}): EntitySnapshot => ({ level: 'campaign', id: 'c1', status: 'active', reviewStatus: 'approved', updatedAt: 1_795_000_000, createdAt: 1_794_000_000, ...overrides });
+const creation: Holder = { kind: 'creation' };
+const heldBy = (rule_id: string, priority: number, intent: string = 'paused', by: 'change' | 'assertion' | 'release' = 'change'): Holder => ({ kind: 'rule', rule_id, priority, intent, by, decision_id: 'd_x', at_ms: NOW - 9 * HOUR });
+const person: Holder = { kind: 'person', at_ms: NOW - HOUR, detail: 'its status went from active to paused without the autopilot' };
+const unknown: Holder = { kind: 'unknown', detail: 'it was changed before the autopilot first saw it' };
 
-function priorOf(actions: (PriorAction & { entityId: string })[] = []): PriorDecisions {
-  return {
-    lastAction: (ruleId, entityId, dryRun) =>
-      actions.filter((a) => a.ruleId === ruleId && a.entityId === entityId && (dryRun || a.outcome === 'acted')).sort((a, b) => b.atMs - a.atMs)[0],
-    lastStatusChange: (entityId) => actions.filter((a) => a.entityId === entityId && a.outcome === 'acted' && a.action !== 'notify').sort((a, b) => b.atMs - a.atMs)[0],
-  };
-}
+const candidate = (rule: RuleOverrides = {}, entity: Partial<EntitySnapshot> = {}, extra: { verdict?: Candidate['verdict']; holder?: Holder; previous?: PriorAction } = {}): Candidate => ({
+  rule: ruleOf(rule),
+  entity: entityOf(entity),
+  verdict: extra.verdict ?? 'match',
+  holder: extra.holder ?? creation,
+  previous: extra.previous,
+});
 
-const outcomes = (candidates: Candidate[], prior: PriorDecisions = priorOf()): string[] => decide(candidates, prior, NOW).map((d) => `${d.candidate.rule.id}/${d.candidate.entity.id}: ${d.outcome}`);
+const outcomes = (candidates: Candidate[]): string[] => decide(candidates, NOW).map((d) => `${d.candidate.rule.id}/${d.candidate.entity.id}: ${d.outcome}`);
 
 describe('decide', () => {
   it.each([
     ['a match in live mode acts', candidate(), 'act'],
     ['a match in dry_run would act', candidate({ mode: 'dry_run' }), 'would_act'],
-    ['insufficient data never acts', candidate({}, {}, 'insufficient_data'), 'insufficient_data'],
+    ['insufficient data never acts', candidate({}, {}, { verdict: 'insufficient_data' }), 'insufficient_data'],
     ['a pause of a paused entity', candidate({}, { status: 'paused' }), 'already_in_state'],
     ['an activate of an active entity', candidate({ action: 'activate' }, { status: 'active' }), 'already_in_state'],
-    ['archive of an ad reads back as paused', candidate({ action: 'archive' }, { status: 'paused', level: 'ad' }), 'already_in_state'],
     ['a pause of an archived campaign', candidate({}, { status: 'archived' }), 'already_in_state'],
     ['notify never conflicts with state', candidate({ action: 'notify' }, { status: 'paused' }), 'act'],
+    ['Thrad activates only approved campaigns', candidate({ action: 'activate' }, { status: 'paused', reviewStatus: 'in_review' }), 'skipped_not_approved'],
   ] as const)('%s', (_name, c, expected) => {
-    expect(decide([c], priorOf(), NOW)[0]?.outcome).toBe(expected);
+    expect(decide([c], NOW)[0]?.outcome).toBe(expected);
+  });
+
+  it('acts with the target computed once, as read back', () => {
+    expect(decide([candidate({}, { level: 'ad_group', status: 'active', reviewStatus: null })], NOW)[0]?.target).toBe('paused');
+    expect(decide([candidate({ action: 'activate' }, { status: 'paused' })], NOW)[0]?.target).toBe('active');
   });
 
   describe('cooldown', () => {
-    const acted = (atMs: number, outcome: 'acted' | 'would_act' = 'acted') => ({ ruleId: 'cpc-guard', entityId: 'c1', action: 'pause' as const, outcome, atMs, entityUpdatedAtAfter: null });
+    const acted = (atMs: number, outcome: 'acted' | 'would_act' = 'acted'): PriorAction => ({ ruleId: 'cpc-guard', action: 'pause', outcome, atMs });
     it.each([
       [6 * HOUR, NOW - 5 * HOUR, 'skipped_cooldown'],
       [6 * HOUR, NOW - 6 * HOUR, 'act'],
       [Number.POSITIVE_INFINITY, NOW - 300 * 24 * HOUR, 'skipped_cooldown'],
       [0, NOW - 1, 'act'],
     ])('cooldown %d ms, last acted at %d → %s', (cooldownMs, at, expected) => {
-      expect(decide([candidate({ cooldownMs })], priorOf([acted(at)]), NOW)[0]?.outcome).toBe(expected);
-    });
-
-    it('a dry-run rule cools down on its own would_act; a live one does not', () => {
-      const prior = priorOf([acted(NOW - HOUR, 'would_act')]);
-      expect(decide([candidate({ cooldownMs: 6 * HOUR, mode: 'dry_run' })], prior, NOW)[0]?.outcome).toBe('skipped_cooldown');
-      expect(decide([candidate({ cooldownMs: 6 * HOUR })], prior, NOW)[0]?.outcome).toBe('act');
+      expect(decide([candidate({ cooldownMs }, {}, { previous: acted(at) })], NOW)[0]?.outcome).toBe(expected);
     });
 
     it('says until when', () => {
-      expect(decide([candidate({ cooldownMs: 6 * HOUR })], priorOf([acted(NOW - 2 * HOUR)]), NOW)[0]?.reason).toBe('this rule acted on it at 2026-11-24T10:00:00.000Z; cooldown 6h lasts until 2026-11-24T16:00:00.000Z');
+      expect(decide([candidate({ cooldownMs: 6 * HOUR }, {}, { previous: acted(NOW - 2 * HOUR) })], NOW)[0]?.reason).toBe('this rule acted on it at 2026-11-24T10:00:00.000Z; cooldown 6h lasts until 2026-11-24T16:00:00.000Z');
     });
   });
 
@@ -68,9 +75,9 @@ describe('decide', () => {
     it('over the cap, the rule acts on none and says why; other rules are unaffected', () => {
       const capped = ['c1', 'c2', 'c3'].map((id) => candidate({ id: 'ctr-floor', maxActionsPerRun: 2 }, { id }));
       const other = candidate({ id: 'budget-guard' }, { id: 'c4' });
-      const decisions = decide([...capped, other], priorOf(), NOW);
+      const decisions = decide([...capped, other], NOW);
       expect(decisions.map((d) => d.outcome)).toEqual(['skipped_cap', 'skipped_cap', 'skipped_cap', 'act']);
-      expect(decisions[0]?.reason).toBe('3 entities would be acted on, over max_actions_per_run 2: this rule acts on none this run (check the rule, or raise the cap)');
+      expect(decisions[0]?.reason).toBe('3 entities would be acted on after conflicts, over max_actions_per_run 2: this rule acts on none this run (check the rule, or raise the cap)');
     });
 
     it('counts only what would really act (not entities already in state or cooling down)', () => {
@@ -78,21 +85,27 @@ describe('decide', () => {
       expect(outcomes(list)).toEqual(['cpc-guard/c1: act', 'cpc-guard/c2: already_in_state']);
     });
 
-    it('a capped rule does not win conflicts', () => {
+    it('counts only what the rule takes after conflicts: entities another rule takes are not counted (case 8)', () => {
+      const a = ['c1', 'c2', 'c3', 'c4'].map((id) => candidate({ id: 'rule-a', priority: 20 }, { id }));
+      const b = ['c1', 'c2', 'c3', 'c4', 'c5', 'c6'].map((id) => candidate({ id: 'rule-b', priority: 10, maxActionsPerRun: 5 }, { id }));
+      const decided = outcomes([...a, ...b]);
+      expect(decided.filter((d) => d.startsWith('rule-b/') && d.endsWith(': act'))).toEqual(['rule-b/c5: act', 'rule-b/c6: act']);
+      expect(decided.filter((d) => d.startsWith('rule-b/') && d.endsWith('skipped_conflict'))).toHaveLength(4);
+    });
+
+    it('what a capped rule would have taken goes to the next rule', () => {
       const list = [
         candidate({ id: 'a-pause', maxActionsPerRun: 1, priority: 50 }, { id: 'c1' }),
         candidate({ id: 'a-pause', maxActionsPerRun: 1, priority: 50 }, { id: 'c2' }),
-        candidate({ id: 'b-activate', action: 'activate', priority: 1 }, { id: 'c1', status: 'paused' }),
+        candidate({ id: 'b-pause', priority: 1 }, { id: 'c1' }),
       ];
-      expect(outcomes(list)).toEqual(['a-pause/c1: skipped_cap', 'a-pause/c2: skipped_cap', 'b-activate/c1: act']);
+      expect(outcomes(list)).toEqual(['a-pause/c1: skipped_cap', 'a-pause/c2: skipped_cap', 'b-pause/c1: act']);
     });
   });
 
-  describe('conflicts', () => {
+  describe('conflicts in one run', () => {
     it.each([
-      ['higher priority wins', [candidate({ id: 'pause', priority: 5 }, { status: 'paused' }), candidate({ id: 'activate', action: 'activate', priority: 9 }, { status: 'paused' })], ['pause/c1: already_in_state', 'activate/c1: act']],
-      ['archive beats pause at equal priority (activating an active entity is already in state)', [candidate({ id: 'z-pause' }, { status: 'active' }), candidate({ id: 'a-archive', action: 'archive' }), candidate({ id: 'b-activate', action: 'activate' })], ['z-pause/c1: skipped_conflict', 'a-archive/c1: act', 'b-activate/c1: already_in_state']],
-      ['pause loses to a higher-priority activate only when the entity can be activated', [candidate({ id: 'p', priority: 1 }, { status: 'paused' }), candidate({ id: 'q', action: 'activate', priority: 10 }, { status: 'paused' })], ['p/c1: already_in_state', 'q/c1: act']],
+      ['archive beats pause at equal priority', [candidate({ id: 'z-pause' }), candidate({ id: 'a-archive', action: 'archive' })], ['z-pause/c1: skipped_conflict', 'a-archive/c1: act']],
       ['two pauses: one call, by rule id', [candidate({ id: 'b-pause' }), candidate({ id: 'a-pause' })], ['b-pause/c1: skipped_conflict', 'a-pause/c1: act']],
       ['different entities do not conflict', [candidate({ id: 'a' }, { id: 'c1' }), candidate({ id: 'b' }, { id: 'c2' })], ['a/c1: act', 'b/c2: act']],
       ['notify rides along', [candidate({ id: 'a' }), candidate({ id: 'n', action: 'notify' })], ['a/c1: act', 'n/c1: act']],
@@ -102,14 +115,12 @@ describe('decide', () => {
 
     it('archive wins over activate at equal priority on a paused entity, and says so', () => {
       const paused = [candidate({ id: 'activate-it', action: 'activate' }, { status: 'paused' }), candidate({ id: 'archive-it', action: 'archive' }, { status: 'paused' })];
-      const decisions = decide(paused, priorOf(), NOW);
+      const decisions = decide(paused, NOW);
       expect(decisions.map((d) => d.outcome)).toEqual(['skipped_conflict', 'act']);
       expect(decisions[0]?.reason).toBe('rule archive-it (archive) takes this entity this run: archive wins over activate at equal priority');
     });
 
     it('a dry-run winner never blocks a live rule', () => {
-      const list = [candidate({ id: 'dry-pause', mode: 'dry_run', priority: 99 }, { status: 'paused' }), candidate({ id: 'live-activate', action: 'activate' }, { status: 'paused' })];
-      expect(outcomes(list)).toEqual(['dry-pause/c1: already_in_state', 'live-activate/c1: act']);
       const active = [candidate({ id: 'dry-archive', mode: 'dry_run', action: 'archive', priority: 99 }), candidate({ id: 'live-pause' })];
       expect(outcomes(active)).toEqual(['dry-archive/c1: would_act', 'live-pause/c1: act']);
       const lower = [candidate({ id: 'dry-archive', mode: 'dry_run', action: 'archive', priority: 1 }), candidate({ id: 'live-pause', priority: 5 })];
@@ -117,24 +128,61 @@ describe('decide', () => {
     });
   });
 
-  describe('only_if_paused_by', () => {
-    const resume = (entity: Partial<PolicyEntity> = {}) => candidate({ id: 'daypart-resume', action: 'activate', onlyIfPausedBy: ['daypart-pause'] }, { status: 'paused', updatedAt: 1_795_000_000, ...entity });
-    const paused = { ruleId: 'daypart-pause', entityId: 'c1', action: 'pause' as const, outcome: 'acted' as const, atMs: NOW - 9 * HOUR, entityUpdatedAtAfter: 1_795_000_000 };
+  describe('starting spend needs the right to; stopping spend never does', () => {
+    const activate = (holder: Holder, rule: RuleOverrides = {}) => candidate({ id: 'reactivate', action: 'activate', priority: 5, ...rule }, { status: 'paused' }, { holder });
 
     it.each([
-      ['paused by the named rule, untouched since', [paused], {}, 'act'],
-      ['never paused by a rule (a human did)', [], {}, 'skipped_manual_override'],
-      ['paused by another rule', [{ ...paused, ruleId: 'cpc-guard' }], {}, 'skipped_manual_override'],
-      ['changed since the pause (a human edited or re-paused it)', [paused], { updatedAt: 1_795_000_900 }, 'skipped_manual_override'],
-      ['last automated change was an activate', [paused, { ...paused, action: 'activate' as const, atMs: NOW - HOUR, ruleId: 'daypart-resume' }], {}, 'skipped_manual_override'],
-      ['a dry-run pause does not count', [{ ...paused, outcome: 'would_act' as const }], {}, 'skipped_manual_override'],
-    ])('%s → %s', (_name, actions, entity, expected) => {
-      expect(decide([resume(entity)], priorOf(actions), NOW)[0]?.outcome).toBe(expected);
+      ['unchanged since creation: a launch', creation, {}, 'act'],
+      ['a person paused it', person, {}, 'skipped_manual_override'],
+      ['nobody can tell who paused it', unknown, {}, 'skipped_manual_override'],
+      ['held paused by a higher-priority rule (case 1)', heldBy('budget-guard', 20), {}, 'skipped_conflict'],
+      ['held paused by an equal-priority rule', heldBy('other', 5), {}, 'skipped_conflict'],
+      ['held paused by a lower-priority rule', heldBy('low', 1), {}, 'act'],
+      ['held paused by a higher-priority rule it names', heldBy('daypart-pause', 10), { onlyIfPausedBy: ['daypart-pause'] }, 'act'],
+      ['only_if_paused_by: paused by another rule', heldBy('cpc-guard', 1), { onlyIfPausedBy: ['daypart-pause'] }, 'skipped_conflict'],
+      ['only_if_paused_by: unchanged since creation', creation, { onlyIfPausedBy: ['daypart-pause'] }, 'skipped_manual_override'],
+      ['only_if_paused_by: a person paused it', person, { onlyIfPausedBy: ['daypart-pause'] }, 'skipped_manual_override'],
+      ['a hold released by a resume rule', heldBy('daypart-resume', 5, 'active', 'release'), {}, 'act'],
+      ['dry-run rules are judged the same way', heldBy('budget-guard', 20), { mode: 'dry_run' }, 'skipped_conflict'],
+    ] as const)('%s → %s', (_name, holder, rule, expected) => {
+      expect(decide([activate(holder, rule)], NOW)[0]?.outcome).toBe(expected);
     });
 
-    it('says who changed what', () => {
-      const decision = decide([resume()], priorOf([{ ...paused, ruleId: 'cpc-guard' }]), NOW)[0];
-      expect(decision?.reason).toBe('not paused by daypart-pause (the last automated change was pause by cpc-guard at 2026-11-24T03:00:00.000Z); a pause by someone else is left alone');
+    it.each([['a person', person], ['nobody knows', unknown], ['a higher-priority rule', heldBy('budget-guard', 99)]] as const)('a pause is allowed whoever holds the entity (%s)', (_name, holder) => {
+      expect(decide([candidate({}, {}, { holder })], NOW)[0]?.outcome).toBe('act');
+    });
+
+    it('names the holder', () => {
+      const decision = decide([activate(heldBy('budget-guard', 20))], NOW)[0];
+      expect(decision?.reason).toBe('held paused by budget-guard (priority 20) since 2026-11-24T03:00:00.000Z: priority 20 ≥ 5, and this rule does not name it in only_if_paused_by');
+      expect(decision?.holder).toMatchObject({ kind: 'rule', rule_id: 'budget-guard' });
+    });
+  });
+
+  describe('holds taken without a call', () => {
+    it('a live pause rule matching a paused, never-changed entity holds it: a lower-priority launch the same run is refused (case 3A)', () => {
+      const list = [candidate({ id: 'daypart-pause', priority: 10 }, { status: 'paused' }), candidate({ id: 'activate-approved', action: 'activate', priority: 5 }, { status: 'paused' })];
+      const decisions = decide(list, NOW);
+      expect(decisions.map((d) => d.outcome)).toEqual(['already_in_state', 'skipped_conflict']);
+      expect(decisions[0]?.takesHold).toMatchObject({ kind: 'rule', rule_id: 'daypart-pause', intent: 'paused', by: 'assertion' });
+    });
+
+    it.each([
+      ['a person', person],
+      ['nobody knows', unknown],
+      ['a higher-priority rule', heldBy('budget-guard', 20)],
+    ] as const)('never over %s', (_name, holder) => {
+      expect(decide([candidate({ id: 'daypart-pause' }, { status: 'paused' }, { holder })], NOW)[0]?.takesHold).toBeUndefined();
+    });
+
+    it('a dry-run rule takes no hold', () => {
+      expect(decide([candidate({ mode: 'dry_run' }, { status: 'paused' })], NOW)[0]?.takesHold).toBeUndefined();
+    });
+
+    it('a resume rule that cannot activate (not approved) ends the hold of the rule it names', () => {
+      const decision = decide([candidate({ id: 'daypart-resume', action: 'activate', onlyIfPausedBy: ['daypart-pause'] }, { status: 'paused', reviewStatus: 'in_review' }, { holder: heldBy('daypart-pause', 10) })], NOW)[0];
+      expect(decision?.outcome).toBe('skipped_not_approved');
+      expect(decision?.takesHold).toMatchObject({ kind: 'rule', rule_id: 'daypart-resume', intent: 'active', by: 'release' });
     });
   });
 });

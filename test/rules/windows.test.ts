@@ -1,13 +1,14 @@
 // Windows against hand-computed ranges, in New York and Berlin, across DST changes.
 import { describe, expect, it } from 'vitest';
-import { describeWindow, queryRanges, resolveWindow } from '../../functions/rules/windows';
+import { readRanges, resolveWindow } from '../../functions/rules/windows';
 import type { WindowName } from '../../functions/rules/vocabulary';
 
 const at = (iso: string): number => Date.parse(iso);
 const range = (name: WindowName, tz: string, now: string, lifetimeStart?: string): [string, string] => {
-  const w = describeWindow(resolveWindow(name, tz, at(now), lifetimeStart ? at(lifetimeStart) : undefined));
-  return [w.start, w.end];
+  const w = resolveWindow(name, tz, at(now), lifetimeStart ? at(lifetimeStart) : undefined);
+  return [new Date(w.startMs).toISOString(), new Date(w.endMs).toISOString()];
 };
+const queryRanges = (w: ReturnType<typeof resolveWindow>, now: number) => readRanges(w, now).ranges;
 
 describe('windows', () => {
   // 2026-11-24T15:30:00Z = 10:30 EST on Tuesday 24 November in New York.
@@ -48,26 +49,49 @@ describe('windows', () => {
 
   it('reads whole UTC hours: a :30 zone widens to the enclosing hour', () => {
     // Midnight in Kolkata (UTC+5:30) is 18:30Z.
-    const w = resolveWindow('yesterday', 'Asia/Kolkata', at('2026-11-24T06:00:00Z'));
-    expect(describeWindow(w)).toMatchObject({ start: '2026-11-22T18:30:00.000Z', end: '2026-11-23T18:30:00.000Z' });
-    expect(queryRanges(w)).toEqual([{ startSeconds: at('2026-11-22T18:00:00Z') / 1000, endSeconds: at('2026-11-23T19:00:00Z') / 1000 }]);
+    const now = at('2026-11-24T06:00:00Z');
+    const w = resolveWindow('yesterday', 'Asia/Kolkata', now);
+    expect(range('yesterday', 'Asia/Kolkata', '2026-11-24T06:00:00Z')).toEqual(['2026-11-22T18:30:00.000Z', '2026-11-23T18:30:00.000Z']);
+    expect(readRanges(w, now)).toEqual({
+      ranges: [{ startSeconds: at('2026-11-22T18:00:00Z') / 1000, endSeconds: at('2026-11-23T19:00:00Z') / 1000 }],
+      startMs: at('2026-11-22T18:00:00Z'),
+      endMs: at('2026-11-23T19:00:00Z'),
+      note: 'widened to whole UTC hours (the API serves whole hours)',
+    });
   });
 
-  it('today ends at now, read up to the end of the current hour', () => {
-    expect(queryRanges(resolveWindow('today', 'America/New_York', at(NOW)))).toEqual([{ startSeconds: at('2026-11-24T05:00:00Z') / 1000, endSeconds: at('2026-11-24T16:00:00Z') / 1000 }]);
+  it('today ends at the last complete hour, never in the current one, and says so', () => {
+    const read = readRanges(resolveWindow('today', 'America/New_York', at(NOW)), at(NOW));
+    expect(read.ranges).toEqual([{ startSeconds: at('2026-11-24T05:00:00Z') / 1000, endSeconds: at('2026-11-24T15:00:00Z') / 1000 }]);
+    expect(read.note).toBe('ends at the last complete hour, 15:00 UTC: the current hour is not over');
+  });
+
+  it('no range ever ends after the time of the run', () => {
+    for (const name of ['today', 'this_month', 'lifetime', 'last_6_hours', 'yesterday'] as const) {
+      const now = at('2026-11-24T15:59:59Z');
+      for (const r of queryRanges(resolveWindow(name, 'Asia/Kolkata', now, at('2026-01-01T00:00:00Z')), now)) {
+        expect(r.endSeconds * 1000).toBeLessThanOrEqual(now);
+        expect(r.startSeconds % 3600).toBe(0);
+        expect(r.endSeconds % 3600).toBe(0);
+      }
+    }
   });
 
   it('splits lifetime into ranges of at most 366 days', () => {
-    const ranges = queryRanges(resolveWindow('lifetime', 'UTC', at('2026-11-24T15:30:00Z'), at('2024-01-01T00:00:00Z')));
+    const now = at('2026-11-24T15:30:00Z');
+    const ranges = queryRanges(resolveWindow('lifetime', 'UTC', now, at('2024-01-01T00:00:00Z')), now);
     expect(ranges.map((r) => [new Date(r.startSeconds * 1000).toISOString(), new Date(r.endSeconds * 1000).toISOString()])).toEqual([
       ['2024-01-01T00:00:00.000Z', '2025-01-01T00:00:00.000Z'],
       ['2025-01-01T00:00:00.000Z', '2026-01-02T00:00:00.000Z'],
-      ['2026-01-02T00:00:00.000Z', '2026-11-24T16:00:00.000Z'],
+      ['2026-01-02T00:00:00.000Z', '2026-11-24T15:00:00.000Z'],
     ]);
     for (const r of ranges) expect(r.endSeconds - r.startSeconds).toBeLessThanOrEqual(366 * 86_400);
   });
 
-  it('an empty window needs no read', () => {
-    expect(queryRanges(resolveWindow('today', 'UTC', at('2026-11-24T00:00:00Z')))).toEqual([]);
+  it('a window with no complete hour yet needs no read, and says why', () => {
+    const now = at('2026-11-24T00:20:00Z');
+    const read = readRanges(resolveWindow('today', 'UTC', now), now);
+    expect(read.ranges).toEqual([]);
+    expect(read.note).toMatch(/^empty: no complete hour yet/);
   });
 });

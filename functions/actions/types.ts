@@ -1,0 +1,107 @@
+// What one action is, as data: the contract every entry of the action registry (registry.ts)
+// fulfils. The engine, the policy, reconciliation, undo, the records, the CLI and the report read
+// an action's behaviour from its definition and nowhere else, so adding an action is one module
+// here and its tests.
+import type * as z from 'zod';
+import type { StatusCallOptions, ThradClient } from '../thrad/client';
+import type { EntityStatus, Level } from '../thrad/wire';
+
+/**
+ * What actions compete over on one entity. Two actions of one class on one entity in one run
+ * conflict; ownership (who holds the value) is kept per class.
+ */
+export const CONFLICT_CLASSES = ['status', 'none'] as const;
+export type ConflictClass = (typeof CONFLICT_CLASSES)[number];
+
+/** A value an action reads and sets: a status, or an amount in micros. */
+export type ActionValue = string | number | null;
+
+/**
+ * Which way an action moves spend. Stopping spend is always allowed (within cooldown and cap);
+ * starting spend needs the right to: it never reverses a person's change or a higher-priority
+ * rule's (engine/ownership.ts).
+ */
+export type SpendEffect = 'stops' | 'starts' | 'none';
+
+/** An entity as an action sees it: as listed or as read back, with the fields decisions depend on. */
+export interface EntitySnapshot {
+  level: Level;
+  id: string;
+  status: EntityStatus;
+  reviewStatus: 'in_review' | 'approved' | 'rejected' | null;
+  /** Unix seconds; null when the API does not report it (ads, per the fact sheet, may not). */
+  updatedAt: number | null;
+  createdAt: number | null;
+}
+
+/** What the policy learns from an action about one entity before deciding. */
+export type ActionPlan =
+  | { kind: 'set'; target: ActionValue }
+  | { kind: 'already'; reason: string }
+  | { kind: 'not_possible'; outcome: 'skipped_not_approved'; reason: string };
+
+export interface ExecuteResult {
+  /** The entity as the API answered (or as read to confirm a refusal). */
+  entity: EntitySnapshot;
+  valueBefore: ActionValue;
+  valueAfter: ActionValue;
+  /** Whether the answer shows a change: a 200 that changed nothing is not an action. */
+  changed: boolean;
+  attempts: number;
+  /** An earlier attempt failed in a way that may have reached the API (so a "no change" may be ours). */
+  earlierAttemptMayHaveApplied: boolean;
+}
+
+export interface ExecuteRequest {
+  level: Level;
+  entityId: string;
+  target: ActionValue;
+  /** The entity's updated_at as the decision saw it (to tell a real change from a 200 that changed nothing). */
+  updatedAtBefore: number | null;
+  valueBefore: ActionValue;
+  options: StatusCallOptions;
+}
+
+/** How undo reverses a change: the action that restores the value before, or why it cannot. */
+export type Inverse = { action: string; target: ActionValue } | { refuse: string };
+
+export interface ActionWords {
+  /** `PAUSE`, for console lines. */
+  verb: string;
+  /** `pause`, in sentences ("would pause"). */
+  present: string;
+  /** `paused`. */
+  past: string;
+}
+
+export interface ActionDefinition<Name extends string = string, Params extends { action: Name } = { action: Name }> {
+  name: Name;
+  /** The rule's `then` object for this action (a strict zod object with `action: <name>`). */
+  schema: z.ZodType<Params>;
+  description: string;
+  levels: readonly Level[];
+  /** Said when a rule uses the action at a level it does not apply to. */
+  levelHint?: string;
+  conflictClass: ConflictClass;
+  /** Who wins between actions of one class at equal priority: higher first. */
+  precedence: number;
+  spend: SpendEffect;
+  /** False for actions that change nothing in Thrad (notify): no intent, no call. */
+  calls: boolean;
+  /** The current value of the conflict class on an entity. */
+  read(entity: EntitySnapshot): ActionValue;
+  /** What the action would set on this entity, or why it does not apply. */
+  plan(entity: EntitySnapshot, params: Params): ActionPlan;
+  execute(client: ThradClient, request: ExecuteRequest): Promise<ExecuteResult>;
+  /**
+   * Whether the entity is read again just before the call (at this level): to re-check that it is
+   * still as the decision saw it, and because a 200 that changed nothing cannot be told from a
+   * change made just before ours otherwise.
+   */
+  recheck(level: Level): boolean;
+  /** Reconciliation: whether the entity as read now carries the target. */
+  confirms(entity: EntitySnapshot, target: ActionValue): boolean;
+  /** How undo reverses a recorded change, or why it cannot. */
+  inverse(record: { value_before: ActionValue; level: Level }): Inverse;
+  words: ActionWords;
+}

@@ -1,0 +1,188 @@
+// The one intent lifecycle every write goes through (the engine's actions, reconciliation's
+// retries, undo): claim → (re-check) → call → complete, or release when the call may have landed.
+//
+// - The intent is a conditional put keyed by the decision id: a second delivery of the same
+//   occurrence, or a concurrent run, finds it and never calls again.
+// - Where the action says so (registry `recheck`), the entity is read again just before the call:
+//   a start of spend refuses when the entity changed since the decision read it, and any action
+//   finds out that its target is already there (a 200 that changed nothing is not an action).
+// - The answer is checked: only a change the answer shows is recorded `acted`; the engine's memory
+//   of the entity (observation, holder, cooldown) is updated with what the API answered.
+// - A call that may have reached the API (a timeout, a reset) is never recorded as failed: the
+//   intent is released, and the next run reconciles it from the entity's state.
+import { actionDefinition } from '../actions/registry';
+import { snapshotOf } from '../actions/snapshot';
+import type { ActionDefinition, EntitySnapshot, ExecuteResult } from '../actions/types';
+import type { ApiResult, DecisionRecord, Holder, MemoryUpdate, Outcome } from '../audit/records';
+import type { AuditStore } from '../audit/store';
+import type { Clock } from '../shared/clock';
+import type { ThradClient } from '../thrad/client';
+import { RequestBudgetExceededError, ThradApiError } from '../thrad/errors';
+import { errorAttributes, type EngineLogger } from './logger';
+import { observation } from './ownership';
+
+export const LEASE_MARGIN_MS = 5_000;
+
+export interface CrashPoints {
+  /** After the intent is written, before the call. */
+  afterIntent?: (intent: DecisionRecord) => Promise<void> | void;
+  /** After the call, before its outcome is recorded. */
+  afterCall?: (intent: DecisionRecord) => Promise<void> | void;
+}
+
+export interface IntentDeps {
+  client: ThradClient;
+  store: AuditStore;
+  /** The engine clock (memory times). */
+  clock: Clock;
+  /** Real time (deadlines). */
+  realClock: Clock;
+  logger: EngineLogger;
+  crashPoints?: CrashPoints;
+}
+
+export interface IntentSpec {
+  /** The decision, `pending`, with its target. */
+  record: DecisionRecord;
+  /** The entity as the decision saw it. */
+  seen: EntitySnapshot;
+  /** Who holds the entity once the action lands (the rule; a person for an undo). */
+  holderOnChange: Holder;
+  /** Remember the action for the rule's cooldown. */
+  remember: boolean;
+}
+
+export type Settlement =
+  | { kind: 'settled'; record: DecisionRecord }
+  | { kind: 'duplicate'; existing: DecisionRecord | null }
+  | { kind: 'unconfirmed'; record: DecisionRecord; error: ThradApiError }
+  | { kind: 'lost'; record: DecisionRecord };
+
+export interface IntentResult {
+  outcome: Outcome;
+  reason: string;
+  statusAfter: string | null;
+  apiResult: ApiResult | null;
+  entityUpdatedAtAfter: number | null;
+}
+
+const iso = (s: number | null): string => (s === null ? 'unknown' : new Date(s * 1000).toISOString());
+
+/** What differs between two reads of an entity, in words; null when nothing the engine sees. */
+export function changedSince(seen: EntitySnapshot, now: EntitySnapshot): string | null {
+  const parts: string[] = [];
+  if (seen.status !== now.status) parts.push(`status ${seen.status} → ${now.status}`);
+  if (seen.updatedAt !== now.updatedAt) parts.push(`updated_at ${iso(seen.updatedAt)} → ${iso(now.updatedAt)}`);
+  return parts.length > 0 ? parts.join(', ') : null;
+}
+
+export class IntentExecutor {
+  constructor(private readonly deps: IntentDeps) {}
+
+  /** Claim the intent, then call and settle. */
+  async run(spec: IntentSpec, deadlineMs: number): Promise<Settlement> {
+    const { store } = this.deps;
+    if (this.deps.realClock.nowMs() > deadlineMs - 1_000) {
+      const record: DecisionRecord = { ...spec.record, outcome: 'failed', reason: 'no time left before the run deadline; not called', status_after: spec.record.status_before, api_result: { http_status: null, error_code: 'deadline_exceeded', message: null, attempts: 0, confirmed_by: null } };
+      const claim = await store.claimDecision(record);
+      return claim.claimed ? { kind: 'settled', record } : { kind: 'duplicate', existing: claim.existing };
+    }
+    const intent: DecisionRecord = { ...spec.record, outcome: 'pending', lease_until_ms: deadlineMs + LEASE_MARGIN_MS };
+    const claim = await store.claimDecision(intent);
+    if (!claim.claimed) {
+      this.deps.logger.info('decision already recorded for this occurrence; not calling again', { decision_id: intent.decision_id, by: claim.existing?.run_id });
+      return { kind: 'duplicate', existing: claim.existing };
+    }
+    await this.deps.crashPoints?.afterIntent?.(intent);
+    return this.callAndSettle({ ...spec, record: intent }, deadlineMs, null);
+  }
+
+  /** For an intent this process owns: re-check, call, and record the outcome. */
+  async callAndSettle(spec: IntentSpec, deadlineMs: number, confirmedBy: string | null): Promise<Settlement> {
+    const intent = spec.record;
+    if (intent.action === null) throw new Error(`intent ${intent.decision_id} has no action`);
+    const def = actionDefinition(intent.action);
+    let before = spec.seen;
+    if (def.recheck(intent.level)) {
+      const checked = await this.recheck(spec, def, deadlineMs, confirmedBy);
+      if ('settlement' in checked) return checked.settlement;
+      before = checked.fresh;
+    }
+    let result: ExecuteResult;
+    try {
+      result = await def.execute(this.deps.client, { level: intent.level, entityId: intent.entity_id, target: intent.target, updatedAtBefore: before.updatedAt, valueBefore: def.read(before), options: { deadlineMs, idempotencyKey: intent.decision_id } });
+    } catch (error) {
+      return this.callFailed(intent, error, confirmedBy);
+    }
+    await this.deps.crashPoints?.afterCall?.(intent);
+    const apiResult: ApiResult = { http_status: 200, error_code: null, message: null, attempts: result.attempts, confirmed_by: result.earlierAttemptMayHaveApplied ? 'state_read' : confirmedBy };
+    if (result.changed) {
+      await this.remember(intent, result.entity, spec.holderOnChange, spec.remember);
+      const reason = result.earlierAttemptMayHaveApplied ? `${intent.reason}; confirmed by reading the ${intent.level.replace('_', ' ')} after a retried call` : intent.reason;
+      return this.settle(intent, { outcome: 'acted', reason, statusAfter: result.entity.status, apiResult, entityUpdatedAtAfter: result.entity.updatedAt });
+    }
+    await this.observeForeign(intent, result.entity, `it was already ${String(def.read(result.entity))} when the call landed, changed just before by someone else`);
+    return this.settle(intent, { outcome: 'already_in_state', reason: `the API answered without a change (already ${String(def.read(result.entity))}${result.entity.updatedAt === before.updatedAt ? ', updated_at unmoved' : ''}): not this rule's change`, statusAfter: result.entity.status, apiResult, entityUpdatedAtAfter: result.entity.updatedAt });
+  }
+
+  private async recheck(spec: IntentSpec, def: ActionDefinition, deadlineMs: number, confirmedBy: string | null): Promise<{ fresh: EntitySnapshot } | { settlement: Settlement }> {
+    const intent = spec.record;
+    let fresh: EntitySnapshot;
+    try {
+      fresh = snapshotOf(intent.level, await this.deps.client.getEntity(intent.level, intent.entity_id, { deadlineMs }));
+    } catch (error) {
+      // Nothing was sent that could change anything: a clean failure.
+      const e = error instanceof ThradApiError ? error : null;
+      return { settlement: await this.settle(intent, { outcome: 'failed', reason: `could not read the ${intent.level.replace('_', ' ')} again before the call (${e?.code ?? 'error'}); not called`, statusAfter: intent.status_before, apiResult: { http_status: e?.httpStatus ?? null, error_code: e?.code ?? 'unexpected_error', message: e?.message ?? String(error), attempts: 0, confirmed_by: confirmedBy }, entityUpdatedAtAfter: null }) };
+    }
+    const apiResult: ApiResult = { http_status: null, error_code: null, message: null, attempts: 0, confirmed_by: 'state_read' };
+    if (def.read(fresh) === intent.target) {
+      await this.observeForeign(intent, fresh, `it was already ${String(intent.target)} when read again just before the call`);
+      return { settlement: await this.settle(intent, { outcome: 'already_in_state', reason: `already ${String(intent.target)} when read again just before the call (changed by someone else since the decision): not called`, statusAfter: fresh.status, apiResult, entityUpdatedAtAfter: fresh.updatedAt }) };
+    }
+    const changed = changedSince(spec.seen, fresh);
+    if (def.spend === 'starts' && changed !== null) {
+      await this.observeForeign(intent, fresh, `it changed since the decision read it (${changed})`);
+      return { settlement: await this.settle(intent, { outcome: 'skipped_manual_override', reason: `changed since the decision read it (${changed}): starting spend acts only on the entity as it was judged; not called`, statusAfter: fresh.status, apiResult, entityUpdatedAtAfter: fresh.updatedAt }) };
+    }
+    return { fresh };
+  }
+
+  private async callFailed(intent: DecisionRecord, error: unknown, confirmedBy: string | null): Promise<Settlement> {
+    if (error instanceof ThradApiError && error.mayHaveApplied) {
+      // The call may have landed: recording "failed" could hide an action the API took.
+      await this.deps.crashPoints?.afterCall?.(intent);
+      await this.deps.store.releaseIntent(intent);
+      this.deps.logger.warn('call unconfirmed; left for reconciliation', { decision_id: intent.decision_id, ...errorAttributes(error) });
+      return { kind: 'unconfirmed', record: intent, error };
+    }
+    await this.deps.crashPoints?.afterCall?.(intent);
+    const e = error instanceof ThradApiError ? error : null;
+    const reason = error instanceof RequestBudgetExceededError ? `the hour's request budget is spent (${error.used}/${error.limit}); not called` : (e?.message ?? (error instanceof Error ? error.message : String(error)));
+    return this.settle(intent, { outcome: 'failed', reason, statusAfter: intent.status_before, apiResult: { http_status: e?.httpStatus ?? null, error_code: e?.code ?? 'unexpected_error', message: e?.message ?? null, attempts: 0, confirmed_by: confirmedBy }, entityUpdatedAtAfter: null });
+  }
+
+  /** Record an intent's outcome, only if the intent is still ours. */
+  async settle(intent: DecisionRecord, result: IntentResult): Promise<Settlement> {
+    const record: DecisionRecord = { ...intent, outcome: result.outcome, reason: result.reason, status_after: result.statusAfter, api_result: result.apiResult, entity_updated_at_after: result.entityUpdatedAtAfter, lease_until_ms: null };
+    if (!(await this.deps.store.completeIntent(intent, result))) {
+      this.deps.logger.error('lost the intent before recording its outcome (lease expired?)', { decision_id: intent.decision_id, outcome: result.outcome });
+      return { kind: 'lost', record };
+    }
+    return { kind: 'settled', record };
+  }
+
+  /** After a change of ours: the entity as we left it, who holds it now, and the cooldown memory. */
+  async remember(intent: DecisionRecord, entity: EntitySnapshot, holder: Holder, remember: boolean): Promise<void> {
+    const atMs = this.deps.clock.nowMs();
+    const updates: MemoryUpdate[] = [{ entityId: intent.entity_id, observed: observation(entity, atMs), holder: holder.kind === 'rule' ? { ...holder, decision_id: intent.decision_id, at_ms: atMs } : holder }];
+    if (remember && intent.action !== null) updates.push({ entityId: intent.entity_id, remember: { rule_id: intent.rule_id, action: intent.action, outcome: 'acted', at_ms: atMs, entity_updated_at_after: entity.updatedAt, decision_id: intent.decision_id } });
+    await this.deps.store.updateEntityMemories(intent.account_id, updates);
+  }
+
+  /** The entity changed without us: remember it as someone else's. */
+  private async observeForeign(intent: DecisionRecord, entity: EntitySnapshot, detail: string): Promise<void> {
+    const atMs = this.deps.clock.nowMs();
+    await this.deps.store.updateEntityMemories(intent.account_id, [{ entityId: intent.entity_id, observed: observation(entity, atMs), holder: { kind: 'person', at_ms: entity.updatedAt === null ? atMs : entity.updatedAt * 1000, detail } }]);
+  }
+}

@@ -1,0 +1,95 @@
+// Decision records as the audit trail stores them, built in one place from what a run read and
+// decided: the windows as read (the range whose data decided), the observed values, the
+// explanation tree, the holder, and the outcome.
+import type { DecisionRecord, RecordOutcome, WindowRecord } from '../audit/records';
+import { decisionIdFor } from '../audit/store';
+import { observedValues, type CompiledRule, type EntityFacts } from '../rules/compile';
+import type { EntityRecord } from '../rules/facts';
+import type { PolicyDecision } from '../rules/policy';
+import { describeWindow } from '../rules/windows';
+import type { RunContext } from './context';
+import { windowReadKey, type ReadFailure, type ReadResult } from './reads';
+
+/** The windows a rule read, as recorded: the ranges read (after widening), with why they differ from the window. */
+export function windowRecords(rule: CompiledRule, reads: ReadResult): WindowRecord[] {
+  const out: WindowRecord[] = [];
+  for (const need of rule.needs.values()) {
+    const read = reads.windows.get(windowReadKey(rule.rule.level, need.ref.key));
+    if (read) out.push(describeWindow(read.window, read.range, read.note));
+  }
+  return out;
+}
+
+function base(ctx: RunContext, rule: CompiledRule, expiresAt: number): Pick<DecisionRecord, 'run_id' | 'account_id' | 'rule_id' | 'rule_version' | 'scheduled_time' | 'evaluated_at' | 'trigger' | 'mode' | 'priority' | 'lease_until_ms' | 'undoes' | 'expires_at'> {
+  return {
+    run_id: ctx.runId,
+    account_id: ctx.accountId,
+    rule_id: rule.id,
+    rule_version: rule.version,
+    scheduled_time: ctx.occurrence,
+    evaluated_at: new Date(ctx.nowMs).toISOString(),
+    trigger: ctx.trigger,
+    mode: ctx.forcedDryRun ? 'dry_run' : rule.rule.mode,
+    priority: rule.rule.priority,
+    lease_until_ms: null,
+    undoes: null,
+    expires_at: expiresAt,
+  };
+}
+
+/** The record of one (rule, entity) decision; `pending` when it acts through an API call. */
+export function decisionRecord(ctx: RunContext, rule: CompiledRule, entity: EntityRecord, facts: EntityFacts, decision: PolicyDecision, reads: ReadResult, calls: boolean, expiresAt: number): DecisionRecord {
+  const explanation = rule.explain(facts, ctx.nowMs);
+  const outcome: RecordOutcome = decision.outcome === 'act' ? (calls ? 'pending' : 'acted') : decision.outcome;
+  const mode = ctx.forcedDryRun ? 'dry_run' : rule.rule.mode;
+  return {
+    ...base(ctx, rule, expiresAt),
+    decision_id: decisionIdFor(ctx.accountId, rule.id, entity.id, ctx.occurrence, mode),
+    level: entity.level,
+    entity_id: entity.id,
+    entity_name: entity.name,
+    campaign_id: entity.campaignId,
+    windows: windowRecords(rule, reads),
+    observed: observedValues(explanation),
+    explanation,
+    outcome,
+    reason: decision.reason,
+    action: rule.rule.then.action,
+    status_before: entity.status,
+    status_after: outcome === 'pending' ? null : entity.status,
+    target: decision.target,
+    api_result: null,
+    entity_updated_at_before: entity.updatedAt,
+    entity_updated_at_after: null,
+    holder: decision.holder,
+    message: rule.rule.then.message ?? null,
+  };
+}
+
+/** One record for a rule that could not read what it needs: it acted on nothing. */
+export function unavailableRecord(ctx: RunContext, rule: CompiledRule, failure: ReadFailure, reads: ReadResult, expiresAt: number): DecisionRecord {
+  const reason = `could not read ${failure.what} (${failure.code}${failure.code === 'answer_mismatch' ? `: ${failure.message}` : ''}): nothing acts on partial or mismatched data`;
+  const mode = ctx.forcedDryRun ? 'dry_run' : rule.rule.mode;
+  return {
+    ...base(ctx, rule, expiresAt),
+    decision_id: decisionIdFor(ctx.accountId, rule.id, '*', ctx.occurrence, mode),
+    level: rule.rule.level,
+    entity_id: '*',
+    entity_name: '*',
+    campaign_id: null,
+    windows: windowRecords(rule, reads),
+    observed: {},
+    explanation: null,
+    outcome: 'data_unavailable',
+    reason,
+    action: rule.rule.then.action,
+    status_before: null,
+    status_after: null,
+    target: null,
+    api_result: { http_status: null, error_code: failure.code, message: failure.message, attempts: 0, confirmed_by: null },
+    entity_updated_at_before: null,
+    entity_updated_at_after: null,
+    holder: null,
+    message: null,
+  };
+}
