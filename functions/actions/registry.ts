@@ -22,12 +22,12 @@ export function isActionName(name: string): name is ActionName {
 }
 
 export function actionDefinition(name: ActionName): ActionDefinition {
-  return ACTIONS[name] as unknown as ActionDefinition;
+  return ACTIONS[name];
 }
 
 /** Actions available at a level. */
 export function actionsAt(level: Level): ActionName[] {
-  return ACTION_NAMES.filter((name) => (ACTIONS[name].levels as readonly Level[]).includes(level));
+  return ACTION_NAMES.filter((name) => (ACTIONS[name].levels).includes(level));
 }
 
 /** The rules this `then` may resume whatever their priority (activate's only_if_paused_by). */

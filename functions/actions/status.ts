@@ -47,10 +47,11 @@ export function statusAction<Name extends StatusAction, Params extends { action:
       const result = await client.setStatus(request.level, request.entityId, spec.name, request.options);
       const entity = snapshotOf(request.level, result.entity);
       const target = targetAt(request.level);
-      // A change shows in the answer: the target status, a moved updated_at (when both are known),
-      // and either a clean success or an earlier attempt of ours that may have landed.
-      const moved = request.updatedAtBefore === null || entity.updatedAt === null || entity.updatedAt !== request.updatedAtBefore;
-      const changed = entity.status === target && request.valueBefore !== target && moved && (result.outcome === 'changed' || result.earlierAttemptMayHaveApplied);
+      // A change shows in the answer: the target status where the entity (as read just before,
+      // when the action re-checks) was not there, and either a clean success or an earlier attempt
+      // of ours that may have landed. A refusal as "already there" (campaign_not_running) is not a
+      // change. (updated_at has one-second resolution, so it cannot tell two changes in one second apart.)
+      const changed = entity.status === target && request.valueBefore !== target && (result.outcome === 'changed' || result.earlierAttemptMayHaveApplied);
       return { entity, valueBefore: request.valueBefore, valueAfter: entity.status, changed, attempts: result.attempts, earlierAttemptMayHaveApplied: result.earlierAttemptMayHaveApplied };
     },
     confirms: (entity, target) => entity.status === target,

@@ -189,9 +189,11 @@ export class Engine {
       const evaluation = evaluateRules(this.deps.rules, selected, reads, ctx.nowMs);
       this.countEvaluation(ctx, evaluation.counts, evaluation.unavailable.length > 0 ? evaluation.unavailable.map((u) => u.rule.id) : []);
       const { decided, memoryUpdates } = await decidePhase(ctx, this.deps.store, evaluation, reads, { readOnly: false });
+      // What the run observed is remembered before it acts, so what the actions leave is newer.
+      await this.deps.store.updateEntityMemories(ctx.accountId, memoryUpdates);
       await actPhase(ctx, this.executor, decided, this.deps.actionConcurrency ?? 4, (s) => this.settled(ctx, s));
       const unavailable = evaluation.unavailable.map((u) => unavailableRecord(ctx, u.rule, u.failure, reads, this.deps.store.expiresAt()));
-      await this.record(ctx, decided, unavailable, memoryUpdates, claim === 'taken_over');
+      await this.record(ctx, decided, unavailable, claim === 'taken_over');
       const result = await finish('completed', entitiesRead);
       if (ctx.scheduleId) await this.deps.store.finishOccurrence(accountId, ctx.scheduleId, ctx.occurrence, ctx.mode, ctx.runId, 'completed');
       return result;
@@ -255,8 +257,8 @@ export class Engine {
     for (const ruleId of unavailable) ctx.tally.bump('data_unavailable', 1, ruleId);
   }
 
-  /** The record phase: decisions that made no call, cooldown memories of dry runs and notifications, the observations. */
-  private async record(ctx: RunContext, decided: readonly Decided[], unavailable: readonly DecisionRecord[], memoryUpdates: Parameters<AuditStore['updateEntityMemories']>[1], takeover: boolean): Promise<void> {
+  /** The record phase: decisions that made no call, and the cooldown memories of dry runs and notifications. */
+  private async record(ctx: RunContext, decided: readonly Decided[], unavailable: readonly DecisionRecord[], takeover: boolean): Promise<void> {
     const { store } = this.deps;
     const plain = [...decided.flatMap((d) => (d.record && d.record.outcome !== 'pending' ? [d.record] : [])), ...unavailable];
     const remembered = plain.flatMap((r) =>
@@ -264,7 +266,7 @@ export class Engine {
         ? [{ entityId: r.entity_id, remember: { rule_id: r.rule_id, action: r.action, outcome: r.outcome, at_ms: ctx.nowMs, entity_updated_at_after: null, decision_id: r.decision_id } }]
         : [],
     );
-    await store.updateEntityMemories(ctx.accountId, [...memoryUpdates, ...remembered]);
+    await store.updateEntityMemories(ctx.accountId, remembered);
     if (takeover) {
       await forEachConcurrent(plain, STORE_CONCURRENCY, async (record) => {
         const claim = await store.claimDecision(record);

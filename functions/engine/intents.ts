@@ -122,7 +122,7 @@ export class IntentExecutor {
       return this.settle(intent, { outcome: 'acted', reason, statusAfter: result.entity.status, apiResult, entityUpdatedAtAfter: result.entity.updatedAt });
     }
     await this.observeForeign(intent, result.entity, `it was already ${String(def.read(result.entity))} when the call landed, changed just before by someone else`);
-    return this.settle(intent, { outcome: 'already_in_state', reason: `the API answered without a change (already ${String(def.read(result.entity))}${result.entity.updatedAt === before.updatedAt ? ', updated_at unmoved' : ''}): not this rule's change`, statusAfter: result.entity.status, apiResult, entityUpdatedAtAfter: result.entity.updatedAt });
+    return this.settle(intent, { outcome: 'already_in_state', reason: `the API answered that it is already ${String(def.read(result.entity))}: not this rule's change`, statusAfter: result.entity.status, apiResult, entityUpdatedAtAfter: result.entity.updatedAt });
   }
 
   private async recheck(spec: IntentSpec, def: ActionDefinition, deadlineMs: number, confirmedBy: string | null): Promise<{ fresh: EntitySnapshot } | { settlement: Settlement }> {

@@ -56,15 +56,18 @@ async function nextAttempt(store: AuditStore, accountId: string, decisionId: str
 
 /** What keeps an undo from acting on the entity now, or null when it is exactly as the decision left it. */
 async function whatChanged(deps: UndoDeps, original: DecisionRecord, entity: EntitySnapshot): Promise<string | null> {
-  const level = original.level.replace('_', ' ');
-  if (entity.status !== original.status_after) return `the ${level} is ${entity.status} now, not ${String(original.status_after)} as ${original.rule_id} left it`;
-  if (original.entity_updated_at_after === null || entity.updatedAt === null) return `the autopilot cannot tell whether the ${level} changed since (no updated_at to compare), so it does not undo blind`;
-  if (entity.updatedAt !== original.entity_updated_at_after) return `the ${level} was changed since (updated_at ${iso(original.entity_updated_at_after)} → ${iso(entity.updatedAt)})`;
   const later = (await deps.store.queryDecisions(original.account_id, { entityId: original.entity_id, sinceMs: Date.parse(original.evaluated_at), limit: 100 })).filter((d) => d.outcome === 'acted' && d.decision_id !== original.decision_id && d.evaluated_at >= original.evaluated_at);
-  if (later[0]) return `${later[0].rule_id} ${later[0].action ? actionDefinition(later[0].action).words.past : 'changed'} it later, at ${later[0].evaluated_at} (decision ${later[0].decision_id})`;
+  const who = later[0]
+    ? `${later[0].rule_id} ${later[0].action ? actionDefinition(later[0].action).words.past : 'changed'} it at ${later[0].evaluated_at} (decision ${later[0].decision_id})`
+    : `no automated change is on record since, so a person or another tool changed it${entity.updatedAt === null ? '' : ` (last updated ${iso(entity.updatedAt)})`}`;
+  const left = `as ${original.rule_id} left it at ${original.evaluated_at}`;
+  if (entity.status !== original.status_after) return `is ${entity.status} now, not ${String(original.status_after)} ${left}: ${who}`;
+  if (original.entity_updated_at_after === null || entity.updatedAt === null) return `is ${entity.status} ${left}, but the autopilot cannot tell whether it changed since (no updated_at to compare), so it does not undo blind`;
+  if (entity.updatedAt !== original.entity_updated_at_after) return `is ${entity.status} ${left}, but it was changed since (updated_at ${iso(original.entity_updated_at_after)} → ${iso(entity.updatedAt)}): ${who}`;
+  if (later[0]) return `is ${entity.status} ${left}, but ${who}`;
   const holder = (await deps.store.entityMemories(original.account_id, [original.entity_id])).get(original.entity_id)?.holders.status;
   if (holder && !(holder.kind === 'rule' && holder.decision_id === original.decision_id)) {
-    return holder.kind === 'rule' ? `${holder.rule_id} (priority ${holder.priority}) holds it since ${new Date(holder.at_ms).toISOString()}` : holder.kind === 'person' ? `someone else changed it: ${holder.detail}` : 'the autopilot no longer knows who holds it';
+    return `is ${entity.status} ${left}, but ${holder.kind === 'rule' ? `${holder.rule_id} (priority ${holder.priority}) holds it since ${new Date(holder.at_ms).toISOString()}` : holder.kind === 'person' ? `someone else changed it: ${holder.detail}` : 'the autopilot no longer knows who holds it'}`;
   }
   return null;
 }
@@ -84,7 +87,7 @@ export async function undoDecision(deps: UndoDeps, accountId: string, decisionId
 
   const entity = snapshotOf(original.level, await client.getEntity(original.level, original.entity_id, { deadlineMs: options.deadlineMs }));
   const changed = await whatChanged(deps, original, entity);
-  if (changed !== null) return { status: 'refused', reason: `${original.level.replace('_', ' ')} "${original.entity_name}": ${changed}. Not undone.` };
+  if (changed !== null) return { status: 'refused', reason: `${original.level.replace('_', ' ')} "${original.entity_name}" ${changed}. Not undone.` };
 
   const nowMs = clock.nowMs();
   const now = new Date(nowMs).toISOString();

@@ -69,7 +69,7 @@ export interface PolicyDecision {
 }
 
 function definitionOf(rule: PolicyRule): ActionDefinition {
-  return ACTIONS[rule.then.action] as unknown as ActionDefinition;
+  return ACTIONS[rule.then.action];
 }
 
 function rightOf(rule: PolicyRule): StartRight {

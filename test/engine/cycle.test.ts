@@ -21,8 +21,9 @@ describe('runCycle', () => {
 
     expect(statusCalls(r.sandbox).map((c) => c.path).sort()).toEqual([`/v1/campaigns/${eids.approved}/activate`, `/v1/campaigns/${eids.expensive}/pause`, `/v1/campaigns/${eids.night}/pause`].sort());
     expect(summary).toMatchObject({ status: 'completed', account_id: ACCOUNT_ID, counts: { acted: 3 }, entities_read: 4 });
-    // the account, the campaign list, one insights read per distinct window (last_3_days, lifetime), 3 actions
-    expect(summary.api_requests).toBe(1 + 1 + 2 + 3);
+    // the account, the campaign list, one insights read per distinct window (last_3_days, lifetime),
+    // 3 actions, and the activation's re-read (starting spend re-checks the entity first)
+    expect(summary.api_requests).toBe(1 + 1 + 2 + 3 + 1);
 
     const stored = await r.store.queryDecisions(ACCOUNT_ID, { runId: summary.run_id });
     expect(stored).toHaveLength(3);
@@ -39,16 +40,21 @@ describe('runCycle', () => {
       scheduled_time: '2026-03-10T15:00:00.000Z',
       evaluated_at: '2026-03-10T15:00:00.000Z',
       trigger: 'manual',
-      windows: [{ name: 'last_3_days', timezone: 'America/New_York', start: '2026-03-07T05:00:00.000Z', end: '2026-03-10T04:00:00.000Z' }],
+      windows: [{ name: 'last_3_days', timezone: 'America/New_York', start: '2026-03-07T05:00:00.000Z', end: '2026-03-10T04:00:00.000Z', nominal_start: '2026-03-07T05:00:00.000Z', nominal_end: '2026-03-10T04:00:00.000Z' }],
       // 19 of Mar 7's 24 hours (the New York day starts at 05:00Z) + Mar 8 + Mar 9: $335 for 110 clicks
       observed: { status: 'active', 'cpc@last_3_days': 335 / 110 },
       outcome: 'acted',
       action: 'pause',
       mode: 'live',
+      priority: 10,
       status_before: 'active',
       status_after: 'paused',
+      target: 'paused',
       api_result: { http_status: 200, error_code: null, message: null, attempts: 1, confirmed_by: null },
       lease_until_ms: null,
+      entity_updated_at_before: expect.any(Number) as number,
+      entity_updated_at_after: expect.any(Number) as number,
+      holder: { kind: 'creation' },
     });
     expect(pause?.explanation).toMatchObject({ kind: 'all', result: 'match' });
     expect(decisions.map((d) => d.decision_id).sort()).toEqual(stored.map((d) => d.decision_id).sort());
@@ -83,7 +89,7 @@ describe('runCycle', () => {
         ['activate-approved', '*', 'service_unavailable'],
       ]),
     );
-    expect(unavailable[0]?.reason).toMatch(/could not read insights for .* \(service_unavailable\): nothing acts on partial data/);
+    expect(unavailable[0]?.reason).toMatch(/could not read insights for .* \(service_unavailable\): nothing acts on partial or mismatched data/);
   });
 
   it('a failed list makes every rule data_unavailable and calls nothing', async () => {
@@ -121,18 +127,18 @@ describe('runCycle', () => {
     expect(r.sandbox.world.campaigns.get(eids.expensive)?.status).toBe('paused');
   });
 
-  it('respects cooldowns from earlier runs and never undoes a human change (activate once)', async () => {
+  it('respects cooldowns from earlier runs and never undoes a human change', async () => {
     r = await rig(engineFixture(), engineRules());
     const engine = r.engine();
     await engine.runCycle({ deadlineMs: deadline(), scheduledTime: '2026-03-10T15:00:00Z' });
     // A person re-activates the expensive campaign and pauses the freshly launched one.
+    r.sandbox.world.clock.advance(60);
     r.sandbox.world.campaignAction(eids.expensive, 'activate');
     r.sandbox.world.campaignAction(eids.approved, 'pause');
     r.sandbox.world.clock.advance(15 * 60);
     const second = await engine.runCycle({ deadlineMs: deadline(), scheduledTime: '2026-03-10T15:15:00Z' });
-    expect(second.summary.counts).toMatchObject({ skipped_cooldown: 2 });
-    const reasons = (await r.store.queryDecisions(ACCOUNT_ID, { runId: second.summary.run_id })).map((d) => [d.rule_id, d.outcome]);
-    expect(reasons).toEqual(expect.arrayContaining([['pause-expensive', 'skipped_cooldown'], ['activate-approved', 'skipped_cooldown']]));
+    const decided = (await r.store.queryDecisions(ACCOUNT_ID, { runId: second.summary.run_id })).map((d) => [d.rule_id, d.outcome]);
+    expect(decided).toEqual(expect.arrayContaining([['pause-expensive', 'skipped_cooldown'], ['activate-approved', 'skipped_manual_override']]));
     expect(statusCalls(r.sandbox)).toHaveLength(3);
   });
 

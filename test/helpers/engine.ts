@@ -74,9 +74,15 @@ export function engineRuleInputs(overrides: Partial<Record<string, Partial<RuleI
 export interface Rig {
   sandbox: Sandbox;
   dynamo: EmbeddedDynamo;
-  store: AuditStore;
+  /** The audit store (a new table after `restart`). */
+  readonly store: AuditStore;
   notifier: MemoryNotifier;
   engine(overrides?: Partial<EngineDeps>): Engine;
+  /**
+   * A fresh world and a fresh audit table: the engine's memory of entities belongs to one world,
+   * so a test that starts the world over starts the memory over too.
+   */
+  restart(fixture: FixtureInput): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -84,14 +90,24 @@ export async function rig(fixture: FixtureInput, rules: CompiledRuleSet, options
   const sandbox = await withSandbox(fixture);
   const dynamo = await startEmbeddedDynamo();
   const realClock = options.realClock ?? systemClock;
-  const store = new AuditStore({ tableName: `audit-${randomBytes(4).toString('hex')}`, client: dynamo.client, clock: sandbox.world.clock, realClock });
-  await store.ensureTable();
+  const newStore = async (): Promise<AuditStore> => {
+    const fresh = new AuditStore({ tableName: `audit-${randomBytes(4).toString('hex')}`, client: dynamo.client, clock: sandbox.world.clock, realClock });
+    await fresh.ensureTable();
+    return fresh;
+  };
+  let store = await newStore();
   const notifier = new MemoryNotifier();
   return {
     sandbox,
     dynamo,
-    store,
+    get store() {
+      return store;
+    },
     notifier,
+    restart: async (fixture) => {
+      sandbox.reset(fixture);
+      store = await newStore();
+    },
     engine: (overrides = {}) =>
       new Engine({
         client: clientFor(sandbox, { keyProvider: new StaticApiKeyProvider(KEY) }),

@@ -248,7 +248,7 @@ describe('never a wrong action on a bad response', () => {
     await fc.assert(
       fc.asyncProperty(mutations(valid), fc.constantFrom('/v1/campaigns', '/v1/ad_account/insights'), async (mutation, target) => {
         run += 1;
-        r.sandbox.reset(engineFixture());
+        await r.restart(engineFixture());
         // The mutated list answers the target read; everything else reaches the sandbox untouched.
         fake.respond = (req) => (req.url?.split('?')[0] === target ? { status: 200, body: mutation.body } : null);
         const engine = r.engine({ client: new ThradClient({ baseUrl: fake.url, keyProvider: new StaticApiKeyProvider(KEY), clock: r.sandbox.world.clock, sleep: recordingSleep(), retry: { maxAttempts: 1 } }), accountId: ACCOUNT_ID });

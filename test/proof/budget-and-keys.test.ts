@@ -32,9 +32,10 @@ describe('the hourly request budget', () => {
 
   it('nearly spent: reads for the due rules first, then what actions fit; the rest is recorded, the limit never exceeded', async () => {
     const { rig: rr, client } = await setup();
-    for (let i = 0; i < LIMIT - 6; i += 1) await client.getAdAccount(); // 6 used, 6 left
+    for (let i = 0; i < LIMIT - 7; i += 1) await client.getAdAccount(); // 5 used, 7 left
     const { summary } = await rr.engine({ client }).runCycle({ deadlineMs: Date.now() + 30_000, scheduledTime: '2026-03-10T15:00:00Z' });
-    // The account, the campaign list and 2 insights reads = 4, then 2 of the 3 actions.
+    // The account, the campaign list and 2 insights reads = 4; then 3 of the 4 action requests
+    // (2 pauses, the activation's re-read and its call): 2 of the 3 actions.
     expect(statusCalls(rr.sandbox)).toHaveLength(2);
     expect(summary.counts).toMatchObject({ acted: 2, failed: 1 });
     const [failed] = await rr.store.queryDecisions(ACCOUNT_ID, { outcome: 'failed' });
@@ -61,15 +62,15 @@ describe('the hourly request budget', () => {
 
   it('is shared across processes through the ledger: a second engine spends only what the first left', async () => {
     const { rig: rr, client } = await setup();
-    await rr.engine({ client }).runCycle({ deadlineMs: Date.now() + 30_000, scheduledTime: '2026-03-10T15:00:00Z' }); // 7 requests
+    await rr.engine({ client }).runCycle({ deadlineMs: Date.now() + 30_000, scheduledTime: '2026-03-10T15:00:00Z' }); // 8 requests
     rr.sandbox.reset(engineFixture({ behaviour: { requests_per_hour: LIMIT } }));
     // The sandbox forgot its counts on reset: only the shared ledger can stop this second engine
     // (another process, its own client) from spending the same hour again.
     const other = new ThradClient({ baseUrl: rr.sandbox.apiUrl, keyProvider: new StaticApiKeyProvider(KEY), clock: rr.sandbox.world.clock, sleep: recordingSleep(), budget: new RequestBudget(rr.sandbox.world.clock, { requestsPerHour: LIMIT }) });
     const { summary } = await rr.engine({ client: other, accountId: ACCOUNT_ID }).runCycle({ deadlineMs: Date.now() + 30_000, scheduledTime: '2026-03-10T15:15:00Z' });
-    // The second engine counts the first one's 7 requests as its own hour's.
-    expect((await other.budgetSnapshot()).used).toBe(7 + summary.api_requests);
-    expect(summary.api_requests).toBeLessThanOrEqual(LIMIT - 7);
+    // The second engine counts the first one's 8 requests as its own hour's.
+    expect((await other.budgetSnapshot()).used).toBe(8 + summary.api_requests);
+    expect(summary.api_requests).toBeLessThanOrEqual(LIMIT - 8);
   });
 });
 

@@ -13,7 +13,7 @@ type RuleOverrides = Partial<Omit<PolicyRule, 'then'>> & { action?: ThenParams['
 
 const ruleOf = ({ action = 'pause', onlyIfPausedBy, ...overrides }: RuleOverrides = {}): PolicyRule => ({
   id: 'cpc-guard',
-  then: (action === 'activate' ? { action, only_if_paused_by: onlyIfPausedBy ? [...onlyIfPausedBy] : undefined } : { action }) as ThenParams,
+  then: (action === 'activate' ? { action, only_if_paused_by: onlyIfPausedBy ? [...onlyIfPausedBy] : undefined } : { action }),
   mode: 'live',
   priority: 10,
   cooldownMs: 0,
