@@ -2,7 +2,7 @@
 // in-process scheduler that honours each rule's expression and time zone on the engine clock.
 import { Engine } from '../engine/cycle';
 import type { Notifier } from '../engine/notifier';
-import { compileRuleSet } from '../rules/compile';
+import { compileRuleSet, type CompiledRuleSet } from '../rules/compile';
 import { formatIssue } from '../rules/errors';
 import { scheduleGroups } from '../rules/groups';
 import { loadRules } from '../rules/validate';
@@ -14,13 +14,16 @@ import { LocalScheduler, waitForClock } from '../local/scheduler';
 import { parseFlags } from './args';
 import { EXIT, type Output } from './output';
 
-export const RUN_HELP = `Usage: thrad-rules run [--once] [--dry-run] [--rules DIR] [--clock-speed X] [--sandbox-port N]
+export const RUN_HELP = `Usage: thrad-rules run [--once [--rule ID]...] [--dry-run] [--rules DIR] [--clock-speed X] [--sandbox-port N]
        npm start -- [the same flags]
 
 Runs the autopilot on this machine: every rule on its schedule (EventBridge rate/cron syntax, in
 its time zone), acting through the Thrad API and recording every decision in the audit store.
+Rules due at the same instant run together, as one cycle.
 
-  --once            run every enabled rule a single time now, then exit
+  --once            run the rate() rules a single time now, then exit; cron() rules are time-of-day
+                    rules and run only when named with --rule (a 22:00 pause never fires at 14:00)
+  --rule ID         with --once: run this rule (repeatable), cron() rules included
   --dry-run         force every rule to dry_run: record what would be done, call nothing
   --rules DIR       the rules folder (default: rules/, or THRAD_RULES_DIR)
   --clock-speed X   with the bundled sandbox: sandbox seconds per real second (default: the demo's 1200)
@@ -36,10 +39,36 @@ Ctrl-C stops after the current cycle. Exit codes: 0 when the run completed (even
 
 Examples:
   npm start                                  # the demo: sandbox, example rules, fast clock
-  npx thrad-rules run --once --dry-run       # what would every rule do right now?
+  npx thrad-rules run --once --dry-run       # what would every rate() rule do right now?
+  npx thrad-rules run --once --rule daypart-pause   # run one time-of-day rule now, on purpose
   THRAD_ADS_API_KEY=ak_... npx thrad-rules run --dry-run   # your account, acting on nothing`;
 
 const noNotifications: Notifier = { notify: () => Promise.resolve() };
+
+/** The claim key of the local runner's ticks: one run per instant, however many schedules are due. */
+export const LOCAL_TICK_SCHEDULE_ID = 'local-tick';
+
+/**
+ * What `run --once` runs: the enabled rate() rules, or the rules named with --rule (cron() rules
+ * too: naming one is on purpose). A cron() rule is a time of day; run at another time it would act
+ * at the wrong one (a 22:00 pause at 14:00), so it is skipped, and the user told why.
+ */
+export function onceSelection(set: CompiledRuleSet, named: readonly string[]): { run: string[]; skipped: string[] } | { error: string } {
+  const unknown = named.filter((id) => !set.byId.has(id));
+  if (unknown.length > 0) return { error: `--rule: no valid rule ${unknown.map((u) => `"${u}"`).join(', ')}; rules: ${[...set.byId.keys()].join(', ') || '(none)'}` };
+  if (named.length > 0) {
+    const disabled = named.filter((id) => set.byId.get(id)?.rule.enabled === false);
+    return { run: named.filter((id) => !disabled.includes(id)), skipped: disabled.map((id) => `Skipped ${id}: it is disabled ("enabled": false).`) };
+  }
+  const run: string[] = [];
+  const skipped: string[] = [];
+  for (const rule of set.rules) {
+    if (!rule.rule.enabled) skipped.push(`Skipped ${rule.id}: it is disabled ("enabled": false).`);
+    else if (rule.schedule.kind === 'cron') skipped.push(`Skipped ${rule.id}: ${rule.rule.schedule.expression} (${rule.rule.schedule.timezone}) runs at set times; run it now anyway with --once --rule ${rule.id}.`);
+    else run.push(rule.id);
+  }
+  return { run, skipped };
+}
 
 export interface RunContext {
   io: Output;
@@ -52,7 +81,7 @@ export async function runCommand(args: string[], ctx: RunContext): Promise<numbe
   const { io } = ctx;
   const parsed = parseFlags(
     args,
-    { once: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, rules: { type: 'string' }, 'clock-speed': { type: 'string' }, 'sandbox-port': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    { once: { type: 'boolean' }, rule: { type: 'string', multiple: true }, 'dry-run': { type: 'boolean' }, rules: { type: 'string' }, 'clock-speed': { type: 'string' }, 'sandbox-port': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     io,
     RUN_HELP,
   );
@@ -92,6 +121,16 @@ export async function runCommand(args: string[], ctx: RunContext): Promise<numbe
   }
   const ruleSet = compileRuleSet(loaded.rules);
   const mode = values['dry-run'] ? 'dry_run' : undefined;
+  const named = values.rule ?? [];
+  if (named.length > 0 && !values.once) {
+    io.err(`--rule runs a rule once, now: use it with --once (e.g. thrad-rules run --once --rule ${named[0]}).`);
+    return EXIT.usage;
+  }
+  const once = values.once ? onceSelection(ruleSet, named) : null;
+  if (once && 'error' in once) {
+    io.err(once.error);
+    return EXIT.usage;
+  }
 
   if (!config.hasApiKey) io.out('No THRAD_ADS_API_KEY set: running against the bundled Thrad sandbox with the demo fixture (nothing real is touched).');
   let environment;
@@ -119,7 +158,7 @@ export async function runCommand(args: string[], ctx: RunContext): Promise<numbe
       onDecision: (d) => io.out(decisionLine(d, zoneOf(d.rule_id))),
       onProgress: (p) => io.progress?.(`${p.phase === 'lists' ? 'reading lists' : 'reading insights'} ${p.done}/${p.total} · ${p.entities} entities`),
     });
-    const cycle = async (ruleIds: readonly string[] | undefined, occurrenceMs: number | undefined, scheduleId: string | undefined): Promise<boolean> => {
+    const cycle = async (ruleIds: readonly string[], occurrenceMs: number | undefined, scheduleId: string | undefined): Promise<boolean> => {
       const { summary } = await engine.runCycle({ ruleIds, scheduledTime: occurrenceMs, scheduleId, mode, deadlineMs: Date.now() + 5 * 60_000, trigger: 'local' });
       io.progress?.(null);
       io.out(cycleLine(summary, zoneOf(summary.rule_ids[0] ?? '')));
@@ -127,7 +166,14 @@ export async function runCommand(args: string[], ctx: RunContext): Promise<numbe
       return summary.status !== 'failed';
     };
 
-    if (values.once) return (await cycle(undefined, undefined, undefined)) ? EXIT.ok : EXIT.failure;
+    if (once && 'run' in once) {
+      for (const line of once.skipped) io.out(line);
+      if (once.run.length === 0) {
+        io.out('Nothing to run now: name a rule with --rule to run it once anyway.');
+        return EXIT.ok;
+      }
+      return (await cycle(once.run, undefined, undefined)) ? EXIT.ok : EXIT.failure;
+    }
 
     const groups = scheduleGroups(loaded.rules.map((r) => r.rule));
     // The schedule starts now (the demo's clock is still frozen here); occurrences the clock passes
@@ -139,8 +185,8 @@ export async function runCommand(args: string[], ctx: RunContext): Promise<numbe
       groups,
       clock: environment.clock,
       wait: waitForClock(environment.clock, environment.mode === 'sandbox' ? speed : 1),
-      runGroup: async (group, at) => {
-        await cycle(group.ruleIds, at, group.id);
+      runTick: async (due, at) => {
+        await cycle(due.flatMap((g) => g.ruleIds), at, LOCAL_TICK_SCHEDULE_ID);
       },
       onSkipped: (group, n) => io.err(`  ${group.expression} (${group.timezone}): ${n} occurrence${n === 1 ? '' : 's'} skipped: the clock ran past them during the previous cycle`),
     });

@@ -1,8 +1,10 @@
 // The local runner's in-process scheduler: each (expression, time zone) group fires at the
 // instants EventBridge Scheduler would (rules/schedule.ts), on the engine clock, so a sandbox
 // running ×1200 fires 22:00 New York time when its clock says so. Groups due at the same instant
-// run one after the other. When a run overruns later occurrences, only the latest missed one is
-// run (and the skips reported). An abort stops it cleanly after the current run.
+// are one tick: one run for all their rules, so coincident schedules share one read of the lists
+// and of each window, and rules that disagree are decided in one run. When a run overruns later
+// occurrences, only the latest missed one is run (and the skips reported). An abort stops it
+// cleanly after the current run.
 import type { Clock } from '../shared/clock';
 import { nextFireAfter } from '../rules/schedule';
 import type { ScheduleGroup } from '../rules/groups';
@@ -12,7 +14,8 @@ export interface SchedulerOptions {
   clock: Clock;
   /** Resolve when the engine clock reaches `untilMs`; reject (or resolve) on abort. */
   wait: (untilMs: number, signal: AbortSignal) => Promise<void>;
-  runGroup: (group: ScheduleGroup, occurrenceMs: number) => Promise<void>;
+  /** One tick: every group due at `occurrenceMs` (sorted by group id). */
+  runTick: (groups: readonly ScheduleGroup[], occurrenceMs: number) => Promise<void>;
   onSkipped?: (group: ScheduleGroup, skipped: number) => void;
 }
 
@@ -30,12 +33,12 @@ export class LocalScheduler {
   }
 
   /**
-   * Fire until aborted (or until `limits`); returns how many group runs were made. `fromMs` is
+   * Fire until aborted (or until `limits`); returns how many ticks were run. `fromMs` is
    * where the schedule starts (default: now): fires after it that the clock has already passed
    * run at once, so a slow start never loses an occurrence.
    */
   async run(signal: AbortSignal, limits: { untilMs?: number; maxRuns?: number; fromMs?: number } = {}): Promise<number> {
-    const { clock, wait, runGroup } = this.options;
+    const { clock, wait, runTick } = this.options;
     const next = this.upcoming(limits.fromMs ?? clock.nowMs());
     let runs = 0;
     while (!signal.aborted && next.size > 0) {
@@ -47,12 +50,10 @@ export class LocalScheduler {
         break;
       }
       if (signal.aborted) break;
-      const due = [...next.entries()].filter(([, at]) => at === earliest).map(([group]) => group);
-      for (const group of due) {
-        await runGroup(group, earliest);
-        runs += 1;
-        if (limits.maxRuns !== undefined && runs >= limits.maxRuns) return runs;
-      }
+      const due = [...next.entries()].filter(([, at]) => at === earliest).map(([group]) => group).sort((a, b) => a.id.localeCompare(b.id));
+      await runTick(due, earliest);
+      runs += 1;
+      if (limits.maxRuns !== undefined && runs >= limits.maxRuns) return runs;
       const now = clock.nowMs();
       for (const group of due) {
         let at = nextFireAfter(group.schedule, group.timezone, earliest);

@@ -20,8 +20,8 @@ function harness(rules: ReturnType<typeof rule>[], startIso: string, runCostMs =
       if (until > clock.nowMs()) clock.set(until);
       return Promise.resolve();
     },
-    runGroup: (group, at) => {
-      fired.push(`${new Date(at).toISOString()} ${group.ruleIds.join(',')}`);
+    runTick: (groups, at) => {
+      fired.push(`${new Date(at).toISOString()} ${groups.map((g) => g.ruleIds.join(',')).join(' + ')}`);
       clock.advance(runCostMs);
       return Promise.resolve();
     },
@@ -50,10 +50,10 @@ describe('LocalScheduler', () => {
     expect(fired).toEqual(['2026-11-01T02:00:00.000Z night', '2026-11-02T03:00:00.000Z night', '2026-11-03T03:00:00.000Z night']);
   });
 
-  it('runs groups due at the same instant one after the other, each on its own schedule', async () => {
+  it('runs the groups due at the same instant as one tick, each group on its own schedule', async () => {
     const { fired, scheduler } = harness([rule('a', 'rate(15 minutes)', 'UTC'), rule('b', 'rate(1 hour)', 'UTC'), rule('c', 'rate(15 minutes)', 'UTC')], '2026-11-24T09:50:00Z');
     await scheduler.run(new AbortController().signal, { untilMs: Date.parse('2026-11-24T10:30:00Z') });
-    expect(fired).toEqual(['2026-11-24T10:00:00.000Z b', '2026-11-24T10:00:00.000Z a,c', '2026-11-24T10:15:00.000Z a,c', '2026-11-24T10:30:00.000Z a,c']);
+    expect(fired).toEqual(['2026-11-24T10:00:00.000Z b + a,c', '2026-11-24T10:15:00.000Z a,c', '2026-11-24T10:30:00.000Z a,c']);
   });
 
   it('after an overrun, runs only the latest missed occurrence and reports the skips', async () => {
@@ -70,7 +70,7 @@ describe('LocalScheduler', () => {
       groups: scheduleGroups([rule('fast', 'rate(5 minutes)', 'UTC')]),
       clock: new ManualClock(Date.parse('2026-11-24T09:59:00Z')),
       wait: () => Promise.resolve(),
-      runGroup: () => {
+      runTick: () => {
         runs += 1;
         if (runs === 2) controller.abort();
         return Promise.resolve();

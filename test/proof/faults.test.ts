@@ -57,9 +57,9 @@ async function runUnderFaults(kind: FaultKind, dynamo: EmbeddedDynamo): Promise<
       if (until > clock.nowMs()) clock.set(until);
       return Promise.resolve();
     },
-    runGroup: async (group, at) => {
+    runTick: async (groups, at) => {
       try {
-        await engine.runCycle({ ruleIds: group.ruleIds, scheduledTime: at, scheduleId: group.id, deadlineMs: Date.now() + 60_000, trigger: 'local' });
+        await engine.runCycle({ ruleIds: groups.flatMap((g) => g.ruleIds), scheduledTime: at, scheduleId: 'tick', deadlineMs: Date.now() + 60_000, trigger: 'local' });
       } catch (error) {
         crashes.push(error);
       }
