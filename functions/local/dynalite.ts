@@ -27,8 +27,9 @@ async function checkFolderOpens(path: string): Promise<void> {
   try {
     await db.open();
   } catch (error) {
-    const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
-    throw new Error(cause?.code === 'LEVEL_LOCKED' ? 'its folder is locked by another process' : String(cause?.message ?? (error as Error).message), { cause: error });
+    const cause = (error as { cause?: unknown }).cause;
+    const locked = (cause as { code?: unknown } | undefined)?.code === 'LEVEL_LOCKED';
+    throw new Error(locked ? 'its folder is locked by another process' : (cause instanceof Error ? cause : (error as Error)).message, { cause: error });
   } finally {
     await db.close().catch(() => undefined);
   }
