@@ -50,7 +50,8 @@ function usageError(error: unknown, options: Options, help: string): UsageError 
     const guess = closest && closest.d <= 2 ? ` Did you mean ${closest.name}?` : '';
     return new UsageError(`Unknown option '${option}' for thrad-rules ${command}.${guess}`, helpLine);
   }
-  return new UsageError(`${message.replace(/\.?$/, '.')}`, helpLine);
+  if (/ambiguous/.test(message)) return new UsageError(`${option} needs a value; one that starts with "-" is written ${option}=-N (e.g. ${option}=-1), since -N alone reads as an option.`, helpLine);
+  return new UsageError(`${(message.split('\n')[0] ?? message).replace(/\.?$/, '.')}`, helpLine);
 }
 
 /** parseArgs for a command; wrong usage throws a UsageError that names the option. */
