@@ -53,11 +53,11 @@ export type RulesProblem = 'missing' | 'empty' | 'invalid';
 export class RulesUnavailableError extends Error {
   readonly rulesDir: string;
   readonly problem: RulesProblem;
-  /** How the folder was chosen: `--rules`, `THRAD_RULES_DIR` or `the default`. */
-  readonly chosenBy: string;
+  /** How the folder was chosen: `--rules`, `THRAD_RULES_DIR` or `the default` (none when named on the command line). */
+  readonly chosenBy: string | undefined;
   /** Errors in the rule files (printed above, one line each), for `invalid`. */
   readonly errors: number;
-  constructor(details: { rulesDir: string; problem: RulesProblem; chosenBy: string; errors?: number }) {
+  constructor(details: { rulesDir: string; problem: RulesProblem; chosenBy?: string; errors?: number }) {
     super(`${details.problem === 'missing' ? 'No rules folder at' : details.problem === 'empty' ? 'No rule files in' : 'No valid rules in'} ${details.rulesDir}`);
     this.name = 'RulesUnavailableError';
     this.rulesDir = details.rulesDir;
@@ -288,15 +288,15 @@ function explainStoreError(error: AuditStoreError, situation: Situation): string
 
 function explainRules(error: RulesUnavailableError, situation: Situation): string[] {
   const command = situation.command ?? 'run';
-  const point = 'point --rules (or THRAD_RULES_DIR) at your rules folder';
-  const chosen = `(${error.chosenBy})`;
+  const point = command === 'validate' ? 'name the files or folders to check (npx thrad-rules validate my-rules/)' : 'point --rules (or THRAD_RULES_DIR) at your rules folder';
+  const chosen = error.chosenBy ? ` (${error.chosenBy})` : '';
   switch (error.problem) {
     case 'missing':
-      return [`No rules folder at ${error.rulesDir} ${chosen}: nothing to ${command}.`, `Create it with a rule file (examples: the project's rules/; the format: npx thrad-rules schema), or ${point}.`];
+      return [`No rules folder at ${error.rulesDir}${chosen}: nothing to ${command}.`, `Create it with a rule file (examples: the project's rules/; the format: npx thrad-rules schema), or ${point}.`];
     case 'empty':
-      return [`No rule files (*.json) in ${error.rulesDir} ${chosen}: nothing to ${command}.`, `Add a rule (examples: the project's rules/; the format: npx thrad-rules schema), or ${point}.`];
+      return [`No rule files (*.json) in ${error.rulesDir}${chosen}: nothing to ${command}.`, `Add a rule (examples: the project's rules/; the format: npx thrad-rules schema), or ${point}.`];
     case 'invalid':
-      return [`No valid rules in ${error.rulesDir} ${chosen}: nothing to ${command} (${error.errors} problem${error.errors === 1 ? '' : 's'} above).`, `Fix them (npx thrad-rules validate ${error.rulesDir}), or ${point}.`];
+      return [`No valid rules in ${error.rulesDir}${chosen}: nothing to ${command} (${error.errors} problem${error.errors === 1 ? '' : 's'} above).`, `Fix them (npx thrad-rules validate ${error.rulesDir}), or ${point}.`];
   }
 }
 

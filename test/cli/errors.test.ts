@@ -11,11 +11,14 @@ import { join, resolve } from 'node:path';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { AuditStoreError, AuditTableMissingError } from '../../functions/audit/errors';
 import { AuditStore } from '../../functions/audit/store';
+import { reportError } from '../../functions/cli/errors';
 import { main, type CliContext } from '../../functions/cli/main';
 import type { Output } from '../../functions/cli/output';
 import { localDynamoClient, startEmbeddedDynamo, type EmbeddedDynamo } from '../../functions/local/dynalite';
 import { keyFingerprint } from '../../functions/shared/secrets';
+import { ApiKeyUnavailableError, DeadlineExceededError, RateLimitError, RequestBudgetExceededError } from '../../functions/thrad/errors';
 import type { Sandbox } from '../../sandbox/server';
 import { engineRuleInputs } from '../helpers/engine';
 import { ACCOUNT_ID, engineFixture, KEY } from '../helpers/fixtures';
@@ -342,6 +345,88 @@ describe('errors a person can act on', () => {
     ])('%j → exit 2', async (args, line, hint) => {
       const result = await cli(args, apiEnv({ THRAD_AD_ACCOUNT_ID: ACCOUNT_ID }));
       expectFailure(result, 2, [line, hint]);
+    });
+  });
+
+  describe('configuration', () => {
+    it('a key that is not a Thrad key: says which variable, and what a key looks like', async () => {
+      const result = await cli(['run', '--once'], apiEnv({ THRAD_ADS_API_KEY: 'sk_live_0123456789' }));
+      expectFailure(result, 1, [
+        'The API key from the THRAD_ADS_API_KEY environment variable does not look like a Thrad secret key (it should start with "ak_").',
+        'Put your key (it starts with ak_; Thrad Platform → Settings → API keys) in THRAD_ADS_API_KEY, or unset THRAD_ADS_API_KEY and THRAD_API_KEY_SECRET_ID to use the bundled sandbox.',
+      ]);
+      expect(result.err.join('\n')).not.toContain('sk_live_0123456789');
+    });
+
+    it('THRAD_API_BASE_URL that is not a URL: exit 2', async () => {
+      const result = await cli(['audit'], apiEnv({ THRAD_API_BASE_URL: 'api.thrad.ai' }));
+      expectFailure(result, 2, ['Configuration: THRAD_API_BASE_URL: Invalid URL (found "api.thrad.ai").', 'Fix or unset that variable, then run again.']);
+    });
+
+    it('validate on a folder without rule files', async () => {
+      const dir = mkdtempSync(join(work, 'nothing-'));
+      const result = await cli(['validate', dir], {});
+      expectFailure(result, 1, [`No rule files (*.json) in ${dir}: nothing to validate.`, "Add a rule (examples: the project's rules/; the format: npx thrad-rules schema), or name the files or folders to check (npx thrad-rules validate my-rules/)."]);
+    });
+  });
+
+  describe('the printer, for typed errors the commands above do not reach', () => {
+    const NOV_19_2210_EST = Date.UTC(2026, 10, 20, 3, 10);
+    const keyEnv = { THRAD_ADS_API_KEY: KEY, TZ: 'America/New_York' };
+    const noCredentials = Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' });
+    it.each([
+      [
+        'a request budget refused up front',
+        new RequestBudgetExceededError('budget', { operation: 'POST /campaigns/c1/pause', used: 1000, limit: 1000, needed: 1, availableAtMs: NOV_19_2210_EST }),
+        keyEnv,
+        [
+          "This key's request budget is spent: 1000 of 1000 requests in the last hour are used (counted across every process using the key) and POST /campaigns/c1/pause needs 1 more (request_budget_exceeded); nothing was sent.",
+          'Run again after 2026-11-19 22:10 EST; to need fewer, run rules less often, put them on fewer schedules, or narrow ad group and ad rules with scope.campaign_ids.',
+        ],
+      ],
+      [
+        'a call cut off by the deadline',
+        new DeadlineExceededError('No time left before the deadline for Thrad API POST /campaigns/c1/activate', { operation: 'POST /campaigns/c1/activate' }),
+        keyEnv,
+        [
+          "POST /campaigns/c1/activate was cut off by the command's deadline before the Thrad API at https://api.thrad.ai/v1 answered (deadline_exceeded).",
+          'Nothing more was sent. Run again; if it keeps happening, the API is slow or unreachable: run thrad-rules doctor.',
+        ],
+      ],
+      [
+        'a 429 with a long Retry-After',
+        new RateLimitError('Thrad API GET /campaigns failed: 429 rate_limit_exceeded: Rate limit exceeded', { httpStatus: 429, type: 'rate_limit_error', code: 'rate_limit_exceeded', param: null, operation: 'GET /campaigns', retryAfterSeconds: 1800 }),
+        keyEnv,
+        [
+          "The Thrad API at https://api.thrad.ai/v1 kept answering 429 rate_limit_exceeded to GET /campaigns, also after retries: this key's 1000 requests of the last hour are used (it asks to wait about 30 minutes).",
+          'Wait about 30 minutes and run again; every process using this key counts. To need fewer requests, run rules less often or put them on fewer schedules (README: Rate-limit arithmetic).',
+        ],
+      ],
+      [
+        'a table that does not exist',
+        new AuditTableMissingError('my-table'),
+        { AUDIT_TABLE_NAME: 'my-table' },
+        [
+          'The audit table "my-table" does not exist or is not accessible; create it (npx cdk deploy, or the local runner creates it at DYNAMODB_ENDPOINT).',
+          'Check AUDIT_TABLE_NAME and the AWS region (AWS_REGION), or unset AUDIT_TABLE_NAME to use the embedded store under .thrad-rules/.',
+        ],
+      ],
+      [
+        'DynamoDB without a region',
+        new AuditStoreError('Audit store Query on my-table failed: Error: Region is missing', { operation: 'Query', awsCode: 'Error' }, { cause: new Error('Region is missing') }),
+        { AUDIT_TABLE_NAME: 'my-table' },
+        ['No AWS region for the DynamoDB table my-table (AUDIT_TABLE_NAME).', "Set AWS_REGION to the table's region (e.g. us-east-1), or unset AUDIT_TABLE_NAME to use the embedded store under .thrad-rules/."],
+      ],
+      [
+        'a secret that cannot be read without AWS credentials',
+        new ApiKeyUnavailableError('Could not read Secrets Manager secret thrad/api-key: CredentialsProviderError.', { cause: noCredentials }),
+        { THRAD_API_KEY_SECRET_ID: 'thrad/api-key' },
+        ['No AWS credentials to read the Secrets Manager secret thrad/api-key (named by THRAD_API_KEY_SECRET_ID).', 'Configure AWS credentials (aws configure, AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), or set THRAD_ADS_API_KEY instead.'],
+      ],
+    ])('%s', (_name, error, env, lines) => {
+      const io = capture();
+      const code = reportError(error, io, { env, command: 'run', debug: false });
+      expectFailure({ code, out: '', err: io.stderr }, 1, lines);
     });
   });
 
