@@ -362,19 +362,19 @@ const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' 
  * action not called), one explanation per kind of problem. Empty when the run had none of them.
  */
 export function explainCycle(result: { summary: RunSummary; decisions: readonly DecisionRecord[] }, situation: Situation): string[] {
-  const byProblem = new Map<ApiProblem, { code: string; detail: string; rules: Set<string>; actions: number }>();
-  const note = (code: string | null | undefined, detail: string, rule: string | null, action: boolean): void => {
+  const byProblem = new Map<ApiProblem, { code: string; rules: Set<string>; actions: number }>();
+  const note = (code: string | null | undefined, rule: string | null, action: boolean): void => {
     const problem = code ? PROBLEM_BY_CODE[code] : undefined;
     if (!problem || !code) return;
-    const entry = byProblem.get(problem) ?? { code, detail, rules: new Set<string>(), actions: 0 };
+    const entry = byProblem.get(problem) ?? { code, rules: new Set<string>(), actions: 0 };
     if (rule && !action) entry.rules.add(rule);
     if (action) entry.actions += 1;
     byProblem.set(problem, entry);
   };
-  for (const error of result.summary.errors) note(error.code, withoutPrefix(error.message), error.rule_id, false);
+  for (const error of result.summary.errors) note(error.code, error.rule_id, false);
   for (const d of result.decisions) {
-    if (d.outcome === 'data_unavailable') note(d.api_result?.error_code, d.reason, d.rule_id, false);
-    if (d.outcome === 'failed') note(d.api_result?.error_code, d.reason, d.rule_id, true);
+    if (d.outcome === 'data_unavailable') note(d.api_result?.error_code, d.rule_id, false);
+    if (d.outcome === 'failed') note(d.api_result?.error_code, d.rule_id, true);
   }
   return [...byProblem].flatMap(([problem, entry]) => {
     const costs = [entry.rules.size > 0 ? `${plural(entry.rules.size, 'rule')} had no data and did nothing` : '', entry.actions > 0 ? `${plural(entry.actions, 'action')} could not be called` : ''].filter((c) => c !== '');

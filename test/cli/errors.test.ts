@@ -4,7 +4,7 @@
 // sandbox over HTTP (behind a header-stripping proxy for auth_required), dynalite, the real bin as
 // a child process (with a preload that fails any connection beyond loopback).
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -450,6 +450,21 @@ describe('errors a person can act on', () => {
       'thrad-rules schema stopped on an unexpected error: TypeError: stdout is closed.',
       'This is a bug or a case thrad-rules does not know yet: run again with THRAD_RULES_DEBUG=1 for details (or add --debug).',
     ]);
+  });
+
+  it("the README's troubleshooting table quotes the lines as printed", () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const troubleshooting = readme.slice(readme.indexOf('## Troubleshooting'));
+    for (const line of [
+      'rejected the API key from the environment variable THRAD_ADS_API_KEY (401 invalid_api_key): the key is wrong, revoked, or was rotated more than 30 minutes ago.',
+      'received no API key (401 auth_required): the requests reached it without their Authorization header.',
+      'Cannot reach the Thrad API at http://127.0.0.1:9/v1: GET /ad_account lost its connection (fetch failed).',
+      "kept answering 429 rate_limit_exceeded to GET /ad_account, also after retries: this key's 1000 requests of the last hour are used.",
+      'The run was cut off by its deadline before it finished (deadline_exceeded); 3 rules had no data and did nothing.',
+      'No AWS credentials to use the DynamoDB table <name> (AUDIT_TABLE_NAME): Could not load credentials from any providers.',
+      '--limit 20000: expected a whole number from 1 to 10000 (how many records to show, newest first), e.g. --limit 500.',
+      'run again with THRAD_RULES_DEBUG=1 for details',
+    ]) expect(troubleshooting).toContain(line);
   });
 
   describe('stack traces only when asked for', () => {
