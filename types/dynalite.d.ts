@@ -14,3 +14,11 @@ declare module 'dynalite' {
   function dynalite(options?: DynaliteOptions): Server;
   export = dynalite;
 }
+
+// dynalite's storage layer, used to check that a folder opens before serving it.
+declare module 'dynalite/db' {
+  interface DynaliteStore {
+    db: { open(): Promise<void>; close(): Promise<void> };
+  }
+  export function create(options: { path?: string }): DynaliteStore;
+}

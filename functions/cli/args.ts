@@ -1,17 +1,65 @@
-// Flag parsing shared by the commands: node's parseArgs with a usage error that shows the help.
+// Flag parsing shared by the commands: node's parseArgs, and checked values. Wrong usage is thrown
+// as a UsageError (or FlagValueError, naming the flag, what it accepts and an example) and worded
+// by the CLI's error printer (errors.ts), like every other error.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { FlagValueError, UsageError } from './errors';
 import type { Output } from './output';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
 export type Parsed<T extends Options> = ReturnType<typeof parseArgs<{ options: T; allowPositionals: true; strict: true; args: string[] }>>;
 
-export function parseFlags<T extends Options>(args: string[], options: T, io: Output, help: string): Parsed<T> | null {
+/** The env value that turns on stack traces: THRAD_RULES_DEBUG=1 (or true, yes). */
+export function debugFromEnv(env: NodeJS.ProcessEnv): boolean {
+  return ['1', 'true', 'yes'].includes((env.THRAD_RULES_DEBUG ?? '').trim().toLowerCase());
+}
+
+/** `--debug` is accepted by every command: taken out here, before each command's own flags are parsed. */
+export function takeDebugFlag(argv: readonly string[], env: NodeJS.ProcessEnv): { args: string[]; debug: boolean } {
+  const end = argv.indexOf('--');
+  const head = end === -1 ? [...argv] : argv.slice(0, end);
+  const tail = end === -1 ? [] : argv.slice(end);
+  return { args: [...head.filter((a) => a !== '--debug'), ...tail], debug: head.includes('--debug') || debugFromEnv(env) };
+}
+
+/** Edit distance, for "did you mean". */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i += 1) {
+    let diagonal = row[0] ?? 0;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j += 1) {
+      const above = row[j] ?? 0;
+      row[j] = Math.min(above + 1, (row[j - 1] ?? 0) + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length] ?? 0;
+}
+
+/** node's parse error → our usage error: the option, the command, the closest known option. */
+function usageError(error: unknown, options: Options, help: string): UsageError {
+  const command = /Usage: thrad-rules (\S+)/.exec(help)?.[1] ?? '';
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: unknown }).code;
+  const option = /'(-{1,2}[^' ]+)/.exec(message)?.[1] ?? '';
+  const helpLine = `Run "thrad-rules ${command} --help" for its options and examples.`;
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    const known = Object.keys(options).map((name) => `--${name}`);
+    const closest = known.map((name) => ({ name, d: distance(name, option) })).sort((x, y) => x.d - y.d)[0];
+    const guess = closest && closest.d <= 2 ? ` Did you mean ${closest.name}?` : '';
+    return new UsageError(`Unknown option '${option}' for thrad-rules ${command}.${guess}`, helpLine);
+  }
+  if (/ambiguous/.test(message)) return new UsageError(`${option} needs a value; one that starts with "-" is written ${option}=-N (e.g. ${option}=-1), since -N alone reads as an option.`, helpLine);
+  return new UsageError(`${(message.split('\n')[0] ?? message).replace(/\.?$/, '.')}`, helpLine);
+}
+
+/** parseArgs for a command; wrong usage throws a UsageError that names the option. */
+export function parseFlags<T extends Options>(args: string[], options: T, _io: Output, help: string): Parsed<T> {
   try {
     return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (error) {
-    io.err(`${(error as Error).message}\n\n${help}`);
-    return null;
+    throw usageError(error, options, help);
   }
 }
 
@@ -21,4 +69,46 @@ export function parseTime(value: string, nowMs: number): number | null {
   if (relative) return nowMs - Number(relative[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[relative[2] as 'm' | 'h' | 'd'];
   const ms = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(value.trim()) ? `${value.trim()}T00:00:00Z` : value.trim());
   return Number.isNaN(ms) ? null : ms;
+}
+
+export const TIME_FORMS = 'a date (2026-11-24), a UTC time (2026-11-24T10:00:00Z) or a duration back from now (90m, 6h, 7d)';
+
+/** Check a time flag's form before anything is opened (its value is resolved later, on the command's clock). */
+export function checkTimeFlag(flag: `--${string}`, value: string | undefined, example: string): void {
+  if (value === undefined || parseTime(value, 0) !== null) return;
+  throw new FlagValueError({ flag, found: value, expected: TIME_FORMS, example });
+}
+
+export interface NumberFlag {
+  flag: `--${string}`;
+  min: number;
+  max?: number;
+  integer: boolean;
+  /** What the number is for: `how many records to show, newest first`. */
+  meaning: string;
+  example: string;
+  /** The line for a value above `max`: what the maximum is for and how to get more. */
+  overMax?: string;
+}
+
+/** A numeric flag's value, or a FlagValueError naming the range and an example. */
+export function numberFlag(value: string | undefined, spec: NumberFlag): number | undefined {
+  if (value === undefined) return undefined;
+  const n = value.trim() === '' ? Number.NaN : Number(value);
+  if (Number.isFinite(n) && (!spec.integer || Number.isInteger(n)) && n >= spec.min && (spec.max === undefined || n <= spec.max)) return n;
+  const range = spec.max === undefined ? `${spec.min} or more` : `from ${spec.min} to ${spec.max}`;
+  throw new FlagValueError({
+    flag: spec.flag,
+    found: value,
+    expected: `${spec.integer ? 'a whole number' : 'a number'} ${range} (${spec.meaning})`,
+    example: spec.example,
+    hint: spec.max !== undefined && n > spec.max ? spec.overMax : undefined,
+  });
+}
+
+/** A flag that takes one of a few words. */
+export function choiceFlag<C extends string>(value: string | undefined, flag: `--${string}`, choices: readonly C[], example: string): C | undefined {
+  if (value === undefined) return undefined;
+  if ((choices as readonly string[]).includes(value)) return value as C;
+  throw new FlagValueError({ flag, found: value, expected: `one of ${choices.join(', ')}`, example });
 }

@@ -1,8 +1,11 @@
-// `thrad-rules`: the command-line interface. Each command has --help with examples; errors say
-// what to do next; exit codes: 0 ok, 1 failure (invalid rules, refused undo, failed run), 2 usage.
+// `thrad-rules`: the command-line interface. Each command has --help with examples. Every error,
+// in every command, reaches main(), which prints it as one or two lines (what happened, what to
+// do; errors.ts) and returns the exit code: 0 ok, 1 failure, 2 usage. Stack traces only with
+// --debug (accepted by every command) or THRAD_RULES_DEBUG=1.
 import { resolve } from 'node:path';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { rulesJsonSchema } from '../rules/schema';
+import { parseFlags, takeDebugFlag } from './args';
+import { reportError, UsageError } from './errors';
 import { EXIT, processOutput, type Output } from './output';
 import { auditCommand } from './audit';
 import { previewCommand } from './preview';
@@ -31,8 +34,13 @@ Configuration (flags > environment > defaults): THRAD_ADS_API_KEY or THRAD_API_K
 (none: the bundled sandbox), THRAD_API_BASE_URL, AUDIT_TABLE_NAME, DYNAMODB_ENDPOINT,
 THRAD_RULES_DATA_DIR, THRAD_RULES_DIR.
 
+Every command also takes --debug: on an error, print the stack trace too (or set
+THRAD_RULES_DEBUG=1). audit, report and undo print times in the rules' time zone (the machine's
+when the rules use several); --utc prints UTC.
+
 Run "thrad-rules <command> --help" for a command's options and examples.
-Exit codes: 0 ok; 1 failure (invalid rules, a refused undo, a failed run); 2 wrong usage.`;
+Exit codes: 0 ok; 1 failure (invalid rules, a refused undo, a failed run, an unreachable API or
+store); 2 wrong usage.`;
 
 export interface CliContext {
   io: Output;
@@ -40,19 +48,11 @@ export interface CliContext {
   env: NodeJS.ProcessEnv;
   /** Aborted on Ctrl-C (the runner stops after its current cycle). */
   signal?: AbortSignal;
+  /** How long one `run` cycle may take in real time (default 5 minutes; tests shorten it). */
+  cycleTimeoutMs?: number;
 }
 
 type Command = (args: string[], ctx: CliContext) => Promise<number> | number;
-
-function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T, io: Output, help: string): { values: ReturnType<typeof parseArgs<{ options: T; allowPositionals: true; strict: true; args: string[] }>>['values']; positionals: string[] } | null {
-  try {
-    const parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
-    return { values: parsed.values, positionals: parsed.positionals };
-  } catch (error) {
-    io.err(`${(error as Error).message}\n\n${help}`);
-    return null;
-  }
-}
 
 const COMMANDS: Record<string, Command> = {
   run: (args, ctx) => runCommand(args, ctx),
@@ -61,8 +61,7 @@ const COMMANDS: Record<string, Command> = {
   undo: (args, ctx) => undoCommand(args, ctx),
   report: (args, ctx) => reportCommand(args, ctx),
   validate: (args, ctx) => {
-    const parsed = parse(args, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, ctx.io, VALIDATE_HELP);
-    if (!parsed) return EXIT.usage;
+    const parsed = parseFlags(args, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, ctx.io, VALIDATE_HELP);
     if (parsed.values.help) {
       ctx.io.out(VALIDATE_HELP);
       return EXIT.ok;
@@ -71,8 +70,7 @@ const COMMANDS: Record<string, Command> = {
   },
   schema: (args, ctx) => {
     const help = 'Usage: thrad-rules schema\n\nPrints the JSON Schema of rule files (the same as rules/schema.json).\n\nExample:\n  npx thrad-rules schema > my-rules/schema.json';
-    const parsed = parse(args, { help: { type: 'boolean', short: 'h' } }, ctx.io, help);
-    if (!parsed) return EXIT.usage;
+    const parsed = parseFlags(args, { help: { type: 'boolean', short: 'h' } }, ctx.io, help);
     if (parsed.values.help) {
       ctx.io.out(help);
       return EXIT.ok;
@@ -94,16 +92,19 @@ export function interruptSignal(): AbortSignal {
   return controller.signal;
 }
 
+/** Run one command; never throws: every error is printed by the CLI's error printer. */
 export async function main(argv: string[], ctx: CliContext = { io: processOutput, cwd: process.cwd(), env: process.env, signal: interruptSignal() }): Promise<number> {
-  const [command, ...rest] = argv;
-  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-    ctx.io.out(HELP);
-    return command === undefined ? EXIT.usage : EXIT.ok;
+  const { args, debug } = takeDebugFlag(argv, ctx.env);
+  const [command, ...rest] = args;
+  try {
+    if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+      ctx.io.out(HELP);
+      return command === undefined ? EXIT.usage : EXIT.ok;
+    }
+    const handler = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+    if (!handler) throw new UsageError(`Unknown command "${command}". Commands: ${Object.keys(COMMANDS).join(', ')}.`, 'Run "thrad-rules --help" for what each does.');
+    return await handler(rest, ctx);
+  } catch (error) {
+    return reportError(error, ctx.io, { env: ctx.env, command: command !== undefined && Object.hasOwn(COMMANDS, command) ? command : undefined, debug });
   }
-  const handler = COMMANDS[command];
-  if (!handler) {
-    ctx.io.err(`Unknown command "${command}".\n\n${HELP}`);
-    return EXIT.usage;
-  }
-  return handler(rest, ctx);
 }

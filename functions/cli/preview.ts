@@ -3,12 +3,10 @@
 import { Engine } from '../engine/cycle';
 import { describeExplanation } from '../engine/describe';
 import { compileRuleSet } from '../rules/compile';
-import { formatIssue } from '../rules/errors';
-import { loadRules } from '../rules/validate';
 import type { PreviewEntry } from '../engine/cycle';
 import { parseFlags } from './args';
 import { EXIT } from './output';
-import { withEnvironment, type CommandContext } from './shared';
+import { loadRuleFolder, withEnvironment, type CommandContext } from './shared';
 
 export const PREVIEW_HELP = `Usage: thrad-rules preview [--rules DIR] [--rule ID] [--json]
 
@@ -39,23 +37,16 @@ interface RulePreview {
 }
 
 export async function previewCommand(args: string[], ctx: CommandContext): Promise<number> {
-  const parsed = parseFlags(args, { rules: { type: 'string' }, rule: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, ctx.io, PREVIEW_HELP);
-  if (!parsed) return EXIT.usage;
-  const { values } = parsed;
+  const { values } = parseFlags(args, { rules: { type: 'string' }, rule: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, ctx.io, PREVIEW_HELP);
   if (values.help) {
     ctx.io.out(PREVIEW_HELP);
     return EXIT.ok;
   }
   return withEnvironment(ctx, { rules: values.rules }, true, async (environment, config) => {
-    const loaded = loadRules([config.rulesDir], ctx.cwd);
-    for (const issue of loaded.issues) ctx.io.err(formatIssue(issue));
+    const loaded = loadRuleFolder(config.rulesDir, ctx, values.rules);
     const ruleSet = compileRuleSet(loaded.rules);
     if (values.rule !== undefined && !ruleSet.byId.has(values.rule)) {
       ctx.io.err(`No valid rule "${values.rule}" in ${config.rulesDir}. Rules: ${[...ruleSet.byId.keys()].join(', ') || '(none)'}`);
-      return EXIT.failure;
-    }
-    if (ruleSet.rules.length === 0) {
-      ctx.io.err(`No valid rules in ${config.rulesDir}.`);
       return EXIT.failure;
     }
     const engine = new Engine({ client: environment.client, store: environment.store, rules: ruleSet, notifier: { notify: () => Promise.resolve() }, clock: environment.clock, accountId: await environment.accountId() });

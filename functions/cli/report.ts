@@ -6,11 +6,13 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { DecisionRecord } from '../audit/records';
 import { describeExplanation, formatNumber } from '../engine/describe';
-import { parseFlags, parseTime } from './args';
+import { localStamp, shortStamp } from '../local/format';
+import { checkTimeFlag, parseFlags, parseTime } from './args';
+import { UsageError } from './errors';
 import { EXIT } from './output';
-import { withEnvironment, type CommandContext } from './shared';
+import { displayTimeZone, withEnvironment, type CommandContext } from './shared';
 
-export const REPORT_HELP = `Usage: thrad-rules report [--since T] [--until T] [--out report.html]
+export const REPORT_HELP = `Usage: thrad-rules report [--since T] [--until T] [--out report.html] [--utc] [--rules DIR]
 
 Writes a self-contained HTML page (no network needed to view it): a timeline of automated
 actions per campaign, and the metric values that triggered them, drawn as charts.
@@ -18,6 +20,8 @@ actions per campaign, and the metric values that triggered them, drawn as charts
   --since T   from (default 7d): 2026-11-24, 2026-11-24T10:00:00Z, or back from now: 12h, 7d
   --until T   to (default now)
   --out FILE  where to write (default thrad-autopilot-report.html)
+  --utc       times in UTC (default: the rules' time zone when they share one, else this
+              machine's; read from --rules DIR or THRAD_RULES_DIR)
 
 Exit codes: 0 written, 1 store unreachable, 2 wrong usage.
 
@@ -50,7 +54,7 @@ function metricLeaves(explanation: unknown, into: Map<string, { observed: number
   return into;
 }
 
-function timeline(records: readonly DecisionRecord[], campaigns: readonly { id: string; name: string }[], fromMs: number, toMs: number): string {
+function timeline(records: readonly DecisionRecord[], campaigns: readonly { id: string; name: string }[], fromMs: number, toMs: number, timeZone: string): string {
   const width = 960;
   const left = 240;
   const row = 28;
@@ -60,7 +64,7 @@ function timeline(records: readonly DecisionRecord[], campaigns: readonly { id: 
   const parts: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="Timeline of automated actions per campaign">`];
   for (const t of ticks) {
     parts.push(`<line x1="${x(t).toFixed(1)}" y1="20" x2="${x(t).toFixed(1)}" y2="${height - 10}" stroke="#e5e7eb"/>`);
-    parts.push(`<text x="${x(t).toFixed(1)}" y="14" font-size="10" text-anchor="middle" fill="#6b7280">${esc(new Date(t).toISOString().slice(5, 16).replace('T', ' '))}</text>`);
+    parts.push(`<text x="${x(t).toFixed(1)}" y="14" font-size="10" text-anchor="middle" fill="#6b7280">${esc(shortStamp(new Date(t).toISOString(), timeZone))}</text>`);
   }
   campaigns.forEach((c, i) => {
     const y = 40 + i * row;
@@ -70,7 +74,7 @@ function timeline(records: readonly DecisionRecord[], campaigns: readonly { id: 
       const cx = x(Date.parse(d.evaluated_at)).toFixed(1);
       const color = ACTION_COLOR[d.action ?? 'notify'] ?? '#111827';
       const fill = d.outcome === 'acted' ? color : 'white';
-      const title = `${d.evaluated_at} ${d.rule_id}: ${d.action ?? ''} ${d.level} "${d.entity_name}" → ${d.outcome}${d.explanation ? ` (${describeExplanation(d.explanation, 'match')})` : ''} [${d.decision_id}]`;
+      const title = `${localStamp(d.evaluated_at, timeZone)} ${d.rule_id}: ${d.action ?? ''} ${d.level} "${d.entity_name}" → ${d.outcome}${d.explanation ? ` (${describeExplanation(d.explanation, 'match')})` : ''} [${d.decision_id}]`;
       const shape = d.outcome === 'failed' ? `<path d="M ${Number(cx) - 6} ${y - 6} L ${Number(cx) + 6} ${y + 6} M ${Number(cx) - 6} ${y + 6} L ${Number(cx) + 6} ${y - 6}" stroke="${color}" stroke-width="2.5"/>` : d.action === 'activate' ? `<path d="M ${cx} ${y - 7} L ${Number(cx) + 7} ${y + 6} L ${Number(cx) - 7} ${y + 6} Z" fill="${fill}" stroke="${color}" stroke-width="2"/>` : d.action === 'pause' ? `<path d="M ${cx} ${y + 7} L ${Number(cx) + 7} ${y - 6} L ${Number(cx) - 7} ${y - 6} Z" fill="${fill}" stroke="${color}" stroke-width="2"/>` : `<circle cx="${cx}" cy="${y}" r="6" fill="${fill}" stroke="${color}" stroke-width="2"/>`;
       parts.push(`<g class="action" data-decision="${esc(d.decision_id)}"><title>${esc(title)}</title>${shape}</g>`);
     }
@@ -79,7 +83,7 @@ function timeline(records: readonly DecisionRecord[], campaigns: readonly { id: 
   return parts.join('');
 }
 
-function metricChart(name: string, points: readonly MetricPoint[], fromMs: number, toMs: number): string {
+function metricChart(name: string, points: readonly MetricPoint[], fromMs: number, toMs: number, timeZone: string): string {
   const width = 460;
   const height = 150;
   const pad = 36;
@@ -96,13 +100,15 @@ function metricChart(name: string, points: readonly MetricPoint[], fromMs: numbe
   for (const p of points) {
     const px = x(p.atMs).toFixed(1);
     if (p.threshold !== null) parts.push(`<line x1="${Number(px) - 9}" y1="${y(p.threshold).toFixed(1)}" x2="${Number(px) + 9}" y2="${y(p.threshold).toFixed(1)}" stroke="#f59e0b" stroke-width="2" stroke-dasharray="3 2"><title>threshold ${esc(p.op)} ${esc(formatNumber(p.threshold, metric))}</title></line>`);
-    if (p.observed !== null) parts.push(`<circle cx="${px}" cy="${y(p.observed).toFixed(1)}" r="4.5" fill="${p.result === 'match' ? '#d64545' : '#2563eb'}"><title>${esc(`${new Date(p.atMs).toISOString()}: ${formatNumber(p.observed, metric)}`)}</title></circle>`);
+    if (p.observed !== null) parts.push(`<circle cx="${px}" cy="${y(p.observed).toFixed(1)}" r="4.5" fill="${p.result === 'match' ? '#d64545' : '#2563eb'}"><title>${esc(`${localStamp(new Date(p.atMs).toISOString(), timeZone)}: ${formatNumber(p.observed, metric)}`)}</title></circle>`);
   }
   parts.push('</svg>');
   return parts.join('');
 }
 
-export function renderReport(records: readonly DecisionRecord[], options: { accountId: string; fromMs: number; toMs: number; generatedAt: string }): string {
+/** The page; human-readable times in `timeZone` (default UTC), with its abbreviation. */
+export function renderReport(records: readonly DecisionRecord[], options: { accountId: string; fromMs: number; toMs: number; generatedAt: string; timeZone?: string }): string {
+  const timeZone = options.timeZone ?? 'UTC';
   const sorted = [...records].sort((a, b) => Date.parse(a.evaluated_at) - Date.parse(b.evaluated_at));
   const campaigns = new Map<string, string>();
   for (const d of sorted) {
@@ -117,16 +123,16 @@ export function renderReport(records: readonly DecisionRecord[], options: { acco
     for (const d of mine) {
       for (const [name, leaf] of metricLeaves(d.explanation)) series.set(name, [...(series.get(name) ?? []), { atMs: Date.parse(d.evaluated_at), ...leaf }]);
     }
-    const charts = [...series.entries()].map(([name, points]) => metricChart(name, points, options.fromMs, options.toMs)).join('');
+    const charts = [...series.entries()].map(([name, points]) => metricChart(name, points, options.fromMs, options.toMs, timeZone)).join('');
     const rows = mine
       .map(
         (d) =>
-          `<tr class="${esc(d.outcome)}"><td>${esc(d.evaluated_at.replace('T', ' ').slice(0, 19))}</td><td>${esc(d.rule_id)}</td><td>${esc(d.level)} ${esc(d.entity_name)}</td><td><span class="badge" style="background:${ACTION_COLOR[d.action ?? 'notify'] ?? '#111'}">${esc(d.action ?? '-')}</span></td><td>${esc(d.outcome)}${d.mode === 'dry_run' ? ' (dry run)' : ''}</td><td>${esc(d.explanation ? describeExplanation(d.explanation, 'match') : d.reason)}</td><td><code>${esc(d.decision_id)}</code></td></tr>`,
+          `<tr class="${esc(d.outcome)}"><td>${esc(localStamp(d.evaluated_at, timeZone))}</td><td>${esc(d.rule_id)}</td><td>${esc(d.level)} ${esc(d.entity_name)}</td><td><span class="badge" style="background:${ACTION_COLOR[d.action ?? 'notify'] ?? '#111'}">${esc(d.action ?? '-')}</span></td><td>${esc(d.outcome)}${d.mode === 'dry_run' ? ' (dry run)' : ''}</td><td>${esc(d.explanation ? describeExplanation(d.explanation, 'match') : d.reason)}</td><td><code>${esc(d.decision_id)}</code></td></tr>`,
       )
       .join('');
-    return `<section><h2>${esc(c.name)}</h2><p class="muted">${esc(c.id)} · ${mine.length} action${mine.length === 1 ? '' : 's'}</p>${charts ? `<div class="charts">${charts}</div>` : ''}<table><thead><tr><th>time (UTC)</th><th>rule</th><th>entity</th><th>action</th><th>outcome</th><th>values that decided</th><th>decision</th></tr></thead><tbody>${rows}</tbody></table></section>`;
+    return `<section><h2>${esc(c.name)}</h2><p class="muted">${esc(c.id)} · ${mine.length} action${mine.length === 1 ? '' : 's'}</p>${charts ? `<div class="charts">${charts}</div>` : ''}<table><thead><tr><th>time</th><th>rule</th><th>entity</th><th>action</th><th>outcome</th><th>values that decided</th><th>decision</th></tr></thead><tbody>${rows}</tbody></table></section>`;
   });
-  const period = `${new Date(options.fromMs).toISOString().slice(0, 16).replace('T', ' ')} – ${new Date(options.toMs).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  const period = `${localStamp(new Date(options.fromMs).toISOString(), timeZone)} – ${localStamp(new Date(options.toMs).toISOString(), timeZone)}`;
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -151,7 +157,7 @@ tr.failed td { background: #fef2f2; } tr.would_act td { color: #4b5563; font-sty
 <p class="totals"><span><b>${count('acted')}</b> actions</span><span><b>${count('would_act')}</b> dry-run</span><span><b>${count('failed')}</b> failed</span><span><b>${list.length}</b> campaigns</span></p>
 ${sorted.length === 0 ? '<p>No automated actions in this period.</p>' : `<h2>Timeline of automated actions</h2>
 <p class="legend"><span style="color:${ACTION_COLOR.pause}">▼ pause</span><span style="color:${ACTION_COLOR.activate}">▲ activate</span><span style="color:${ACTION_COLOR.archive}">● archive</span><span style="color:${ACTION_COLOR.notify}">● notify</span><span>hollow: dry run</span><span>✕ failed</span></p>
-${timeline(sorted, list, options.fromMs, options.toMs)}
+${timeline(sorted, list, options.fromMs, options.toMs, timeZone)}
 <p class="muted">Per campaign below: each metric that decided, as observed (red when it triggered) against its threshold (dashed), and every action with its values.</p>
 ${sections.join('\n')}`}
 </body>
@@ -160,26 +166,26 @@ ${sections.join('\n')}`}
 }
 
 export async function reportCommand(args: string[], ctx: CommandContext): Promise<number> {
-  const parsed = parseFlags(args, { since: { type: 'string' }, until: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, ctx.io, REPORT_HELP);
-  if (!parsed) return EXIT.usage;
-  const { values } = parsed;
+  const { values } = parseFlags(args, { since: { type: 'string' }, until: { type: 'string' }, out: { type: 'string' }, utc: { type: 'boolean' }, rules: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, ctx.io, REPORT_HELP);
   if (values.help) {
     ctx.io.out(REPORT_HELP);
     return EXIT.ok;
   }
-  return withEnvironment(ctx, {}, false, async (environment) => {
+  checkTimeFlag('--since', values.since, '--since 30d');
+  checkTimeFlag('--until', values.until, '--until 1d');
+  return withEnvironment(ctx, { rules: values.rules }, false, async (environment, config) => {
     const now = environment.clock.nowMs();
-    const fromMs = parseTime(values.since ?? '7d', now);
-    const toMs = values.until === undefined ? now : parseTime(values.until, now);
-    if (fromMs === null || toMs === null || toMs <= fromMs) {
-      ctx.io.err('--since/--until: expected dates, times or durations (7d, 12h) with since before until.');
-      return EXIT.usage;
+    const fromMs = parseTime(values.since ?? '7d', now) ?? now;
+    const toMs = values.until === undefined ? now : (parseTime(values.until, now) ?? now);
+    if (toMs <= fromMs) {
+      throw new UsageError(`--since ${values.since ?? '7d'} is not before --until ${values.until ?? '(now)'}: the report covers the time from --since to --until.`, 'Give a --since before the --until, e.g. --since 30d --until 1d, or leave --until out for "until now".');
     }
+    const timeZone = displayTimeZone(config, ctx, values.utc);
     const accountId = await environment.accountId();
     const records = await environment.store.queryDecisions(accountId, { actionsOnly: true, sinceMs: fromMs, untilMs: toMs, limit: 10_000 });
     const out = resolve(ctx.cwd, values.out ?? 'thrad-autopilot-report.html');
-    writeFileSync(out, renderReport(records, { accountId, fromMs, toMs, generatedAt: new Date().toISOString() }));
-    ctx.io.out(`Wrote ${out}: ${records.length} actions across ${new Set(records.map((r) => r.campaign_id ?? r.entity_id)).size} campaigns.`);
+    writeFileSync(out, renderReport(records, { accountId, fromMs, toMs, generatedAt: localStamp(new Date().toISOString(), timeZone), timeZone }));
+    ctx.io.out(`Wrote ${out}: ${records.length} actions across ${new Set(records.map((r) => r.campaign_id ?? r.entity_id)).size} campaigns, ${localStamp(new Date(fromMs).toISOString(), timeZone)} – ${localStamp(new Date(toMs).toISOString(), timeZone)}.`);
     return EXIT.ok;
   });
 }

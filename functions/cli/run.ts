@@ -3,16 +3,15 @@
 import { Engine } from '../engine/cycle';
 import type { Notifier } from '../engine/notifier';
 import { compileRuleSet, type CompiledRuleSet } from '../rules/compile';
-import { formatIssue } from '../rules/errors';
 import { scheduleGroups } from '../rules/groups';
-import { loadRules } from '../rules/validate';
 import { loadConfig } from '../local/config';
 import { openEnvironment } from '../local/environment';
-import { ConfigError, EnvironmentError } from '../local/errors';
 import { cycleLine, decisionLine, localStamp } from '../local/format';
 import { LocalScheduler, waitForClock } from '../local/scheduler';
-import { parseFlags } from './args';
+import { numberFlag, parseFlags } from './args';
+import { explainCycle, UsageError } from './errors';
 import { EXIT, type Output } from './output';
+import { loadRuleFolder } from './shared';
 
 export const RUN_HELP = `Usage: thrad-rules run [--once [--rule ID]...] [--dry-run] [--rules DIR] [--clock-speed X] [--sandbox-port N]
        npm start -- [the same flags]
@@ -75,6 +74,8 @@ export interface RunContext {
   cwd: string;
   env: NodeJS.ProcessEnv;
   signal?: AbortSignal;
+  /** How long one cycle may take in real time (default 5 minutes). */
+  cycleTimeoutMs?: number;
 }
 
 export async function runCommand(args: string[], ctx: RunContext): Promise<number> {
@@ -85,64 +86,26 @@ export async function runCommand(args: string[], ctx: RunContext): Promise<numbe
     io,
     RUN_HELP,
   );
-  if (!parsed) return EXIT.usage;
   const { values } = parsed;
   if (values.help) {
     io.out(RUN_HELP);
     return EXIT.ok;
   }
-  const clockSpeed = values['clock-speed'] === undefined ? undefined : Number(values['clock-speed']);
-  if (clockSpeed !== undefined && (!Number.isFinite(clockSpeed) || clockSpeed < 0)) {
-    io.err(`--clock-speed must be a number ≥ 0 (got "${values['clock-speed']}").`);
-    return EXIT.usage;
-  }
-  const sandboxPort = values['sandbox-port'] === undefined ? undefined : Number(values['sandbox-port']);
-  if (sandboxPort !== undefined && (!Number.isInteger(sandboxPort) || sandboxPort < 0 || sandboxPort > 65_535)) {
-    io.err(`--sandbox-port must be a port number (got "${values['sandbox-port']}").`);
-    return EXIT.usage;
-  }
-  let config;
-  try {
-    config = loadConfig({ rules: values.rules }, ctx.env, ctx.cwd);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      io.err(`Configuration: ${error.message}`);
-      return EXIT.usage;
-    }
-    throw error;
-  }
+  const clockSpeed = numberFlag(values['clock-speed'], { flag: '--clock-speed', min: 0, integer: false, meaning: 'sandbox seconds per real second, with the bundled sandbox; 0 stops its clock', example: '--clock-speed 3600' });
+  const sandboxPort = numberFlag(values['sandbox-port'], { flag: '--sandbox-port', min: 0, max: 65_535, integer: true, meaning: "the bundled sandbox's port; 0 picks a free one", example: '--sandbox-port 4020' });
+  const config = loadConfig({ rules: values.rules }, ctx.env, ctx.cwd);
 
-  const loaded = loadRules([config.rulesDir], ctx.cwd);
-  for (const issue of loaded.issues) io.err(formatIssue(issue));
+  const loaded = loadRuleFolder(config.rulesDir, ctx, values.rules);
   const skipped = loaded.issues.filter((i) => i.severity === 'error').length;
-  if (loaded.rules.length === 0) {
-    io.err(`No valid rules in ${config.rulesDir}: nothing to run. Fix them (npx thrad-rules validate) or point --rules at another folder.`);
-    return EXIT.failure;
-  }
   const ruleSet = compileRuleSet(loaded.rules);
   const mode = values['dry-run'] ? 'dry_run' : undefined;
   const named = values.rule ?? [];
-  if (named.length > 0 && !values.once) {
-    io.err(`--rule runs a rule once, now: use it with --once (e.g. thrad-rules run --once --rule ${named[0]}).`);
-    return EXIT.usage;
-  }
+  if (named.length > 0 && !values.once) throw new UsageError(`--rule runs a rule once, now: use it with --once (e.g. thrad-rules run --once --rule ${named[0]}).`);
   const once = values.once ? onceSelection(ruleSet, named) : null;
-  if (once && 'error' in once) {
-    io.err(once.error);
-    return EXIT.usage;
-  }
+  if (once && 'error' in once) throw new UsageError(once.error);
 
   if (!config.hasApiKey) io.out('No THRAD_ADS_API_KEY set: running against the bundled Thrad sandbox with the demo fixture (nothing real is touched).');
-  let environment;
-  try {
-    environment = await openEnvironment(config, { role: 'runner', needApi: true, sandboxPort, clockSpeed, env: ctx.env });
-  } catch (error) {
-    if (error instanceof EnvironmentError) {
-      io.err(error.message);
-      return EXIT.failure;
-    }
-    throw error;
-  }
+  const environment = await openEnvironment(config, { role: 'runner', needApi: true, sandboxPort, clockSpeed, env: ctx.env });
   const zoneOf = (ruleId: string): string => ruleSet.byId.get(ruleId)?.rule.schedule.timezone ?? 'UTC';
   try {
     io.out(`API: ${environment.describeApi}`);
@@ -159,11 +122,15 @@ export async function runCommand(args: string[], ctx: RunContext): Promise<numbe
       onProgress: (p) => io.progress?.(`${p.phase === 'lists' ? 'reading lists' : 'reading insights'} ${p.done}/${p.total} · ${p.entities} entities`),
     });
     const cycle = async (ruleIds: readonly string[], occurrenceMs: number | undefined, scheduleId: string | undefined): Promise<boolean> => {
-      const { summary } = await engine.runCycle({ ruleIds, scheduledTime: occurrenceMs, scheduleId, mode, deadlineMs: Date.now() + 5 * 60_000, trigger: 'local' });
+      const result = await engine.runCycle({ ruleIds, scheduledTime: occurrenceMs, scheduleId, mode, deadlineMs: Date.now() + (ctx.cycleTimeoutMs ?? 5 * 60_000), trigger: 'local' });
+      const { summary } = result;
       io.progress?.(null);
       io.out(cycleLine(summary, zoneOf(summary.rule_ids[0] ?? '')));
       for (const error of summary.errors) io.err(`  ${error.rule_id ? `${error.rule_id}: ` : ''}${error.code}: ${error.message}`);
-      return summary.status !== 'failed';
+      // Failures the run recorded (no data for a rule, an action not called) that a person can fix.
+      const advice = explainCycle(result, { env: ctx.env, command: 'run' });
+      for (const line of advice) io.err(line);
+      return summary.status !== 'failed' && advice.length === 0;
     };
 
     if (once && 'run' in once) {

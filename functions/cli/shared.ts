@@ -1,12 +1,14 @@
-// What the audit, preview, undo and report commands share: configuration, the environment, and
-// errors turned into a message that says what to do next.
-import { loadConfig, type LocalConfig } from '../local/config';
+// What the commands share: configuration, the environment, the rules folder, and the time zone
+// times are printed in. Errors are not caught here: they reach main(), whose printer (errors.ts)
+// says what happened and what to do.
+import { existsSync } from 'node:fs';
+import { ENV, loadConfig, type LocalConfig } from '../local/config';
 import { openEnvironment, type LocalEnvironment } from '../local/environment';
-import { ConfigError, EnvironmentError } from '../local/errors';
-import { ThradApiError } from '../thrad/errors';
-import { ApiKeyUnavailableError } from '../thrad/errors';
-import { AuditStoreError } from '../audit/errors';
-import { EXIT, type Output } from './output';
+import { machineTimeZone } from '../local/format';
+import { formatIssue } from '../rules/errors';
+import { loadRules, type RuleSetLoad } from '../rules/validate';
+import { RulesUnavailableError } from './errors';
+import type { Output } from './output';
 
 export interface CommandContext {
   io: Output;
@@ -14,38 +16,45 @@ export interface CommandContext {
   env: NodeJS.ProcessEnv;
 }
 
-/** Open what a command needs; on a known failure print what to do and return the exit code. */
+/** Open what a command needs, run it, and close what was opened (also when it throws). */
 export async function withEnvironment(ctx: CommandContext, flags: { rules?: string }, needApi: boolean | 'live', body: (env: LocalEnvironment, config: LocalConfig) => Promise<number>): Promise<number> {
-  let config: LocalConfig;
-  try {
-    config = loadConfig(flags, ctx.env, ctx.cwd);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      ctx.io.err(`Configuration: ${error.message}`);
-      return EXIT.usage;
-    }
-    throw error;
-  }
+  const config = loadConfig(flags, ctx.env, ctx.cwd);
   let environment: LocalEnvironment | undefined;
   try {
     environment = await openEnvironment(config, { role: 'cli', needApi: needApi !== false, requireLiveSandbox: needApi === 'live', env: ctx.env });
     return await body(environment, config);
-  } catch (error) {
-    if (error instanceof EnvironmentError || error instanceof AuditStoreError) {
-      ctx.io.err(error.message);
-      return EXIT.failure;
-    }
-    if (error instanceof ApiKeyUnavailableError) {
-      ctx.io.err(`${error.message} Set THRAD_ADS_API_KEY (or THRAD_API_KEY_SECRET_ID), or unset both to use the bundled sandbox.`);
-      return EXIT.failure;
-    }
-    if (error instanceof ThradApiError) {
-      const hint = error.code === 'invalid_api_key' || error.code === 'auth_required' ? ' Check THRAD_ADS_API_KEY (keys start with ak_ and are shown once in Settings → API keys).' : error.code === 'connection_failed' ? ` Is ${config.apiBaseUrl} reachable? (THRAD_API_BASE_URL)` : '';
-      ctx.io.err(`${error.message}.${hint}`);
-      return EXIT.failure;
-    }
-    throw error;
   } finally {
     await environment?.close();
   }
+}
+
+/** How the rules folder was chosen, for messages. */
+function chosenBy(flag: string | undefined, env: NodeJS.ProcessEnv): string {
+  if (flag !== undefined) return '--rules';
+  return env[ENV.rulesDir]?.trim() ? ENV.rulesDir : 'the default';
+}
+
+/**
+ * The rules a command runs. Problems in rule files are printed one per line (the valid rules
+ * still load); a folder that gives nothing to run is a RulesUnavailableError.
+ */
+export function loadRuleFolder(rulesDir: string, ctx: CommandContext, flag: string | undefined): RuleSetLoad {
+  const by = chosenBy(flag, ctx.env);
+  if (!existsSync(rulesDir)) throw new RulesUnavailableError({ rulesDir, problem: 'missing', chosenBy: by });
+  const loaded = loadRules([rulesDir], ctx.cwd);
+  if (loaded.files.length === 0 && loaded.issues.length === 0) throw new RulesUnavailableError({ rulesDir, problem: 'empty', chosenBy: by });
+  for (const issue of loaded.issues) ctx.io.err(formatIssue(issue));
+  if (loaded.rules.length === 0) throw new RulesUnavailableError({ rulesDir, problem: 'invalid', chosenBy: by, errors: loaded.issues.filter((i) => i.severity === 'error').length });
+  return loaded;
+}
+
+/**
+ * The zone times are printed in: UTC with --utc; the rules' zone when every enabled rule shares
+ * one (as `npm start` prints them); otherwise this machine's. Rules that do not load are ignored.
+ */
+export function displayTimeZone(config: Pick<LocalConfig, 'rulesDir'>, ctx: CommandContext, utc: boolean | undefined): string {
+  if (utc) return 'UTC';
+  const zones = existsSync(config.rulesDir) ? new Set(loadRules([config.rulesDir], ctx.cwd).rules.filter((r) => r.rule.enabled).map((r) => r.rule.schedule.timezone)) : new Set<string>();
+  const [only] = zones;
+  return zones.size === 1 && only !== undefined ? only : machineTimeZone(ctx.env);
 }

@@ -4,10 +4,11 @@ import { pastTense } from '../engine/describe';
 import { undoDecision } from '../engine/undo';
 import { localStamp } from '../local/format';
 import { parseFlags } from './args';
+import { UsageError } from './errors';
 import { EXIT } from './output';
-import { withEnvironment, type CommandContext } from './shared';
+import { displayTimeZone, withEnvironment, type CommandContext } from './shared';
 
-export const UNDO_HELP = `Usage: thrad-rules undo <decision_id> [--json]
+export const UNDO_HELP = `Usage: thrad-rules undo <decision_id> [--json] [--utc] [--rules DIR]
 
 Reverses an automated status action (a pause is undone by activating, an activation by pausing)
 only if the entity is still in the state that decision left it in. Otherwise it refuses and says
@@ -18,6 +19,9 @@ will not undo it in turn.
 If the call's answer is lost (a timeout, a dropped connection), the undo is left unconfirmed: the
 next autopilot run reads the entity and records whether it happened.
 
+Times are printed in the rules' time zone when they share one (else this machine's; read from
+--rules DIR or THRAD_RULES_DIR); --utc prints UTC.
+
 Exit codes: 0 undone; 1 refused, failed, unconfirmed, or not found; 2 wrong usage.
 
 Examples:
@@ -25,18 +29,16 @@ Examples:
   npx thrad-rules undo d_3f2a9c0e5b7d1a4c6e8f0b2d`;
 
 export async function undoCommand(args: string[], ctx: CommandContext): Promise<number> {
-  const parsed = parseFlags(args, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, ctx.io, UNDO_HELP);
-  if (!parsed) return EXIT.usage;
+  const parsed = parseFlags(args, { json: { type: 'boolean' }, utc: { type: 'boolean' }, rules: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, ctx.io, UNDO_HELP);
   if (parsed.values.help) {
     ctx.io.out(UNDO_HELP);
     return EXIT.ok;
   }
   const [decisionId, extra] = parsed.positionals;
   if (!decisionId || extra !== undefined) {
-    ctx.io.err(`Give exactly one decision id.\n\n${UNDO_HELP}`);
-    return EXIT.usage;
+    throw new UsageError(`undo takes exactly one decision id; found ${parsed.positionals.length === 0 ? 'none' : parsed.positionals.length}.`, 'Find the id with npx thrad-rules audit --outcome acted --limit 5, then: npx thrad-rules undo <decision_id>');
   }
-  return withEnvironment(ctx, {}, 'live', async (environment) => {
+  return withEnvironment(ctx, { rules: parsed.values.rules }, 'live', async (environment, config) => {
     const result = await undoDecision({ client: environment.client, store: environment.store, clock: environment.clock }, await environment.accountId(), decisionId, { deadlineMs: Date.now() + 60_000 });
     if (parsed.values.json) ctx.io.out(JSON.stringify(result, null, 2));
     if (result.status === 'refused') {
@@ -52,7 +54,7 @@ export async function undoCommand(args: string[], ctx: CommandContext): Promise<
       if (!parsed.values.json) ctx.io.err(`Failed: could not ${r.action ?? 'act'} ${r.level} "${r.entity_name}": ${r.api_result?.message ?? 'error'} (recorded as ${r.decision_id})`);
       return EXIT.failure;
     }
-    if (!parsed.values.json) ctx.io.out(`Undone: ${pastTense(r.action ?? 'changed')} ${r.level} "${r.entity_name}" at ${localStamp(r.evaluated_at, 'UTC')} (was ${r.status_before}, now ${r.status_after}); recorded as ${r.decision_id}, undoing ${r.undoes ?? ''}.`);
+    if (!parsed.values.json) ctx.io.out(`Undone: ${pastTense(r.action ?? 'changed')} ${r.level} "${r.entity_name}" at ${localStamp(r.evaluated_at, displayTimeZone(config, ctx, parsed.values.utc))} (was ${r.status_before}, now ${r.status_after}); recorded as ${r.decision_id}, undoing ${r.undoes ?? ''}.`);
     return EXIT.ok;
   });
 }

@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import { formatIssue } from '../rules/errors';
 import { loadRules } from '../rules/validate';
+import { RulesUnavailableError } from './errors';
 import { EXIT, type Output } from './output';
 
 export const VALIDATE_HELP = `Usage: thrad-rules validate [paths...] [--json]
@@ -36,10 +37,7 @@ export function runValidate(paths: readonly string[], options: { json: boolean; 
     return errors.length === 0 ? EXIT.ok : EXIT.failure;
   }
   for (const issue of result.issues) io.out(formatIssue(issue));
-  if (result.files.length === 0 && errors.length === 0) {
-    io.err(`No rule files found in ${targets.join(', ')}.`);
-    return EXIT.failure;
-  }
+  if (result.files.length === 0 && errors.length === 0) throw new RulesUnavailableError({ rulesDir: targets.join(', '), problem: 'empty', chosenBy: paths.length > 0 ? undefined : 'the default' });
   const badFiles = new Set(errors.map((e) => e.file)).size;
   const fileCount = new Set([...result.files.map((f) => f), ...errors.map((e) => e.file)]).size;
   const warningText = warnings.length > 0 ? ` (${warnings.length} warning${warnings.length === 1 ? '' : 's'})` : '';

@@ -5,6 +5,7 @@ import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
+import { create as createDynaliteStore } from 'dynalite/db';
 
 export interface EmbeddedDynamo {
   endpoint: string;
@@ -17,8 +18,28 @@ export function localDynamoClient(endpoint: string): DynamoDBClient {
   return new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 3 });
 }
 
+/**
+ * Open the folder's database once and close it again, so a folder another process holds is a
+ * rejection here rather than an uncaught error thrown inside dynalite's first request.
+ */
+async function checkFolderOpens(path: string): Promise<void> {
+  const { db } = createDynaliteStore({ path });
+  try {
+    await db.open();
+  } catch (error) {
+    const cause = (error as { cause?: unknown }).cause;
+    const locked = (cause as { code?: unknown } | undefined)?.code === 'LEVEL_LOCKED';
+    throw new Error(locked ? 'its folder is locked by another process' : (cause instanceof Error ? cause : (error as Error)).message, { cause: error });
+  } finally {
+    await db.close().catch(() => undefined);
+  }
+}
+
 export async function startEmbeddedDynamo(options: { path?: string; port?: number } = {}): Promise<EmbeddedDynamo> {
-  if (options.path) mkdirSync(options.path, { recursive: true });
+  if (options.path) {
+    mkdirSync(options.path, { recursive: true });
+    await checkFolderOpens(options.path);
+  }
   const server = dynalite({ path: options.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -5,15 +5,42 @@ import { describeExplanation } from '../engine/describe';
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
-/** `2026-11-19 22:00 EST` in the given zone. */
-export function localStamp(iso: string, timeZone: string): string {
+function stampParts(iso: string, timeZone: string): Record<string, string> {
   let f = formatters.get(timeZone);
   if (!f) {
     f = new Intl.DateTimeFormat('en-US', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZoneName: 'short' });
     formatters.set(timeZone, f);
   }
-  const parts = Object.fromEntries(f.formatToParts(new Date(iso)).map((p) => [p.type, p.value]));
+  return Object.fromEntries(f.formatToParts(new Date(iso)).map((p) => [p.type, p.value]));
+}
+
+/** `2026-11-19 22:00 EST` in the given zone. */
+export function localStamp(iso: string, timeZone: string): string {
+  const parts = stampParts(iso, timeZone);
   return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute} ${parts.timeZoneName}`;
+}
+
+/** `11-19 22:00` in the given zone (chart axes, where the zone is said once). */
+export function shortStamp(iso: string, timeZone: string): string {
+  const parts = stampParts(iso, timeZone);
+  return `${parts.month}-${parts.day} ${parts.hour}:${parts.minute}`;
+}
+
+/** Whether the runtime knows this IANA zone (or alias such as `UTC`). */
+export function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** This machine's zone: the environment's TZ when it names a zone, else the system's. */
+export function machineTimeZone(env: NodeJS.ProcessEnv = process.env): string {
+  const tz = env.TZ?.trim().replace(/^:/, '');
+  if (tz && isTimeZone(tz)) return tz;
+  return new Intl.DateTimeFormat().resolvedOptions().timeZone;
 }
 
 const VERB: Record<string, string> = { pause: 'PAUSE', activate: 'ACTIVATE', archive: 'ARCHIVE', notify: 'NOTIFY' };

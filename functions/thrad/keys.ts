@@ -140,15 +140,21 @@ function extractKey(secretString: string): string {
   throw new ApiKeyUnavailableError('The API key secret is JSON without an "api_key" string field.');
 }
 
-/**
- * The provider the environment asks for: THRAD_API_KEY_SECRET_ID (Secrets Manager) wins over
- * THRAD_ADS_API_KEY; undefined when neither is set.
- */
-export function apiKeyProviderFromEnv(env: NodeJS.ProcessEnv = process.env, options: Omit<SecretsManagerKeyProviderOptions, 'secretId'> = {}): ApiKeyProvider | undefined {
+/** Where the environment says the key comes from (the variable named, and the secret's name), never the key. */
+export type ApiKeySource = { variable: typeof API_KEY_SECRET_ENV; secretId: string } | { variable: typeof API_KEY_ENV };
+
+/** THRAD_API_KEY_SECRET_ID (Secrets Manager) wins over THRAD_ADS_API_KEY; undefined when neither is set. */
+export function apiKeySourceFromEnv(env: NodeJS.ProcessEnv = process.env): ApiKeySource | undefined {
   const secretId = env[API_KEY_SECRET_ENV];
-  if (secretId !== undefined && secretId.trim() !== '') {
-    return new SecretsManagerApiKeyProvider({ ...options, secretId: secretId.trim() });
-  }
-  if (env[API_KEY_ENV] !== undefined) return new EnvApiKeyProvider(env);
+  if (secretId !== undefined && secretId.trim() !== '') return { variable: API_KEY_SECRET_ENV, secretId: secretId.trim() };
+  if (env[API_KEY_ENV] !== undefined) return { variable: API_KEY_ENV };
+  return undefined;
+}
+
+/** The provider the environment asks for (see `apiKeySourceFromEnv`); undefined when neither is set. */
+export function apiKeyProviderFromEnv(env: NodeJS.ProcessEnv = process.env, options: Omit<SecretsManagerKeyProviderOptions, 'secretId'> = {}): ApiKeyProvider | undefined {
+  const source = apiKeySourceFromEnv(env);
+  if (source?.variable === API_KEY_SECRET_ENV) return new SecretsManagerApiKeyProvider({ ...options, secretId: source.secretId });
+  if (source?.variable === API_KEY_ENV) return new EnvApiKeyProvider(env);
   return undefined;
 }

@@ -75,12 +75,14 @@ describe('thrad-rules commands', () => {
   });
 
   describe('audit', () => {
-    it('lists the decisions newest first as a table', async () => {
+    it('lists the decisions newest first as a table, in the rules\' time zone', async () => {
       const result = await cli('audit');
       expect(result.code).toBe(0);
       const lines = result.out.split('\n');
-      expect(lines[0]).toMatch(/^time \(UTC\)\s+rule\s+entity\s+action\s+outcome\s+why\s+decision$/);
+      expect(lines[0]).toMatch(/^time\s+rule\s+entity\s+action\s+outcome\s+why\s+decision$/);
       expect(lines.slice(2)).toHaveLength(3);
+      // Every rule runs in America/New_York: 15:00 UTC is 11:00 EDT, as `npm start` prints it.
+      for (const line of lines.slice(2)) expect(line).toMatch(/^2026-03-10 11:\d\d EDT {2}/);
       expect(result.out).toContain('Expensive Shoes');
     });
 
@@ -104,9 +106,9 @@ describe('thrad-rules commands', () => {
 
     it.each([
       [['audit', '--outcome', 'exploded'], '--outcome'],
-      [['audit', '--since', 'yesterdayish'], '--since/--until'],
+      [['audit', '--since', 'yesterdayish'], '--since yesterdayish: expected a date'],
       [['audit', '--json', '--csv'], 'Choose one of --json and --csv.'],
-      [['audit', '--limit', '0'], '--limit'],
+      [['audit', '--limit', '0'], '--limit 0: expected a whole number from 1 to 10000'],
     ])('%j → exit 2 with a hint', async (args, hint) => {
       const result = await cli(...args);
       expect(result.code).toBe(2);
@@ -119,7 +121,7 @@ describe('thrad-rules commands', () => {
       const [pause] = JSON.parse((await cli('audit', '--json', '--rule', 'pause-expensive')).out) as DecisionRecord[];
       const result = await cli('undo', pause?.decision_id ?? '');
       expect(result).toMatchObject({ code: 0 });
-      expect(result.out).toMatch(/^Undone: activated campaign "Expensive Shoes" .* \(was paused, now active\); recorded as u_[0-9a-f]{24}, undoing d_/);
+      expect(result.out).toMatch(/^Undone: activated campaign "Expensive Shoes" at 2026-03-10 11:\d\d EDT \(was paused, now active\); recorded as u_[0-9a-f]{24}, undoing d_/);
       expect(sandbox.world.campaigns.get(eids.expensive)?.status).toBe('active');
       const [undo] = JSON.parse((await cli('audit', '--json', '--rule', 'manual-undo')).out) as DecisionRecord[];
       expect(undo).toMatchObject({ trigger: 'undo', action: 'activate', outcome: 'acted', undoes: pause?.decision_id, status_before: 'paused', status_after: 'active' });
@@ -154,6 +156,45 @@ describe('thrad-rules commands', () => {
       for (const d of acted) expect(html).toContain(d.decision_id);
       expect(html).toContain('<svg');
       expect(html).not.toMatch(/(src|href)="https?:/);
+    });
+  });
+
+  describe('times', () => {
+    it('--utc prints UTC; JSON and CSV stay ISO 8601 UTC', async () => {
+      const utc = (await cli('audit', '--utc')).out.split('\n').slice(2);
+      expect(utc.length).toBeGreaterThan(0);
+      for (const line of utc) expect(line).toMatch(/^2026-03-10 15:\d\d UTC {2}/);
+      const iso = /^2026-03-10T15:\d\d:\d\d(\.\d+)?Z$/;
+      for (const d of JSON.parse((await cli('audit', '--json')).out) as DecisionRecord[]) expect(d.evaluated_at).toMatch(iso);
+      for (const row of (await cli('audit', '--csv')).out.split('\n').slice(1)) expect(row.split(',')[0]).toMatch(iso);
+    });
+
+    it('rules in several zones: the machine\'s zone (TZ), always with its abbreviation; disabled rules do not count', async () => {
+      const mixed = join(cwd, 'mixed-rules');
+      mkdirSync(mixed, { recursive: true });
+      const [first, second, third] = engineRuleInputs();
+      writeFileSync(join(mixed, 'a.json'), JSON.stringify({ ...first, schedule: { expression: 'rate(15 minutes)', timezone: 'Europe/Berlin' } }));
+      writeFileSync(join(mixed, 'b.json'), JSON.stringify(second));
+      const machine = async (): Promise<string[]> => {
+        const out: string[] = [];
+        const io: Output = { out: (l) => out.push(l), err: () => undefined, isTTY: false };
+        expect(await main(['audit', '--rules', mixed], { io, cwd, env: { ...env, TZ: 'America/Los_Angeles' } })).toBe(0);
+        return out.join('\n').split('\n').slice(2);
+      };
+      for (const line of await machine()) expect(line).toMatch(/^2026-03-10 08:\d\d PDT {2}/);
+      // With the Berlin rule disabled, the enabled ones share New York again.
+      writeFileSync(join(mixed, 'a.json'), JSON.stringify({ ...first, enabled: false, schedule: { expression: 'rate(15 minutes)', timezone: 'Europe/Berlin' } }));
+      writeFileSync(join(mixed, 'c.json'), JSON.stringify(third));
+      for (const line of await machine()) expect(line).toMatch(/^2026-03-10 11:\d\d EDT {2}/);
+    });
+
+    it('report: the page\'s times in the rules\' zone, or UTC with --utc', async () => {
+      expect((await cli('report', '--since', '2026-03-01', '--out', 'zoned.html')).out).toMatch(/^Wrote .*zoned\.html: \d+ actions across \d+ campaigns, 2026-02-28 19:00 EST – 2026-03-10 11:\d\d EDT\.$/);
+      const zoned = readFileSync(join(cwd, 'zoned.html'), 'utf8');
+      expect(zoned).toMatch(/<td>2026-03-10 11:\d\d EDT<\/td>/);
+      expect(zoned).not.toMatch(/<td>2026-03-10 15:\d\d UTC<\/td>/);
+      expect((await cli('report', '--since', '2026-03-01', '--out', 'utc.html', '--utc')).code).toBe(0);
+      expect(readFileSync(join(cwd, 'utc.html'), 'utf8')).toMatch(/<td>2026-03-10 15:\d\d UTC<\/td>/);
     });
   });
 
