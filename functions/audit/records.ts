@@ -25,7 +25,7 @@ export type RecordOutcome = Outcome | 'pending';
 /** Outcomes that appear on the actions index (something was, or would have been, done). */
 export const ACTION_OUTCOMES: ReadonlySet<RecordOutcome> = new Set(['acted', 'would_act', 'failed']);
 
-export const TRIGGERS = ['schedule', 'local', 'manual', 'undo', 'reconcile'] as const;
+export const TRIGGERS = ['schedule', 'local', 'manual', 'undo', 'reconcile', 'simulate'] as const;
 export type Trigger = (typeof TRIGGERS)[number];
 
 type ExplanationShape =

@@ -3,6 +3,8 @@
 // modules throw typed errors with fields (functions/thrad, audit, local); only this file turns
 // them into words for the terminal. Stack traces are printed only when asked for (--debug or
 // THRAD_RULES_DEBUG=1); nothing printed here ever contains the API key.
+import { SimulationInputError } from '../sim/errors';
+import { FixtureError } from '../../sandbox/fixture';
 import { AuditStoreError, AuditTableMissingError } from '../audit/errors';
 import type { DecisionRecord, RunSummary } from '../audit/records';
 import { ENV } from '../local/config';
@@ -330,6 +332,11 @@ export function explainError(error: unknown, situation: Situation): Explanation 
   if (error instanceof AuditStoreError) return { lines: explainStoreError(error, situation), exit: EXIT.failure };
   // Written to be read as they are: what could not be opened, and what to do.
   if (error instanceof EnvironmentError) return { lines: [error.message], exit: EXIT.failure };
+  if (error instanceof SimulationInputError || error instanceof FixtureError) {
+    const problems = error instanceof SimulationInputError ? error.problems : error.problems;
+    const file = error instanceof SimulationInputError ? error.file : error.source;
+    return { lines: [...problems.slice(0, 20).map((p) => `${file}: ${p}`), 'Nothing was simulated: fix the input above and run again.'], exit: EXIT.failure };
+  }
   if (isSystemError(error)) return { lines: explainSystemError(error), exit: EXIT.failure };
   return {
     lines: [`thrad-rules${situation.command ? ` ${situation.command}` : ''} stopped on an unexpected error: ${nameOf(error)}: ${messageOf(error)}.`, `This is a bug or a case thrad-rules does not know yet: ${DEBUG_HINT} (or add --debug).`],

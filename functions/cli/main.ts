@@ -11,6 +11,7 @@ import { auditCommand } from './audit';
 import { previewCommand } from './preview';
 import { reportCommand } from './report';
 import { runCommand } from './run';
+import { simulateCommand } from './simulate';
 import { undoCommand } from './undo';
 import { runValidate, VALIDATE_HELP } from './validate';
 
@@ -27,6 +28,7 @@ Commands:
   audit              the decision records: what was done, when and why (--json, --csv)
   undo <decision>    reverse an automated pause or activation nobody has changed since
   report             an HTML page of the automated actions and what triggered them
+  simulate           how the rules interact over simulated days, with people acting between runs
   validate [paths]   check rule files (default: rules/)
   schema             print the rules JSON Schema
 
@@ -60,6 +62,7 @@ const COMMANDS: Record<string, Command> = {
   audit: (args, ctx) => auditCommand(args, ctx),
   undo: (args, ctx) => undoCommand(args, ctx),
   report: (args, ctx) => reportCommand(args, ctx),
+  simulate: (args, ctx) => simulateCommand(args, ctx),
   validate: (args, ctx) => {
     const parsed = parseFlags(args, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, ctx.io, VALIDATE_HELP);
     if (parsed.values.help) {

@@ -52,6 +52,12 @@ export interface EngineDeps {
   crashPoints?: CrashPoints;
   /** Run ids (default: time + random); the simulator makes them deterministic. */
   newRunId?: (nowMs: number) => string;
+  /**
+   * Whether other processes may use the same key and table (default true): then requests are
+   * counted in the shared ledger and run summaries recorded. The simulator, alone with its own
+   * sandbox and in-memory store, turns this off.
+   */
+  shared?: boolean;
 }
 
 export interface CycleRequest {
@@ -175,7 +181,7 @@ export class Engine {
     const ctx = this.context(request, accountId, errors);
     this.logger.info('run started', { ...ctx.log, rule_ids: selected.map((r) => r.id), trigger: ctx.trigger, mode: ctx.mode });
     const finish = (status: RunSummary['status'], entitiesRead: number): Promise<CycleResult> => this.finish(ctx, selected, status, { startedReal, takenAtStart, keyFp, entitiesRead });
-    await this.syncLedger(accountId, keyFp);
+    if (this.deps.shared !== false) await this.syncLedger(accountId, keyFp);
 
     const claim = await this.claim(ctx);
     if (claim === 'duplicate') return finish('skipped_duplicate', 0);
@@ -340,8 +346,8 @@ export class Engine {
     const remaining = await client.budgetSnapshot().then((b) => b.remaining, () => null);
     const used = client.budget.totalTaken - run.takenAtStart;
     const summary = this.summarize(ctx, selected, status, run.startedReal, { api_requests: used, api_requests_remaining: remaining, entities_read: run.entitiesRead });
-    await store.putRunSummary(summary);
-    if (used > 0) {
+    if (this.deps.shared !== false) await store.putRunSummary(summary);
+    if (used > 0 && this.deps.shared !== false) {
       const minute = Math.floor(ctx.clock.nowMs() / 60_000) * 60_000;
       await store.recordRequests(ctx.accountId, run.keyFp, this.writerId, new Map([[minute, used]])).catch((error: unknown) => this.logger.warn('could not record request counts', errorAttributes(error)));
     }

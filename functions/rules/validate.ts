@@ -400,6 +400,34 @@ function warnRatio(metric: Metric, window: string | undefined, path: readonly Pa
   ctx.out.warning('ratio_without_min_data', [...path, 'metric'], `${metric} over ${window ?? 'its window'} can swing on a handful of ${divisor}; add guards.min_data (e.g. {"${divisor}": ${divisor === 'impressions' ? 1000 : 20}}) or a threshold on ${divisor} beside it, so it decides only on enough data`);
 }
 
+/** The leaves of a (raw) condition tree. */
+function leavesOf(node: unknown): Record<string, unknown>[] {
+  if (node === null || typeof node !== 'object' || Array.isArray(node)) return [];
+  const obj = node as Record<string, unknown>;
+  if (Array.isArray(obj.all)) return obj.all.flatMap(leavesOf);
+  if (Array.isArray(obj.any)) return obj.any.flatMap(leavesOf);
+  if ('not' in obj) return leavesOf(obj.not);
+  return [obj];
+}
+
+const DELIVERY_METRICS: readonly string[] = ['impressions', 'clicks', 'spend'];
+
+/**
+ * An ad-group or ad rule about missing delivery (few or no impressions, clicks or spend) that does
+ * not look at the parents: it would also match everything under a campaign someone paused (a
+ * daypart pause for the night), and pausing those leaves the morning resume delivering nothing.
+ */
+function warnChildWithoutParents(when: unknown, level: Level, out: Collector): void {
+  if (level === 'campaign') return;
+  const leaves = leavesOf(when);
+  const aboutMissingDelivery = leaves.some((l) => typeof l.metric === 'string' && DELIVERY_METRICS.includes(l.metric) && (l.op === 'eq' || l.op === 'lt' || l.op === 'lte') && l.compare_to === undefined);
+  if (!aboutMissingDelivery) return;
+  const fields = new Set(leaves.map((l) => l.field));
+  const missing = (level === 'ad' ? ['campaign_status', 'ad_group_status'] : ['campaign_status']).filter((f) => !fields.has(f));
+  if (missing.length === 0) return;
+  out.warning('child_without_parent_status', ['when'], `a ${level.replace('_', ' ')} rule about missing delivery also matches every ${level.replace('_', ' ')} whose ${missing.map((f) => f.replace('_status', '').replace('_', ' ')).join(' or ')} is paused (a night's daypart pause, a person's pause), where nothing can deliver; add ${missing.map((f) => `{"field": "${f}", "op": "eq", "value": "active"}`).join(' and ')}`);
+}
+
 /** The rule's `then`: a known action, available at the rule's level, with that action's parameters. */
 function checkAction(then: unknown, level: Level | null, out: Collector): void {
   if (then === undefined) {
@@ -445,7 +473,10 @@ export function validateRule(raw: unknown, file: string, index: number | null): 
   if (!('when' in obj)) out.error('missing_key', ['when'], 'missing required key "when" (the condition)');
   const level = typeof obj.level === 'string' && ['campaign', 'ad_group', 'ad'].includes(obj.level) ? (obj.level as Level) : null;
   const guards = obj.guards as { min_data?: unknown } | undefined;
-  if (level && 'when' in obj) checkCondition(obj.when, ['when'], { level, hasMinData: guards?.min_data !== undefined, out }, []);
+  if (level && 'when' in obj) {
+    checkCondition(obj.when, ['when'], { level, hasMinData: guards?.min_data !== undefined, out }, []);
+    warnChildWithoutParents(obj.when, level, out);
+  }
 
   const schedule = obj.schedule as { expression?: unknown; timezone?: unknown } | undefined;
   if (schedule && typeof schedule.expression === 'string') {

@@ -84,8 +84,8 @@ export const FIELD_INFO: Record<Field, FieldInfo> = {
   review_status: { type: 'enum', values: ['in_review', 'approved', 'rejected'], levels: ['campaign', 'ad'], ops: ['eq', 'neq', 'in', 'not_in'], nullable: false, description: 'The moderation verdict (campaigns; ads copy their campaign’s; ad groups have none).' },
   name: { type: 'string', levels: ['campaign', 'ad_group', 'ad'], ops: ['eq', 'neq', 'in', 'not_in', 'contains'], nullable: false, description: 'The entity name; contains is case-insensitive.' },
   lifetime_budget_usd: { type: 'usd', levels: ['campaign'], ops: ORDER_OPS, nullable: false, description: 'The campaign lifetime budget in USD (the API’s lifetime_spend_limit_micros / 1e6).' },
-  start_time: { type: 'time', levels: ['campaign'], ops: ORDER_OPS, nullable: false, description: 'Campaign start: an ISO 8601 time, or now, now-3d, now+12h.' },
-  end_time: { type: 'time', levels: ['campaign'], ops: ORDER_OPS, nullable: true, description: 'Campaign end (null when open-ended): an ISO 8601 time, or now, now-3d, now+12h.' },
+  start_time: { type: 'time', levels: ['campaign', 'ad_group', 'ad'], ops: ORDER_OPS, nullable: false, description: 'The campaign’s start (ad groups and ads: their campaign’s): an ISO 8601 time, or now, now-3d, now+12h.' },
+  end_time: { type: 'time', levels: ['campaign', 'ad_group', 'ad'], ops: ORDER_OPS, nullable: true, description: 'The campaign’s end (ad groups and ads: their campaign’s; null when open-ended): an ISO 8601 time, or now, now-3d, now+12h.' },
   campaign_status: { type: 'enum', values: ['active', 'paused', 'archived'], levels: ['ad_group', 'ad'], ops: ['eq', 'neq', 'in', 'not_in'], nullable: false, description: 'The status of the ad group’s or ad’s campaign: an ad cannot deliver while its campaign is paused.' },
   ad_group_status: { type: 'enum', values: ['active', 'paused'], levels: ['ad'], ops: ['eq', 'neq', 'in', 'not_in'], nullable: false, description: 'The status of the ad’s ad group (archived reads back as paused): an ad cannot deliver while its ad group is paused.' },
 };

@@ -49,6 +49,7 @@ describe('AutopilotStack', () => {
     });
     expect(byExpression.sort()).toEqual(
       [
+        ['cron(0 12 * * ? *)', 'America/New_York', 'stalled-ads', 82_800, 82_800, '<aws.scheduler.scheduled-time>'],
         ['cron(0 22 * * ? *)', 'America/New_York', 'daypart-pause', 82_800, 82_800, '<aws.scheduler.scheduled-time>'],
         ['cron(0 7 * * ? *)', 'America/New_York', 'daypart-resume', 82_800, 82_800, '<aws.scheduler.scheduled-time>'],
         ['rate(1 hour)', 'America/New_York', 'ctr-floor', 3_600, 3_600, '<aws.scheduler.scheduled-time>'],

@@ -54,9 +54,33 @@ describe('validateRuleText', () => {
     ['only_if_paused_by on pause', { ...base, then: { action: 'pause', only_if_paused_by: ['x'] } }, "rules/r1.json:then.only_if_paused_by: only_if_paused_by limits activate; this rule's action is pause (rule r1)"],
     ['a bad regex', { ...base, scope: { name_matches: '([' } }, 'rules/r1.json:scope.name_matches: expected a regular expression, found "([" (Invalid regular expression: /([/: Unterminated character class) (rule r1)'],
     ['a bad cooldown', { ...base, guards: { cooldown: '6 hours' } }, 'rules/r1.json:guards.cooldown: expected a duration such as 30m, 6h, 2d, or forever; found the string "6 hours" (rule r1)'],
+    ['an unknown action, with a suggestion', { ...base, then: { action: 'puase' } }, 'rules/r1.json:then.action: expected one of pause, activate, archive, notify, found the string "puase". Did you mean "pause"? (rule r1)'],
+    ['an unknown key of an action', { ...base, then: { action: 'pause', mesage: 'x' } }, 'rules/r1.json:then.mesage: unknown key "mesage"; expected one of action, message. Did you mean "message"? (rule r1)'],
+    ['a parent status on a campaign rule', { ...base, when: { field: 'campaign_status', op: 'eq', value: 'active' } }, "rules/r1.json:when.field: campaign_status is only available at ad_group, ad level; this rule's level is campaign (rule r1)"],
+    ['ad_group_status on an ad group rule', { ...base, level: 'ad_group', when: { field: 'ad_group_status', op: 'eq', value: 'active' } }, "rules/r1.json:when.field: ad_group_status is only available at ad level; this rule's level is ad_group (rule r1)"],
+    ['a parent status that never reads back', { ...base, level: 'ad', when: { field: 'ad_group_status', op: 'eq', value: 'archived' } }, 'rules/r1.json:when.value: expected one of active, paused, found the string "archived". (rule r1)'],
     ['a bad id', { ...base, id: 'CPC Guard' }, 'rules/r1.json:id: a rule id is 1–64 lowercase letters, digits, - or _, starting with a letter or digit; found the string "CPC Guard" (rule CPC Guard)'],
   ])('names %s', (_name, rule, expected) => {
     expect(issuesOf(rule)).toContain(expected);
+  });
+
+  describe('child rules about missing delivery look at their parents', () => {
+    const stalled = { metric: 'impressions', window: 'last_6_hours', op: 'eq', value: 0 };
+    it.each([
+      ['an ad rule without either parent', 'ad', [stalled], 'rules/r1.json:when: warning: a ad rule about missing delivery also matches every ad whose campaign or ad group is paused (a night\'s daypart pause, a person\'s pause), where nothing can deliver; add {"field": "campaign_status", "op": "eq", "value": "active"} and {"field": "ad_group_status", "op": "eq", "value": "active"} (rule r1)'],
+      ['an ad rule with only the campaign', 'ad', [stalled, { field: 'campaign_status', op: 'eq', value: 'active' }], 'rules/r1.json:when: warning: a ad rule about missing delivery also matches every ad whose ad group is paused (a night\'s daypart pause, a person\'s pause), where nothing can deliver; add {"field": "ad_group_status", "op": "eq", "value": "active"} (rule r1)'],
+      ['an ad group rule without its campaign', 'ad_group', [{ ...stalled, metric: 'spend', op: 'lt', value: 1 }], 'rules/r1.json:when: warning: a ad group rule about missing delivery also matches every ad group whose campaign is paused (a night\'s daypart pause, a person\'s pause), where nothing can deliver; add {"field": "campaign_status", "op": "eq", "value": "active"} (rule r1)'],
+    ] as const)('%s gets a warning', (_name, level, all, expected) => {
+      expect(issuesOf({ ...base, level, when: { all } })).toEqual([expected]);
+    });
+
+    it.each([
+      ['with both parents', 'ad', [stalled, { field: 'campaign_status', op: 'eq', value: 'active' }, { field: 'ad_group_status', op: 'eq', value: 'active' }]],
+      ['not about missing delivery', 'ad', [{ metric: 'clicks', window: 'today', op: 'gt', value: 10 }]],
+      ['at campaign level', 'campaign', [stalled]],
+    ] as const)('no warning %s', (_name, level, all) => {
+      expect(issuesOf({ ...base, level, when: { all } })).toEqual([]);
+    });
   });
 
   it('warns about a ratio metric without a minimum-data guard, but not when one is there', () => {
@@ -116,6 +140,6 @@ describe('loadRules', () => {
   it('the shipped example rules are valid, warning-free and carry $schema', () => {
     const result = loadRules([resolve(__dirname, '..', '..', 'rules')]);
     expect(result.issues).toEqual([]);
-    expect(result.rules.map((r) => r.rule.id).sort()).toEqual(['activate-approved', 'budget-guard', 'cpc-guard', 'cpc-spike-guard', 'ctr-floor', 'daypart-pause', 'daypart-resume']);
+    expect(result.rules.map((r) => r.rule.id).sort()).toEqual(['activate-approved', 'budget-guard', 'cpc-guard', 'cpc-spike-guard', 'ctr-floor', 'daypart-pause', 'daypart-resume', 'stalled-ads']);
   });
 });

@@ -1,0 +1,111 @@
+// `thrad-rules simulate`: how the rules interact over simulated time, with people acting between
+// runs, before anything goes live. The simulator (functions/sim) does the work; this is its
+// command line: flags, the events file, and the output (the runner's decision lines, or JSON).
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { compileRuleSet } from '../rules/compile';
+import { loadConfig } from '../local/config';
+import { decisionLine, localStamp } from '../local/format';
+import { SimulationInputError } from '../sim/errors';
+import { parseEvents, type SimEvent } from '../sim/events';
+import { runSimulation, type EventOutcome } from '../sim/simulate';
+import { loadFixtureFile } from '../../sandbox/fixture';
+import { parseFlags } from './args';
+import { FlagValueError, UsageError } from './errors';
+import { EXIT } from './output';
+import { loadRuleFolder, type CommandContext } from './shared';
+
+export const SIMULATE_HELP = `Usage: thrad-rules simulate --fixture F.json --until T [--events E.json] [--rules DIR] [--json]
+
+Shows how the rules interact before they go live. Starts the bundled sandbox from the fixture
+with its clock frozen at the fixture's "now", and steps it through every scheduled occurrence of
+every enabled rule up to T (each in its time zone, DST included; occurrences at one instant run
+together, as the autopilot runs them). Events (what people do between runs) are applied at their
+time, before the occurrences of the same instant. Deterministic, in seconds; nothing real is touched.
+
+  --fixture F.json  the world (the sandbox fixture format; sandbox/fixtures/demo.json is one)
+  --until T         an ISO 8601 time (2026-11-27T07:00:00Z), or a duration from the fixture's
+                    now: 90m, 12h, 3d, 2w
+  --events E.json   a JSON array of events:
+                      {"at": ISO, "do": "pause"|"activate"|"archive", "level": "campaign"|"ad_group"|"ad", "id": "..."}
+                      {"at": ISO, "do": "review", "id": "...", "review_status": "approved"|"rejected"}
+                      {"at": ISO, "do": "update", "level": "...", "id": "...", "body": {...}}   (an API update body)
+                      {"at": ISO, "do": "undo", "rule": "rule-id", "entity": "..."}  (that rule's latest acted decision)
+  --rules DIR       the rules (default: rules/, or THRAD_RULES_DIR)
+  --json            one object: {decisions, events, final, runs, requests}
+
+Exit codes: 0 the simulation ran; 1 a bad fixture, rules or events file (named with the path);
+2 wrong flags.
+
+Examples:
+  npx thrad-rules simulate --fixture sandbox/fixtures/demo.json --until 3d
+  npx thrad-rules simulate --fixture sandbox/fixtures/demo.json --until 1d --events night.json --json`;
+
+const DURATION_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 };
+
+/** `--until`: an ISO time, or a duration forward from the fixture's now. */
+export function parseUntil(value: string, nowMs: number): number {
+  const duration = /^(\d+)([mhdw])$/.exec(value.trim());
+  if (duration) return nowMs + Number(duration[1]) * (DURATION_MS[duration[2]]);
+  const ms = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value.trim()) ? Date.parse(value.trim()) : NaN;
+  if (Number.isNaN(ms)) throw new FlagValueError({ flag: '--until', found: value, expected: 'an ISO 8601 time with a zone, or a duration from the fixture\'s now (90m, 12h, 3d, 2w)', example: '--until 3d' });
+  return ms;
+}
+
+function readEvents(path: string): SimEvent[] {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new SimulationInputError(path, [(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `not valid JSON: ${(error as Error).message}`]);
+  }
+  return parseEvents(raw, path);
+}
+
+function eventLine(outcome: EventOutcome, timeZone: string): string {
+  const e = outcome.event;
+  const what = e.do === 'undo' ? `undo ${e.rule} on ${e.entity}` : e.do === 'review' ? `review campaign ${e.id}: ${e.review_status}` : `${e.do.toUpperCase().padEnd(8)} ${e.level.replace('_', ' ')} ${e.id}${e.do === 'update' ? ` ${JSON.stringify(e.body)}` : ''}`;
+  return `${localStamp(new Date(Date.parse(e.at)).toISOString(), timeZone)}  ${'(person)'.padEnd(18)} ${what}  ${outcome.ok ? '✓' : '✗'} ${outcome.detail}`;
+}
+
+export async function simulateCommand(args: string[], ctx: CommandContext): Promise<number> {
+  const { values } = parseFlags(args, { fixture: { type: 'string' }, until: { type: 'string' }, events: { type: 'string' }, rules: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, ctx.io, SIMULATE_HELP);
+  if (values.help) {
+    ctx.io.out(SIMULATE_HELP);
+    return EXIT.ok;
+  }
+  if (values.fixture === undefined) throw new UsageError('simulate needs --fixture F.json: the world to simulate (e.g. --fixture sandbox/fixtures/demo.json).');
+  if (values.until === undefined) throw new UsageError('simulate needs --until T: when the simulation ends (e.g. --until 3d, or --until 2026-11-27T07:00:00Z).');
+  const fixturePath = resolve(ctx.cwd, values.fixture);
+  const fixture = loadFixtureFile(fixturePath);
+  if (fixture.now === undefined) throw new SimulationInputError(values.fixture, ['now: the fixture needs "now" (Unix seconds): the simulation starts there']);
+  const untilMs = parseUntil(values.until, fixture.now * 1000);
+  const events = values.events === undefined ? [] : readEvents(resolve(ctx.cwd, values.events));
+  const config = loadConfig({ rules: values.rules }, ctx.env, ctx.cwd);
+  const loaded = loadRuleFolder(config.rulesDir, ctx, values.rules);
+  const errors = loaded.issues.filter((i) => i.severity === 'error');
+  // A simulation of part of the rule set would show interactions that will not happen: all or none.
+  if (errors.length > 0) throw new SimulationInputError(config.rulesDir, [`${errors.length} rule problem${errors.length === 1 ? '' : 's'} above (npx thrad-rules validate)`]);
+  const rules = compileRuleSet(loaded.rules);
+  const zones = new Set(rules.rules.filter((r) => r.rule.enabled).map((r) => r.rule.schedule.timezone));
+  const zone = zones.size === 1 ? ([...zones][0]) : 'UTC';
+  const zoneOf = (ruleId: string): string => rules.byId.get(ruleId)?.rule.schedule.timezone ?? zone;
+  const json = values.json === true;
+  const result = await runSimulation({
+    fixture,
+    fixtureFile: values.fixture,
+    rules,
+    untilMs,
+    events,
+    eventsFile: values.events,
+    onDecision: json ? undefined : (d) => ctx.io.out(decisionLine(d, zoneOf(d.rule_id))),
+    onEvent: json ? undefined : (e) => ctx.io.out(eventLine(e, zone)),
+  });
+  if (json) {
+    ctx.io.out(JSON.stringify({ decisions: result.decisions, events: result.events.map((e) => ({ ...e.event, ok: e.ok, detail: e.detail })), final: result.final, runs: result.runs, requests: result.requests }, null, 2));
+    return EXIT.ok;
+  }
+  const acted = result.decisions.filter((d) => d.outcome === 'acted').length;
+  ctx.io.out(`── simulated ${localStamp(new Date(fixture.now * 1000).toISOString(), zone)} → ${localStamp(new Date(untilMs).toISOString(), zone)}: ${result.runs} runs, ${result.decisions.length} decisions (${acted} acted), ${result.events.length} events (${result.events.filter((e) => !e.ok).length} refused), ${result.requests} engine API requests`);
+  return EXIT.ok;
+}
