@@ -37,6 +37,8 @@ export const behaviourSchema = z.strictObject({
   /** Seconds the old key keeps working after a rotation. */
   key_rotation_grace_seconds: z.number().int().nonnegative().default(1_800),
   deposit_micros: z.number().int().nonnegative().default(10_000_000),
+  /** Whether ads carry created_at/updated_at (the fact sheet cannot tell, §9.15). */
+  ad_timestamps: z.boolean().default(true),
   insights_default_limit: z.number().int().positive().default(1_000),
   insights_max_limit: z.number().int().positive().default(10_000),
 });

@@ -390,8 +390,7 @@ export class World {
       status: a.status,
       review_status: campaign.review_status,
       creative: { ...a.creative },
-      created_at: a.created_at,
-      updated_at: a.updated_at,
+      ...(this.behaviour.ad_timestamps ? { created_at: a.created_at, updated_at: a.updated_at } : {}),
     };
   }
 
