@@ -68,7 +68,7 @@ const holdsStopped = (holder: Extract<Holder, { kind: 'rule' }>): boolean => hol
 
 /** Whether a rule may start spend (activate) on an entity whose status `holder` holds. */
 export function mayStartSpend(holder: Holder, rule: StartRight): StartVerdict {
-  if (holder.kind === 'person') return { allowed: false, outcome: 'skipped_manual_override', reason: `changed by someone else, not the autopilot: ${holder.detail}; starting spend never reverses a person's change` };
+  if (holder.kind === 'person') return { allowed: false, outcome: 'skipped_manual_override', reason: `${holder.detail}; starting spend never reverses a person's change` };
   if (holder.kind === 'unknown') return { allowed: false, outcome: 'skipped_manual_override', reason: `the autopilot cannot tell who paused it (${holder.detail}); it does not start spend it cannot account for` };
   const named = rule.onlyIfPausedBy;
   if (named !== undefined) {
