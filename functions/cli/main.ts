@@ -5,6 +5,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { rulesJsonSchema } from '../rules/schema';
 import { EXIT, processOutput, type Output } from './output';
 import { auditCommand } from './audit';
+import { doctorCommand } from './doctor';
 import { previewCommand } from './preview';
 import { reportCommand } from './report';
 import { runCommand } from './run';
@@ -25,11 +26,12 @@ Commands:
   undo <decision>    reverse an automated pause or activation nobody has changed since
   report             an HTML page of the automated actions and what triggered them
   validate [paths]   check rule files (default: rules/)
+  doctor             read-only probes: does the API answer the way the wire profile assumes?
   schema             print the rules JSON Schema
 
 Configuration (flags > environment > defaults): THRAD_ADS_API_KEY or THRAD_API_KEY_SECRET_ID
 (none: the bundled sandbox), THRAD_API_BASE_URL, AUDIT_TABLE_NAME, DYNAMODB_ENDPOINT,
-THRAD_RULES_DATA_DIR, THRAD_RULES_DIR.
+THRAD_RULES_DATA_DIR, THRAD_RULES_DIR, THRAD_WIRE_PROFILE (reference | legacy).
 
 Run "thrad-rules <command> --help" for a command's options and examples.
 Exit codes: 0 ok; 1 failure (invalid rules, a refused undo, a failed run); 2 wrong usage.`;
@@ -60,6 +62,7 @@ const COMMANDS: Record<string, Command> = {
   audit: (args, ctx) => auditCommand(args, ctx),
   undo: (args, ctx) => undoCommand(args, ctx),
   report: (args, ctx) => reportCommand(args, ctx),
+  doctor: (args, ctx) => doctorCommand(args, ctx),
   validate: (args, ctx) => {
     const parsed = parse(args, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, ctx.io, VALIDATE_HELP);
     if (!parsed) return EXIT.usage;
