@@ -123,7 +123,7 @@ export class InsightsAnswerGuard {
       if (LEVEL_DEPTH[deeper] <= LEVEL_DEPTH[level]) continue;
       const field = LEVEL_ID_FIELD[deeper];
       if (row[field] !== undefined) {
-        this.fail('level', q.params.aggregationLevel, `row carries ${field}=${row[field]} (a ${deeper} row) but asked for ${q.params.aggregationLevel}=${level}`);
+        this.fail('level', q.params.aggregationLevel, `row carries ${field}=${row[field]} (${/^[aeiou]/.test(deeper) ? 'an' : 'a'} ${deeper} row) but asked for ${q.params.aggregationLevel}=${level}`);
       }
     }
     const scope = q.scope;
