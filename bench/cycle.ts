@@ -13,7 +13,6 @@ import { ruleVersion } from '../functions/rules/validate';
 import { ManualClock } from '../functions/shared/clock';
 import { ThradClient } from '../functions/thrad/client';
 import { StaticApiKeyProvider } from '../functions/thrad/keys';
-import { resolveWireProfile, WIRE_PROFILE_ENV } from '../functions/thrad/wire';
 import { BENCH_WINDOWS, benchRules } from './evaluator';
 import { BENCH_ACCOUNT, BENCH_KEY, BENCH_NOW } from './servers';
 
@@ -60,8 +59,8 @@ export async function runCycleBench(campaigns = 10_000): Promise<CycleFigures> {
       child.once('exit', (code) => reject(new Error(`bench servers exited (${String(code)})`)));
     });
     const clock = new ManualClock(BENCH_NOW * 1000);
-    // The insights page size follows the wire profile (THRAD_WIRE_PROFILE; 2000 in reference).
-    const client = new ThradClient({ baseUrl: endpoints.apiUrl, keyProvider: new StaticApiKeyProvider(BENCH_KEY), clock, listPageSize: LIST_PAGE, wireProfile: resolveWireProfile(process.env[WIRE_PROFILE_ENV]), requestTimeoutMs: 30_000 });
+    // Insights pages are the wire profile's largest (the default profile, as the bench sandbox serves: 2000 in reference).
+    const client = new ThradClient({ baseUrl: endpoints.apiUrl, keyProvider: new StaticApiKeyProvider(BENCH_KEY), clock, listPageSize: LIST_PAGE, requestTimeoutMs: 30_000 });
     const store = new AuditStore({ tableName: 'bench-audit', client: localDynamoClient(endpoints.dynamoEndpoint), clock });
     await store.ensureTable();
     const rules = cycleRules();

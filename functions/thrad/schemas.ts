@@ -130,11 +130,15 @@ export function insightsRowSchemaFor(profile: WireProfile): z.ZodType<InsightsRo
     shape[names.wireKey] = METADATA_KIND_SCHEMA[METADATA_FIELDS[field as keyof typeof METADATA_FIELDS].kind].optional();
   }
   const keys = Object.keys(shape);
-  return z.intersection(insightsRowWireSchema, z.object(shape)).transform((row): InsightsRowWire => {
+  // One object schema (base keys plus metadata keys) parses in one pass; zod cannot type a
+  // shape built at run time, so the base row's type is restated.
+  const row = insightsRowWireSchema.extend(shape) as unknown as z.ZodType<z.infer<typeof insightsRowWireSchema>>;
+  return row.transform((parsed): InsightsRowWire => {
     const metadata: Record<string, unknown> = {};
-    const loose = row as Record<string, unknown>;
+    const loose = parsed as Record<string, unknown>;
     for (const key of keys) if (loose[key] !== undefined) metadata[key] = loose[key];
-    return { ...row, metadata };
+    // The parsed object is zod's own copy: adding to it in place saves a copy per row.
+    return Object.assign(parsed, { metadata });
   });
 }
 
