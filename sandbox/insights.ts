@@ -339,13 +339,13 @@ interface Entity {
   fields: Record<string, unknown>;
 }
 
-/** The value of each metadata field for an entity, as the reference profile sends it (budget in USD). */
+/** The value of each metadata field for an entity (the budget in micros; sent in the profile's unit). */
 const METADATA_VALUE: Record<InsightsMetadataField, (ctx: AdContext) => unknown> = {
   campaign_name: (c) => c.campaign.name,
   campaign_status: (c) => c.campaign.status,
   campaign_start_time_seconds: (c) => c.campaign.start_time,
   campaign_end_time_seconds: (c) => c.campaign.end_time,
-  lifetime_spend_limit_micros: (c) => c.campaign.budget_micros / 1_000_000,
+  lifetime_spend_limit_micros: (c) => c.campaign.budget_micros,
   ad_group_name: (c) => c.group.name,
   ad_group_status: (c) => c.group.status,
   ad_name: (c) => c.ad.name,
@@ -434,6 +434,7 @@ export class InsightsEngine {
   }
 
   private compute(scope: Scope, q: ParsedQuery): Row[] {
+    const budgetInUsd = servedWire(this.world.behaviour).profile.insights.metadata?.budgetWireUnit === 'usd';
     const ads = this.adsInScope(scope, q.filters);
     const acc = new Map<string, { bucket: Bucket; entity: Entity; supply: SupplyName | 'combined'; totals: Totals }>();
     const slot = (bucket: Bucket, entity: Entity, supply: SupplyName | 'combined'): Totals => {
@@ -512,7 +513,10 @@ export class InsightsEngine {
       row.timezone = 'UTC';
       if (supply !== 'combined') row.supply = supply;
       Object.assign(row, entity.fields);
-      for (const meta of q.metadata) row[meta.wireKey] = METADATA_VALUE[meta.field](entity.ctx);
+      for (const meta of q.metadata) {
+        const value = METADATA_VALUE[meta.field](entity.ctx);
+        row[meta.wireKey] = meta.field === 'lifetime_spend_limit_micros' && budgetInUsd ? (value as number) / 1_000_000 : value;
+      }
       for (const field of q.fields) row[field] = metrics[field];
       rows.push(row);
     }
