@@ -30,7 +30,6 @@ export interface CycleFigures {
 }
 
 const LIST_PAGE = 500;
-const INSIGHTS_PAGE = 10_000;
 
 /** The bench rules: all dry-run but two live CPC guards narrow enough to act on a few dozen campaigns. */
 function cycleRules(): Rule[] {
@@ -60,7 +59,8 @@ export async function runCycleBench(campaigns = 10_000): Promise<CycleFigures> {
       child.once('exit', (code) => reject(new Error(`bench servers exited (${String(code)})`)));
     });
     const clock = new ManualClock(BENCH_NOW * 1000);
-    const client = new ThradClient({ baseUrl: endpoints.apiUrl, keyProvider: new StaticApiKeyProvider(BENCH_KEY), clock, listPageSize: LIST_PAGE, insightsPageSize: INSIGHTS_PAGE, requestTimeoutMs: 30_000 });
+    // Insights pages are the wire profile's largest (the default profile, as the bench sandbox serves: 2000 in reference).
+    const client = new ThradClient({ baseUrl: endpoints.apiUrl, keyProvider: new StaticApiKeyProvider(BENCH_KEY), clock, listPageSize: LIST_PAGE, requestTimeoutMs: 30_000 });
     const store = new AuditStore({ tableName: 'bench-audit', client: localDynamoClient(endpoints.dynamoEndpoint), clock });
     await store.ensureTable();
     const rules = cycleRules();
@@ -77,12 +77,27 @@ export async function runCycleBench(campaigns = 10_000): Promise<CycleFigures> {
     clearInterval(sampler);
     peak = Math.max(peak, process.memoryUsage().rss);
 
-    const log = (await (await fetch(`${endpoints.url}/_sandbox/requests`)).json()) as { data: { method: string; path: string }[] };
+    const log = (await (await fetch(`${endpoints.url}/_sandbox/requests`)).json()) as { data: { method: string; path: string; query: Record<string, string[]> }[] };
     const actions = log.data.filter((r) => r.method === 'POST' && /\/(pause|activate|archive)$/.test(r.path)).length;
     const insightsRows = (await (await fetch(`${endpoints.url}/_sandbox/state`)).json()) as { campaigns: unknown[] };
     const entities = insightsRows.campaigns.length;
     const listPages = Math.ceil(entities / LIST_PAGE);
-    const insightsPages = BENCH_WINDOWS.length * Math.max(1, Math.ceil(entities / INSIGHTS_PAGE));
+    // Per range read: ceil(rows / page size) pages, at least one. Rows are counted afterwards
+    // (not in the log above) with one whole read per distinct (level, range) the cycle asked.
+    const pageSize = client.insightsPageSize;
+    const ranges = new Map<string, { level: 'campaign' | 'ad_group' | 'ad'; startSeconds: number; endSeconds: number }>();
+    for (const r of log.data) {
+      const raw = r.query[client.wireProfile.insights.params.timeRanges]?.[0];
+      const level = r.query[client.wireProfile.insights.params.aggregationLevel]?.[0];
+      if (!r.path.endsWith('/insights') || raw === undefined || (level !== 'campaign' && level !== 'ad_group' && level !== 'ad')) continue;
+      const { start, end } = JSON.parse(raw) as { start: number; end: number };
+      ranges.set(`${level}|${start}|${end}`, { level, startSeconds: start, endSeconds: end });
+    }
+    let insightsPages = 0;
+    for (const { level, ...range } of ranges.values()) {
+      const rows = await client.insights({ scope: { level: 'ad_account' }, aggregationLevel: level, timeGranularity: 'none', fields: ['impressions'], timeRanges: [range] });
+      insightsPages += Math.max(1, Math.ceil(rows.length / pageSize));
+    }
     if (summary.status !== 'completed') throw new Error(`bench cycle ${summary.status}: ${JSON.stringify(summary.errors)}`);
     return {
       campaigns: entities,

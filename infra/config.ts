@@ -6,6 +6,7 @@ import type { Node } from 'constructs';
 import { formatIssue } from '../functions/rules/errors';
 import { scheduleGroups, type ScheduleGroup } from '../functions/rules/groups';
 import { loadRuleTexts, readRuleTexts, type LoadedRule, type RuleText } from '../functions/rules/validate';
+import { DEFAULT_WIRE_PROFILE, isWireProfileName, WIRE_PROFILE_NAMES, type WireProfileName } from '../functions/thrad/wire';
 
 export const ROOT = resolve(__dirname, '..');
 
@@ -19,6 +20,8 @@ export interface AutopilotConfig {
   apiBaseUrl?: string;
   accountId?: string;
   rulesDir: string;
+  /** The insights wire profile the function speaks (context `wireProfile`, default reference). */
+  wireProfile: WireProfileName;
 }
 
 export class RuleSynthError extends Error {
@@ -36,6 +39,8 @@ function optional(node: Node, key: string): string | undefined {
 export function configFromContext(node: Node): AutopilotConfig {
   const retention = Number(node.tryGetContext('retentionDays') ?? 400);
   if (!Number.isInteger(retention) || retention < 1) throw new RuleSynthError(`Context retentionDays must be a whole number of days ≥ 1 (got ${String(node.tryGetContext('retentionDays'))}).`);
+  const wireProfile = optional(node, 'wireProfile') ?? DEFAULT_WIRE_PROFILE;
+  if (!isWireProfileName(wireProfile)) throw new RuleSynthError(`Context wireProfile must be one of ${WIRE_PROFILE_NAMES.join(', ')} (got "${wireProfile}").`);
   return {
     stage: optional(node, 'stage') ?? 'prod',
     secretName: optional(node, 'secretName'),
@@ -45,6 +50,7 @@ export function configFromContext(node: Node): AutopilotConfig {
     apiBaseUrl: optional(node, 'apiBaseUrl'),
     accountId: optional(node, 'adAccountId'),
     rulesDir: resolve(ROOT, optional(node, 'rulesDir') ?? 'rules'),
+    wireProfile,
   };
 }
 

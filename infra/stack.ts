@@ -18,6 +18,7 @@ import { ACTION_FAILURES_METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../func
 import type { AutopilotConfig, ShippedRules } from './config';
 import { AuditTable } from './constructs/audit-table';
 import { EvaluateFunction } from './constructs/evaluate-function';
+import { WIRE_PROFILE_ENV } from '../functions/thrad/wire';
 
 export interface AutopilotStackProps extends StackProps {
   config: AutopilotConfig;
@@ -84,6 +85,7 @@ export class AutopilotStack extends Stack {
       environment: {
         RETENTION_DAYS: String(config.retentionDays),
         STAGE: config.stage,
+        [WIRE_PROFILE_ENV]: config.wireProfile,
         ...(config.apiBaseUrl ? { THRAD_API_BASE_URL: config.apiBaseUrl } : {}),
         ...(config.accountId ? { THRAD_AD_ACCOUNT_ID: config.accountId } : {}),
       },

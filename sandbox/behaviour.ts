@@ -2,8 +2,24 @@
 // documented default (README § "Where the API docs are silent") and can be overridden by a
 // fixture's `behaviour` object, so a test can pin the other plausible answer.
 import * as z from 'zod';
+import { WIRE_PROFILE_NAMES } from '../functions/thrad/wire';
 
 export const behaviourSchema = z.strictObject({
+  /**
+   * The insights wire shape served (functions/thrad/wire.ts), strictly: the other profile's
+   * shapes get `400 unknown_parameter`, `invalid_value` (limit) or `invalid_filter_operator`.
+   */
+  wire_profile: z.enum(WIRE_PROFILE_NAMES).default('reference'),
+  /**
+   * Model an API that ignores the time-range parameter: every insights read is answered for the
+   * default 30-day window, whatever range was asked (the client's answer guard must catch it).
+   */
+  ignore_time_ranges: z.boolean().default(false),
+  /**
+   * A time-range bound after the sandbox's current time: `400 invalid_value` (default, as the
+   * reference says: bounds must not be in the future) or accepted.
+   */
+  time_ranges_in_future: z.enum(['accept', 'reject']).default('reject'),
   /** `/activate` on an active campaign: 200 no-op (`ok`) or `400 campaign_already_active`. */
   campaign_activate_when_active: z.enum(['ok', 'error']).default('ok'),
   /** `/archive` on an archived campaign: 200 no-op or `400 campaign_already_archived`. */
@@ -39,8 +55,10 @@ export const behaviourSchema = z.strictObject({
   deposit_micros: z.number().int().nonnegative().default(10_000_000),
   /** Whether ads carry created_at/updated_at (the fact sheet cannot tell, §9.15). */
   ad_timestamps: z.boolean().default(true),
-  insights_default_limit: z.number().int().positive().default(1_000),
-  insights_max_limit: z.number().int().positive().default(10_000),
+  /** Insights page size when `limit` is not sent (default: the wire profile's, 20 in reference, 1000 in legacy). */
+  insights_default_limit: z.number().int().positive().optional(),
+  /** The largest insights `limit` accepted (default: the wire profile's, 2000 in reference, 10000 in legacy). */
+  insights_max_limit: z.number().int().positive().optional(),
 });
 
 export type Behaviour = z.infer<typeof behaviourSchema>;

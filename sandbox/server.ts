@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import type { Clock } from '../functions/shared/clock';
 import { keyFingerprint } from '../functions/shared/secrets';
+import type { WireProfileName } from '../functions/thrad/wire';
 import { ApiError, fromZodIssues, invalidValue } from './errors';
 import { parseFixture, type Fixture, type FixtureInput } from './fixture';
 import { InsightsEngine } from './insights';
@@ -43,6 +44,8 @@ export interface SandboxOptions {
   /** Sandbox seconds per real second; overrides the fixture's `clock_speed`. */
   clockSpeed?: number;
   realClock?: Clock;
+  /** The insights wire profile to serve; overrides the fixture's `behaviour.wire_profile` (also after a reset). */
+  wireProfile?: WireProfileName;
 }
 
 export interface Sandbox {
@@ -185,8 +188,11 @@ function noQuery(params: URLSearchParams): void {
 }
 
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
-  const makeWorld = (input: Fixture | FixtureInput): World =>
-    new World(parseFixture(input), { seed: options.seed, clockSpeed: options.clockSpeed, realClock: options.realClock });
+  const makeWorld = (input: Fixture | FixtureInput): World => {
+    const fixture = parseFixture(input);
+    const wire = options.wireProfile === undefined ? fixture : { ...fixture, behaviour: { ...fixture.behaviour, wire_profile: options.wireProfile } };
+    return new World(wire, { seed: options.seed, clockSpeed: options.clockSpeed, realClock: options.realClock });
+  };
   let world = makeWorld(options.fixture ?? EMPTY_FIXTURE);
   let insights = new InsightsEngine(world);
   let limiter = new RateLimiter(() => world);

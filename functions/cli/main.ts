@@ -8,6 +8,7 @@ import { parseFlags, takeDebugFlag } from './args';
 import { reportError, UsageError } from './errors';
 import { EXIT, processOutput, type Output } from './output';
 import { auditCommand } from './audit';
+import { doctorCommand } from './doctor';
 import { previewCommand } from './preview';
 import { reportCommand } from './report';
 import { runCommand } from './run';
@@ -30,11 +31,12 @@ Commands:
   report             an HTML page of the automated actions and what triggered them
   simulate           how the rules interact over simulated days, with people acting between runs
   validate [paths]   check rule files (default: rules/)
+  doctor             read-only probes: does the API answer the way the wire profile assumes?
   schema             print the rules JSON Schema
 
 Configuration (flags > environment > defaults): THRAD_ADS_API_KEY or THRAD_API_KEY_SECRET_ID
 (none: the bundled sandbox), THRAD_API_BASE_URL, AUDIT_TABLE_NAME, DYNAMODB_ENDPOINT,
-THRAD_RULES_DATA_DIR, THRAD_RULES_DIR.
+THRAD_RULES_DATA_DIR, THRAD_RULES_DIR, THRAD_WIRE_PROFILE (reference | legacy).
 
 Every command also takes --debug: on an error, print the stack trace too (or set
 THRAD_RULES_DEBUG=1). audit, report and undo print times in the rules' time zone (the machine's
@@ -63,6 +65,7 @@ const COMMANDS: Record<string, Command> = {
   undo: (args, ctx) => undoCommand(args, ctx),
   report: (args, ctx) => reportCommand(args, ctx),
   simulate: (args, ctx) => simulateCommand(args, ctx),
+  doctor: (args, ctx) => doctorCommand(args, ctx),
   validate: (args, ctx) => {
     const parsed = parseFlags(args, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, ctx.io, VALIDATE_HELP);
     if (parsed.values.help) {

@@ -19,6 +19,7 @@ import { loadRuleTexts, readRuleTexts, type RuleText } from '../rules/validate';
 import { systemClock } from '../shared/clock';
 import { ThradClient } from '../thrad/client';
 import { SecretsManagerApiKeyProvider } from '../thrad/keys';
+import { WIRE_PROFILE_ENV, WIRE_PROFILE_NAMES, wireProfileNamed } from '../thrad/wire';
 import { HandlerConfigError, InvalidSchedulerEventError, RunFailedError } from './errors';
 import { parseSchedulerEvent } from './event';
 import { ACTION_FAILURES_METRIC, METRICS_NAMESPACE, SERVICE_NAME } from './telemetry';
@@ -80,6 +81,9 @@ function buildRuntime(overrides: HandlerOverrides): Runtime {
   if (!tableName) throw new HandlerConfigError('AUDIT_TABLE_NAME is not set.');
   if (!secretId) throw new HandlerConfigError('THRAD_API_KEY_SECRET_ID is not set (the API key is read from Secrets Manager).');
 
+  const wireProfile = wireProfileNamed(env[WIRE_PROFILE_ENV]);
+  if (!wireProfile) throw new HandlerConfigError(`${WIRE_PROFILE_ENV} must be one of ${WIRE_PROFILE_NAMES.join(', ')} (got "${env[WIRE_PROFILE_ENV] ?? ''}").`);
+
   const loaded = loadRuleTexts(ruleTexts(env));
   for (const issue of loaded.issues) logger[issue.severity === 'error' ? 'error' : 'warn']('rule problem', { issue: formatIssue(issue) });
   const rules = compileRuleSet(loaded.rules);
@@ -88,6 +92,7 @@ function buildRuntime(overrides: HandlerOverrides): Runtime {
   const client = new ThradClient({
     baseUrl: env.THRAD_API_BASE_URL,
     keyProvider,
+    wireProfile,
     fetch: overrides.fetch,
     onEvent: (event) => logger.debug('thrad api', { ...event }),
   });

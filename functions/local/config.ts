@@ -4,6 +4,7 @@ import * as z from 'zod';
 import { ConfigError } from './errors';
 import { DEFAULT_BASE_URL } from '../thrad/client';
 import { API_KEY_ENV, API_KEY_SECRET_ENV } from '../thrad/keys';
+import { DEFAULT_WIRE_PROFILE, WIRE_PROFILE_ENV, WIRE_PROFILE_NAMES, type WireProfileName } from '../thrad/wire';
 
 export const PROJECT_ROOT = resolve(__dirname, '..', '..');
 
@@ -16,6 +17,7 @@ export const ENV = {
   dataDir: 'THRAD_RULES_DATA_DIR',
   rulesDir: 'THRAD_RULES_DIR',
   retentionDays: 'RETENTION_DAYS',
+  wireProfile: WIRE_PROFILE_ENV,
 } as const;
 
 export const DEFAULT_TABLE_NAME = 'thrad-autopilot-audit';
@@ -35,6 +37,8 @@ export interface LocalConfig {
   /** True when THRAD_API_BASE_URL was set explicitly. */
   apiBaseUrlSet: boolean;
   retentionDays: number | undefined;
+  /** The insights wire shape to speak (and the bundled sandbox serves). */
+  wireProfile: WireProfileName;
 }
 
 export interface ConfigFlags {
@@ -45,6 +49,7 @@ export interface ConfigFlags {
 const envSchema = z.object({
   [ENV.retentionDays]: z.coerce.number().int().positive().optional(),
   [ENV.apiBaseUrl]: z.url({ protocol: /^https?$/ }).optional(),
+  [ENV.wireProfile]: z.preprocess((v) => (typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined), z.enum(WIRE_PROFILE_NAMES).optional()),
 });
 
 export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv, cwd: string): LocalConfig {
@@ -62,5 +67,6 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv, cwd: stri
     apiBaseUrl: nonEmpty(env[ENV.apiBaseUrl]) ?? DEFAULT_BASE_URL,
     apiBaseUrlSet: nonEmpty(env[ENV.apiBaseUrl]) !== undefined,
     retentionDays: parsed.data[ENV.retentionDays],
+    wireProfile: parsed.data[ENV.wireProfile] ?? DEFAULT_WIRE_PROFILE,
   };
 }

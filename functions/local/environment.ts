@@ -104,12 +104,12 @@ export async function followSandboxClock(controlUrl: string): Promise<Clock | un
   }
 }
 
-async function listenSandbox(port: number, clockSpeed: number): Promise<Sandbox> {
+async function listenSandbox(port: number, clockSpeed: number, wireProfile: LocalConfig['wireProfile']): Promise<Sandbox> {
   const fixture = loadFixtureFile(DEMO_FIXTURE_PATH);
   try {
-    return await startSandbox({ fixture, port, clockSpeed });
+    return await startSandbox({ fixture, port, clockSpeed, wireProfile });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE' && port !== 0) return startSandbox({ fixture, port: 0, clockSpeed });
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE' && port !== 0) return startSandbox({ fixture, port: 0, clockSpeed, wireProfile });
     throw error;
   }
 }
@@ -138,82 +138,120 @@ async function openStore(config: LocalConfig, options: OpenOptions, clock: Clock
   return { store, describe: `embedded store in ${dir}`, embedded };
 }
 
+/** The API half of an environment: what `doctor` needs, without opening the audit store. */
+export type ApiEnvironment = Omit<LocalEnvironment, 'store' | 'describeStore'>;
+
+interface ApiSide extends Omit<ApiEnvironment, 'close'> {
+  /** The running autopilot's session this process attached to (no key). */
+  session: Session | undefined;
+  /** The demo key (no key). */
+  key: string | undefined;
+}
+
+/** Open only the API (real, or the bundled sandbox): no audit store is opened or created. */
+export async function openApiEnvironment(config: LocalConfig, options: OpenOptions): Promise<ApiEnvironment> {
+  const closers: (() => Promise<void>)[] = [];
+  const close = async (): Promise<void> => {
+    for (const c of closers.reverse()) await c().catch(() => undefined);
+  };
+  try {
+    const { session: _session, key: _key, ...side } = await openApiSide(config, options, closers);
+    return { ...side, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+async function openApiSide(config: LocalConfig, options: OpenOptions, closers: (() => Promise<void>)[]): Promise<ApiSide> {
+  if (config.hasApiKey) {
+    const keyProvider = apiKeyProviderFromEnv(options.env);
+    if (!keyProvider) throw new EnvironmentError('No API key provider could be built from the environment.');
+    // A THRAD_API_BASE_URL pointing at a sandbox (npm run sandbox) is followed on its clock.
+    const origin = config.apiBaseUrl.replace(/\/v1\/?$/, '');
+    const followed = config.apiBaseUrlSet ? await followSandboxClock(origin) : undefined;
+    const clock = followed ?? systemClock;
+    const client = new ThradClient({ baseUrl: config.apiBaseUrl, keyProvider, clock, wireProfile: config.wireProfile, onEvent: options.onClientEvent });
+    let account: string | undefined = options.env.THRAD_AD_ACCOUNT_ID || undefined;
+    const accountFile = join(config.dataDir, 'account.json');
+    return {
+      mode: 'api',
+      client,
+      clock,
+      sandbox: undefined,
+      session: undefined,
+      key: undefined,
+      describeApi: `${followed ? 'the Thrad sandbox' : 'the Thrad API'} at ${config.apiBaseUrl}`,
+      accountId: async () => {
+        if (account) return account;
+        try {
+          account = (await client.getAdAccount()).id;
+          mkdirSync(config.dataDir, { recursive: true });
+          writeFileSync(accountFile, JSON.stringify({ id: account }));
+        } catch (error) {
+          if (!existsSync(accountFile)) throw error;
+          account = z.object({ id: z.string() }).parse(JSON.parse(readFileSync(accountFile, 'utf8'))).id;
+        }
+        return account;
+      },
+    };
+  }
+
+  // No key: the bundled sandbox with the demo fixture.
+  const fixture = loadFixtureFile(DEMO_FIXTURE_PATH);
+  const sandboxSpeed = options.clockSpeed ?? fixture.clock_speed ?? DEMO_CLOCK_SPEED;
+  const key = fixture.api_keys.map((k) => (typeof k === 'string' ? k : k.key))[0];
+  const accountId = fixture.account.id;
+  const live = options.role === 'cli' ? await liveSession(config) : undefined;
+  const session = live?.session;
+  let sandbox: Sandbox | undefined;
+  let apiUrl: string;
+  let clock: Clock;
+  if (!session && options.requireLiveSandbox) {
+    throw new EnvironmentError('No autopilot sandbox is running: start the autopilot (npm start) in another terminal and run this there, or set THRAD_ADS_API_KEY to use the real API.');
+  }
+  if (live) {
+    apiUrl = live.session.apiUrl;
+    clock = live.clock;
+  } else if (options.needApi || options.role === 'runner') {
+    if (options.role === 'runner') rmSync(sandboxDir(config), { recursive: true, force: true });
+    // The clock starts frozen; the runner sets it going when its scheduler starts, so a slow start
+    // never skips the demo's first occurrences.
+    sandbox = await listenSandbox(options.sandboxPort ?? (options.role === 'runner' ? 4010 : 0), 0, config.wireProfile);
+    const started = sandbox;
+    closers.push(() => started.close());
+    apiUrl = sandbox.apiUrl;
+    clock = sandbox.world.clock;
+  } else {
+    apiUrl = 'http://127.0.0.1:0/v1';
+    clock = systemClock;
+  }
+  const client = new ThradClient({ baseUrl: apiUrl, keyProvider: new StaticApiKeyProvider(key), clock, wireProfile: config.wireProfile, onEvent: options.onClientEvent });
+  return {
+    mode: 'sandbox',
+    client,
+    clock,
+    sandbox,
+    session,
+    key,
+    describeApi: sandbox ? `the bundled Thrad sandbox at ${sandbox.apiUrl} (demo fixture${options.role === 'runner' ? `, clock ×${sandboxSpeed}` : ''})` : session ? `the running autopilot's sandbox at ${session.apiUrl}` : 'no API (audit data only)',
+    sandboxSpeed,
+    accountId: () => Promise.resolve(accountId),
+  };
+}
+
 export async function openEnvironment(config: LocalConfig, options: OpenOptions): Promise<LocalEnvironment> {
   const closers: (() => Promise<void>)[] = [];
   const close = async (): Promise<void> => {
     for (const c of closers.reverse()) await c().catch(() => undefined);
   };
   try {
-    if (config.hasApiKey) {
-      const keyProvider = apiKeyProviderFromEnv(options.env);
-      if (!keyProvider) throw new EnvironmentError('No API key provider could be built from the environment.');
-      // A THRAD_API_BASE_URL pointing at a sandbox (npm run sandbox) is followed on its clock.
-      const origin = config.apiBaseUrl.replace(/\/v1\/?$/, '');
-      const followed = config.apiBaseUrlSet ? await followSandboxClock(origin) : undefined;
-      const clock = followed ?? systemClock;
-      const client = new ThradClient({ baseUrl: config.apiBaseUrl, keyProvider, clock, onEvent: options.onClientEvent });
-      const { store, describe, embedded } = await openStore(config, options, clock, undefined, false);
-      if (embedded) closers.push(() => embedded.close());
-      let account: string | undefined = options.env.THRAD_AD_ACCOUNT_ID || undefined;
-      const accountFile = join(config.dataDir, 'account.json');
-      return {
-        mode: 'api',
-        client,
-        clock,
-        store,
-        sandbox: undefined,
-        describeApi: `${followed ? 'the Thrad sandbox' : 'the Thrad API'} at ${config.apiBaseUrl}`,
-        describeStore: describe,
-        accountId: async () => {
-          if (account) return account;
-          try {
-            account = (await client.getAdAccount()).id;
-            mkdirSync(config.dataDir, { recursive: true });
-            writeFileSync(accountFile, JSON.stringify({ id: account }));
-          } catch (error) {
-            if (!existsSync(accountFile)) throw error;
-            account = z.object({ id: z.string() }).parse(JSON.parse(readFileSync(accountFile, 'utf8'))).id;
-          }
-          return account;
-        },
-        close,
-      };
-    }
-
-    // No key: the bundled sandbox with the demo fixture.
-    const fixture = loadFixtureFile(DEMO_FIXTURE_PATH);
-    const sandboxSpeed = options.clockSpeed ?? fixture.clock_speed ?? DEMO_CLOCK_SPEED;
-    const key = fixture.api_keys.map((k) => (typeof k === 'string' ? k : k.key))[0];
-    const accountId = fixture.account.id;
-    const live = options.role === 'cli' ? await liveSession(config) : undefined;
-    let session = live?.session;
-    let sandbox: Sandbox | undefined;
-    let apiUrl: string;
-    let clock: Clock;
-    if (!session && options.requireLiveSandbox) {
-      throw new EnvironmentError('No autopilot sandbox is running: start the autopilot (npm start) in another terminal and run this there, or set THRAD_ADS_API_KEY to use the real API.');
-    }
-    if (live) {
-      apiUrl = live.session.apiUrl;
-      clock = live.clock;
-    } else if (options.needApi || options.role === 'runner') {
-      if (options.role === 'runner') rmSync(sandboxDir(config), { recursive: true, force: true });
-      // The clock starts frozen; the runner sets it going when its scheduler starts, so a slow start
-      // never skips the demo's first occurrences.
-      sandbox = await listenSandbox(options.sandboxPort ?? (options.role === 'runner' ? 4010 : 0), 0);
-      const started = sandbox;
-      closers.push(() => started.close());
-      apiUrl = sandbox.apiUrl;
-      clock = sandbox.world.clock;
-    } else {
-      apiUrl = 'http://127.0.0.1:0/v1';
-      clock = systemClock;
-    }
-    const client = new ThradClient({ baseUrl: apiUrl, keyProvider: new StaticApiKeyProvider(key), clock, onEvent: options.onClientEvent });
-    const { store, describe, embedded } = await openStore(config, options, clock, session, true);
+    const { session: attached, key, ...side } = await openApiSide(config, options, closers);
+    const sandboxMode = side.mode === 'sandbox';
+    const { store, describe, embedded } = await openStore(config, options, side.clock, attached, sandboxMode);
     if (embedded) closers.push(() => embedded.close());
-    if (options.role === 'runner' && sandbox && embedded) {
-      session = { apiUrl: sandbox.apiUrl, controlUrl: sandbox.url, dynamoEndpoint: embedded.endpoint, key, accountId, pid: process.pid, startedAt: new Date().toISOString() };
+    if (options.role === 'runner' && side.sandbox && embedded && key !== undefined) {
+      const session: Session = { apiUrl: side.sandbox.apiUrl, controlUrl: side.sandbox.url, dynamoEndpoint: embedded.endpoint, key, accountId: await side.accountId(), pid: process.pid, startedAt: new Date().toISOString() };
       mkdirSync(sandboxDir(config), { recursive: true });
       writeFileSync(sessionPath(config), JSON.stringify(session, null, 2));
       closers.push(() => {
@@ -221,18 +259,7 @@ export async function openEnvironment(config: LocalConfig, options: OpenOptions)
         return Promise.resolve();
       });
     }
-    return {
-      mode: 'sandbox',
-      client,
-      clock,
-      store,
-      sandbox,
-      describeApi: sandbox ? `the bundled Thrad sandbox at ${sandbox.apiUrl} (demo fixture${options.role === 'runner' ? `, clock ×${sandboxSpeed}` : ''})` : session ? `the running autopilot's sandbox at ${session.apiUrl}` : 'no API (audit data only)',
-      sandboxSpeed,
-      describeStore: describe,
-      accountId: () => Promise.resolve(accountId),
-      close,
-    };
+    return { ...side, store, describeStore: describe, close };
   } catch (error) {
     await close();
     throw error;

@@ -1,9 +1,12 @@
 // The Thrad Advertiser API client: every call an automation engine needs, with zod-validated
 // responses, typed errors, bounded retries, a per-key request budget and key refresh on 401.
+// Insights are encoded from the selected wire profile (wire.ts) and every insights answer is
+// checked against its question (answer-guard.ts) before a row reaches the caller.
 import { randomUUID } from 'node:crypto';
 import type * as z from 'zod';
 import { realSleep, systemClock, type Clock, type Sleep } from '../shared/clock';
 import { keyFingerprint } from '../shared/secrets';
+import { InsightsAnswerGuard, type InsightsQuestion } from './answer-guard';
 import { RequestBudget, type BudgetSnapshot, type RequestKind } from './budget';
 import {
   AuthenticationError,
@@ -11,6 +14,7 @@ import {
   InvalidRequestError,
   MalformedResponseError,
   ThradApiError,
+  UnsupportedQueryError,
 } from './errors';
 import type { ApiKeyProvider } from './keys';
 import { backoffDelayMs, DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry';
@@ -19,7 +23,7 @@ import {
   adGroupSchema,
   adSchema,
   campaignSchema,
-  insightsRowWireSchema,
+  insightsRowSchemaFor,
   listEnvelope,
   uploadResultSchema,
   type Ad,
@@ -30,18 +34,28 @@ import {
 } from './schemas';
 import { sendHttp, translateResponse, type FetchLike } from './transport';
 import {
+  DEFAULT_WIRE_PROFILE,
   LEVEL_COLLECTION,
+  LEVEL_DEPTH,
+  LEVEL_ID_FIELD,
+  METADATA_FIELDS,
   READ_BACK_STATUS,
   WIRE,
+  WIRE_PROFILES,
+  metricFieldName,
   type AggregationLevel,
   type EntityStatus,
-  type InsightsFilterField,
-  type InsightsFilterOperator,
+  type InsightsIdFilterField,
+  type InsightsMetadataField,
   type InsightsMetric,
+  type InsightsMetricFilterField,
   type Level,
+  type ReviewStatus,
   type StatusAction,
   type SupplyMode,
   type TimeGranularity,
+  type WireProfile,
+  type WireProfileName,
 } from './wire';
 
 export const DEFAULT_BASE_URL = 'https://api.thrad.ai/v1';
@@ -76,8 +90,10 @@ export interface ThradClientOptions {
   budget?: RequestBudget;
   /** Page size for list calls (1–500). */
   listPageSize?: number;
-  /** Page size for insights calls (default: the largest the API accepts, so a read is usually one request). */
+  /** Page size for insights calls (default: the largest the profile allows, so a read is usually one request). */
   insightsPageSize?: number;
+  /** The insights wire shape to speak (default `reference`); a name or a profile object. */
+  wireProfile?: WireProfileName | WireProfile;
   /**
    * Error codes that, on a status action, may mean "already in that state" (the entity is then
    * read to confirm). Documented: campaign pause → `campaign_not_running`.
@@ -147,11 +163,15 @@ export interface TimeRange {
   endSeconds: number;
 }
 
-export interface InsightsFilter {
-  field: InsightsFilterField;
-  operator: InsightsFilterOperator;
-  value: string | string[];
-}
+/**
+ * An insights filter as the client means it; the wire profile spells it. `equals` is `IN` with one
+ * value in the reference profile. Metric filters (`campaign.clicks` greater than 100) exist only in
+ * profiles that have them.
+ */
+export type InsightsFilter =
+  | { field: InsightsIdFilterField; operator: 'in'; value: readonly string[] }
+  | { field: InsightsIdFilterField; operator: 'equals'; value: string }
+  | { field: InsightsMetricFilterField; operator: 'greater_than' | 'less_than'; value: number };
 
 export interface InsightsQuery {
   scope: InsightsScope;
@@ -161,14 +181,41 @@ export interface InsightsQuery {
   timeRanges?: readonly TimeRange[];
   supply?: SupplyMode;
   filters?: readonly InsightsFilter[];
+  /**
+   * Metadata to carry on every row (profiles with metadata fields only): fields of the aggregation
+   * level or above it, e.g. `ad_status`, `ad_group_status`, `campaign_status` on ad rows.
+   */
+  metadata?: readonly InsightsMetadataField[];
+  /** Add rows for the entities with no impressions in the range (`includes[]=zero_impression_items`). */
+  includeZeroImpressionItems?: boolean;
+  /** `limit` for this query (default: the client's insights page size), within the profile's bounds. */
+  pageSize?: number;
 }
+
+type MetadataKindType = {
+  text: string;
+  status: EntityStatus;
+  review_status: ReviewStatus;
+  unix_seconds: number;
+  unix_seconds_or_null: number | null;
+  budget: number;
+};
+
+/**
+ * Metadata on an insights row, present only when asked for: `campaign_status`, `ad_group_status`,
+ * `ad_status` (as the resource reads back: archived ad groups and ads say `paused`),
+ * `ad_review_status`, the names, `campaign_start_time_seconds` / `campaign_end_time_seconds` (Unix
+ * seconds; end null = open-ended) and `lifetime_spend_limit_micros` (integer micros, converted
+ * from the wire's unit, USD in the reference profile).
+ */
+export type InsightsRowMetadata = { [K in InsightsMetadataField]?: MetadataKindType[(typeof METADATA_FIELDS)[K]['kind']] };
 
 /**
  * One insights row with units in its names: `spend_usd`, `cpc_usd`, `cpm_usd` (USD floats as the
  * API sends `spend`, `cpc`, `cpm`), `ctr_fraction` (the API's `ctr`). A metric not requested, or
- * a ratio whose divisor was zero, is null.
+ * a ratio whose divisor was zero, is null. Metadata fields appear only when asked for.
  */
-export interface InsightsRow {
+export interface InsightsRow extends InsightsRowMetadata {
   rowId: string;
   startTime: number;
   endTime: number;
@@ -214,16 +261,23 @@ const MAX_PAGES = 100_000;
 export class ThradClient {
   readonly baseUrl: string;
   readonly budget: RequestBudget;
+  /** The insights wire shape this client speaks. */
+  readonly wireProfile: WireProfile;
+  /** Effective insights page size (`limit`), within the profile's bounds: what a planner's cost model reads. */
+  readonly insightsPageSize: number;
+  /** Effective list page size. */
+  readonly listPageSize: number;
+  private readonly options: ThradClientOptions;
+  private readonly insightsRowSchema: ReturnType<typeof insightsRowSchemaFor>;
   private readonly keys: ApiKeyProvider;
-  private readonly clock: Clock;
+  /** The API's clock (the sandbox's when following one): what "now" means for its data. */
+  readonly clock: Clock;
   private readonly realClock: Clock;
   private readonly sleep: Sleep;
   private readonly random: () => number;
   private readonly policy: RetryPolicy;
   private readonly requestTimeoutMs: number;
   private readonly defaultDeadlineMs: number;
-  private readonly listPageSize: number;
-  private readonly insightsPageSize: number;
   private readonly alreadyInState: Record<StatusAction, readonly string[]>;
   private readonly fetchImpl: FetchLike;
   private readonly onEvent: ((event: ClientEvent) => void) | undefined;
@@ -231,6 +285,9 @@ export class ThradClient {
   private lastKeyFingerprint: string | undefined;
 
   constructor(options: ThradClientOptions) {
+    this.options = options;
+    this.wireProfile = typeof options.wireProfile === 'object' ? options.wireProfile : WIRE_PROFILES[options.wireProfile ?? DEFAULT_WIRE_PROFILE];
+    this.insightsRowSchema = insightsRowSchemaFor(this.wireProfile);
     this.baseUrl = (options.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
     this.keys = options.keyProvider;
     this.clock = options.clock ?? systemClock;
@@ -242,11 +299,20 @@ export class ThradClient {
     this.defaultDeadlineMs = options.defaultDeadlineMs ?? 60_000;
     this.budget = options.budget ?? new RequestBudget(this.clock);
     this.listPageSize = clampInt(options.listPageSize ?? WIRE.list.limitMax, WIRE.list.limitMin, WIRE.list.limitMax);
-    this.insightsPageSize = clampInt(options.insightsPageSize ?? WIRE.insights.limitMax, WIRE.insights.limitMin, WIRE.insights.limitMax);
+    const page = this.wireProfile.insights.page;
+    this.insightsPageSize = clampInt(options.insightsPageSize ?? page.limitMax, page.limitMin, page.limitMax);
     this.alreadyInState = { ...DEFAULT_ALREADY_IN_STATE, ...options.alreadyInStateCodes };
     this.fetchImpl = options.fetch ?? fetch;
     this.onEvent = options.onEvent;
     this.userAgent = options.userAgent ?? 'thrad-autopilot/0.1';
+  }
+
+  /**
+   * A client like this one (same key provider, clock, budget, fetch, profile) with some options
+   * changed: e.g. a probe with page size 1 and no retries that still counts against this budget.
+   */
+  derive(overrides: Partial<Omit<ThradClientOptions, 'keyProvider'>>): ThradClient {
+    return new ThradClient({ ...this.options, budget: this.budget, ...overrides });
   }
 
   // ---- budget -------------------------------------------------------------------------------
@@ -424,33 +490,102 @@ export class ThradClient {
     return rows;
   }
 
+  /**
+   * Pages of an insights query as they arrive. Each page is checked against the question
+   * (`AnswerMismatchError` when it answers another: a range, level, scope or supply not asked for,
+   * a field missing, a page longer than `limit`, cursors that disagree with `has_more`).
+   */
   async *insightsPages(query: InsightsQuery, options: CallOptions = {}): AsyncGenerator<InsightsRow[]> {
     const path = query.scope.level === 'ad_account' ? '/ad_account/insights' : `/${LEVEL_COLLECTION[query.scope.level]}/${enc(query.scope.id)}/insights`;
-    const aggregationLevel: AggregationLevel = query.aggregationLevel ?? query.scope.level;
-    const base: [string, string][] = [['aggregation_level', aggregationLevel]];
-    if (query.timeGranularity) base.push(['time_granularity', query.timeGranularity]);
-    for (const field of query.fields ?? []) base.push(['fields[]', field]);
-    for (const range of query.timeRanges ?? []) {
-      base.push([WIRE.insights.timeRangesParam, JSON.stringify({ type: 'unix_range', start: range.startSeconds, end: range.endSeconds })]);
-    }
-    for (const filter of query.filters ?? []) base.push([WIRE.insights.filtersParam, JSON.stringify(filter)]);
-    if (query.supply && query.supply !== 'combined') base.push([WIRE.insights.supplyParam, query.supply]);
-    base.push(['limit', String(this.insightsPageSize)]);
-    const envelope = listEnvelope(insightsRowWireSchema);
-    let after: string | undefined;
+    const operation = `GET ${path}`;
+    const { query: base, question } = this.encodeInsights(query, operation);
+    const guard = new InsightsAnswerGuard(question);
+    const envelope = listEnvelope(this.insightsRowSchema);
+    const after = this.wireProfile.insights.params.after;
+    let cursor: string | undefined;
     for (let page = 0; page < MAX_PAGES; page += 1) {
-      const pageQuery = after === undefined ? base : [...base, ['after', after] as [string, string]];
+      const pageQuery = cursor === undefined ? base : [...base, [after, cursor] as [string, string]];
       const { value } = await this.call({ method: 'GET', path, query: pageQuery, schema: envelope }, options);
-      yield value.data.map((row) => mapInsightsRow(row, aggregationLevel, `GET ${path}`));
+      guard.checkPage(value, cursor);
+      yield value.data.map((row) => mapInsightsRow(row, question.aggregationLevel, operation, this.wireProfile));
       if (!value.has_more) return;
-      const next = value.last_id ?? undefined;
-      if (next === undefined || next === after) {
-        throw new MalformedResponseError(`Thrad API GET ${path} said has_more without a new last_id`, {
-          httpStatus: 200, type: null, code: 'bad_cursor', param: null, operation: `GET ${path}`, issues: ['last_id: missing or repeated while has_more is true'],
-        });
-      }
-      after = next;
+      cursor = value.last_id ?? undefined;
     }
+    throw new MalformedResponseError(`Thrad API ${operation} kept paging past ${MAX_PAGES} pages`, {
+      httpStatus: 200, type: null, code: 'too_many_pages', param: null, operation, issues: [],
+    });
+  }
+
+  /** The query string of an insights query under the wire profile, and the question the guard checks. */
+  private encodeInsights(query: InsightsQuery, operation: string): { query: [string, string][]; question: InsightsQuestion } {
+    const profile = this.wireProfile;
+    const w = profile.insights;
+    const p = w.params;
+    const unsupported = (what: string, param: string | null): never => {
+      throw new UnsupportedQueryError(`The ${profile.name} wire profile cannot ask for ${what} (${operation}); nothing was sent`, { operation, wireProfile: profile.name, param });
+    };
+    const level: AggregationLevel = query.aggregationLevel ?? query.scope.level;
+    const out: [string, string][] = [[p.aggregationLevel, level]];
+    if (query.timeGranularity) out.push([p.granularity, query.timeGranularity]);
+    const metrics = query.fields ?? [];
+    for (const metric of metrics) out.push([p.fields, metricFieldName(profile, level, metric)]);
+    const metadata: { wireKey: string; canonical: string }[] = [];
+    for (const field of query.metadata ?? []) {
+      const names = w.metadata?.fields[field];
+      if (!names) return unsupported(`the metadata field ${field}`, p.fields);
+      const fieldLevel = METADATA_FIELDS[field].level;
+      if (LEVEL_DEPTH[fieldLevel] > LEVEL_DEPTH[level]) return unsupported(`${names.canonical} on ${level} rows (it is below that level)`, p.fields);
+      out.push([p.fields, names.canonical]);
+      metadata.push(names);
+    }
+    const ranges = query.timeRanges ?? [];
+    for (const range of ranges) out.push([p.timeRanges, JSON.stringify({ type: 'unix_range', start: range.startSeconds, end: range.endSeconds })]);
+    const idFilters: InsightsQuestion['idFilters'][number][] = [];
+    for (const filter of query.filters ?? []) {
+      const spelling = w.filter.operators[filter.operator];
+      if (!spelling) return unsupported(`the filter operator ${filter.operator}`, p.filters);
+      switch (filter.operator) {
+        case 'greater_than':
+        case 'less_than':
+          if (!w.filter.metricFields) return unsupported(`a filter on the metric ${filter.field}`, p.filters);
+          out.push([p.filters, JSON.stringify({ field: filter.field, operator: spelling.wire, value: filter.value })]);
+          break;
+        case 'in':
+        case 'equals': {
+          const values = filter.operator === 'in' ? [...filter.value] : [filter.value];
+          const wireValue = spelling.value === 'string' ? values[0] : values;
+          out.push([p.filters, JSON.stringify({ field: w.filter.idFields[filter.field], operator: spelling.wire, value: wireValue })]);
+          idFilters.push({ field: filter.field, values, wire: spelling.wire });
+          break;
+        }
+      }
+    }
+    const supply = query.supply ?? 'combined';
+    const supplyValue = w.supply.values[supply];
+    if (supplyValue !== null) out.push([w.supply.param, supplyValue]);
+    if (query.includeZeroImpressionItems) {
+      if (p.includes === null || w.zeroImpressionItems === null) return unsupported('zero-impression items', null);
+      out.push([p.includes, w.zeroImpressionItems]);
+    }
+    const limit = clampInt(query.pageSize ?? this.insightsPageSize, w.page.limitMin, w.page.limitMax);
+    out.push([p.limit, String(limit)]);
+    const scope = query.scope.level === 'ad_account' ? { level: 'ad_account' as const, id: null } : { level: query.scope.level, id: query.scope.id };
+    return {
+      query: out,
+      question: {
+        operation,
+        scope,
+        aggregationLevel: level,
+        granularity: query.timeGranularity ?? 'daily',
+        ranges,
+        supply,
+        idFilters,
+        metrics,
+        metadata,
+        limit,
+        params: { timeRanges: p.timeRanges, aggregationLevel: p.aggregationLevel, supply: w.supply.param, filters: p.filters, fields: p.fields, limit: p.limit, after: p.after },
+      },
+    };
   }
 
   // ---- the request loop ------------------------------------------------------------------------
@@ -545,24 +680,17 @@ function clampInt(value: number, min: number, max: number): number {
   return Math.min(max, Math.max(min, Math.floor(value)));
 }
 
-const ENTITY_ID_FIELD: Record<AggregationLevel, 'ad_account_id' | 'campaign_id' | 'ad_group_id' | 'ad_id'> = {
-  ad_account: 'ad_account_id',
-  campaign: 'campaign_id',
-  ad_group: 'ad_group_id',
-  ad: 'ad_id',
-};
-
 /** Wire row → unit-named row; the entity id comes from the aggregation level's id field. */
-export function mapInsightsRow(row: InsightsRowWire, level: AggregationLevel, operation: string): InsightsRow {
-  const entityId = row[ENTITY_ID_FIELD[level]] ?? (level === 'ad_account' ? entityIdFromRowId(row.id) : undefined);
+export function mapInsightsRow(row: InsightsRowWire, level: AggregationLevel, operation: string, profile: WireProfile = WIRE_PROFILES[DEFAULT_WIRE_PROFILE]): InsightsRow {
+  const entityId = row[LEVEL_ID_FIELD[level]] ?? (level === 'ad_account' ? entityIdFromRowId(row.id) : undefined);
   if (entityId === undefined) {
-    throw new MalformedResponseError(`Thrad API ${operation} returned a ${level} row without ${ENTITY_ID_FIELD[level]}`, {
-      httpStatus: 200, type: null, code: 'unexpected_shape', param: null, operation, issues: [`data[].${ENTITY_ID_FIELD[level]}: missing`],
+    throw new MalformedResponseError(`Thrad API ${operation} returned a ${level} row without ${LEVEL_ID_FIELD[level]}`, {
+      httpStatus: 200, type: null, code: 'unexpected_shape', param: null, operation, issues: [`data[].${LEVEL_ID_FIELD[level]}: missing`],
     });
   }
   const nameField = level === 'campaign' ? row.campaign_name : level === 'ad_group' ? row.ad_group_name : level === 'ad' ? row.ad_name : undefined;
   const supply = row.supply === 'thrad' || row.supply === 'chatgpt' ? row.supply : 'combined';
-  return {
+  const mapped: InsightsRow = {
     rowId: row.id,
     startTime: row.start_time,
     endTime: row.end_time,
@@ -580,10 +708,19 @@ export function mapInsightsRow(row: InsightsRowWire, level: AggregationLevel, op
     cpc_usd: row.cpc ?? null,
     cpm_usd: row.cpm ?? null,
   };
+  const metadata = profile.insights.metadata;
+  if (!metadata) return mapped;
+  // Values were validated per kind by the profile's row schema; only the budget changes unit.
+  const extras: Record<string, unknown> = {};
+  for (const [field, names] of Object.entries(metadata.fields)) {
+    if (!(names.wireKey in row.metadata)) continue;
+    const value = row.metadata[names.wireKey];
+    extras[field] = field === 'lifetime_spend_limit_micros' && metadata.budgetWireUnit === 'usd' && typeof value === 'number' ? Math.round(value * 1_000_000) : value;
+  }
+  return Object.assign(mapped, extras as InsightsRowMetadata);
 }
 
 function entityIdFromRowId(rowId: string): string | undefined {
   const match = /entity_id=([^:]+)/.exec(rowId);
   return match?.[1];
 }
-

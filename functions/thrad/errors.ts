@@ -167,6 +167,49 @@ export class DeadlineExceededError extends ThradApiError {
   }
 }
 
+/** What of a question an insights answer did not honour (the parameter the API ignored or renamed). */
+export type AnswerMismatchCheck = 'range' | 'level' | 'scope' | 'supply' | 'filter' | 'field' | 'page_size' | 'cursor';
+
+/**
+ * An insights answer to a different question than the one asked: a row for another range, level,
+ * scope or supply, a row without a field asked for, a page longer than `limit`, or `has_more`
+ * that disagrees with the cursors. Never retried (the API would answer the same); the read fails
+ * so nothing acts on it. `mismatch` names what differed, e.g. "row start=… end=… but asked for …".
+ */
+export class AnswerMismatchError extends ThradApiError {
+  readonly check: AnswerMismatchCheck;
+  readonly mismatch: string;
+  constructor(details: { operation: string; check: AnswerMismatchCheck; mismatch: string; param: string | null }) {
+    super(`Thrad API ${details.operation} answered a different question: ${details.mismatch}`, {
+      httpStatus: 200, type: null, code: 'answer_mismatch', param: details.param, operation: details.operation, retryable: false,
+    });
+    this.name = 'AnswerMismatchError';
+    this.check = details.check;
+    this.mismatch = details.mismatch;
+  }
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), check: this.check, mismatch: this.mismatch };
+  }
+}
+
+/** A query the selected wire profile cannot express (e.g. metadata fields in `legacy`); nothing was sent. */
+export class UnsupportedQueryError extends ThradApiError {
+  readonly wireProfile: string;
+  constructor(message: string, details: { operation: string; wireProfile: string; param: string | null }) {
+    super(message, { httpStatus: null, type: null, code: 'unsupported_by_wire_profile', param: details.param, operation: details.operation, retryable: false });
+    this.name = 'UnsupportedQueryError';
+    this.wireProfile = details.wireProfile;
+  }
+}
+
+/** THRAD_WIRE_PROFILE (or the CDK context `wireProfile`) names no profile. */
+export class UnknownWireProfileError extends Error {
+  constructor(readonly value: string, readonly known: readonly string[]) {
+    super(`Unknown wire profile "${value}": use one of ${known.join(', ')}.`);
+    this.name = 'UnknownWireProfileError';
+  }
+}
+
 /** A key provider could not produce a key (unset variable, missing or empty secret). */
 export class ApiKeyUnavailableError extends Error {
   constructor(message: string, options?: ErrorOptions) {

@@ -3,7 +3,7 @@
 // docs could not pin down are strings, unknown extra fields are stripped), so an API addition
 // does not stop automation while a wrong status or a missing budget never slips through.
 import * as z from 'zod';
-import { ENTITY_STATUSES, REVIEW_STATUSES } from './wire';
+import { ENTITY_STATUSES, METADATA_FIELDS, REVIEW_STATUSES, type WireProfile } from './wire';
 
 const id = z.string().min(1);
 const unixSeconds = z.number().int().nonnegative();
@@ -107,7 +107,40 @@ export const insightsRowWireSchema = z.object({
   cpc: metricUsd.nullable().optional(),
   cpm: metricUsd.nullable().optional(),
 });
-export type InsightsRowWire = z.infer<typeof insightsRowWireSchema>;
+export type InsightsRowWire = z.infer<typeof insightsRowWireSchema> & { metadata: Record<string, unknown> };
+
+/** The zod type of each metadata kind, as the wire sends it (the budget in the profile's unit). */
+const METADATA_KIND_SCHEMA = {
+  text: z.string(),
+  status: z.enum(ENTITY_STATUSES),
+  review_status: z.enum(REVIEW_STATUSES),
+  unix_seconds: unixSeconds,
+  unix_seconds_or_null: unixSeconds.nullable(),
+  budget: z.number().nonnegative(),
+} as const;
+
+/**
+ * The row schema under a profile: the base row plus the profile's metadata keys, each strict in
+ * its type (a metadata status the engine may act on is never a loose string). The metadata values
+ * present are also gathered into `metadata`, keyed by wire key, for the answer guard and mapping.
+ */
+export function insightsRowSchemaFor(profile: WireProfile): z.ZodType<InsightsRowWire> {
+  const shape: Record<string, z.ZodType> = {};
+  for (const [field, names] of Object.entries(profile.insights.metadata?.fields ?? {})) {
+    shape[names.wireKey] = METADATA_KIND_SCHEMA[METADATA_FIELDS[field as keyof typeof METADATA_FIELDS].kind].optional();
+  }
+  const keys = Object.keys(shape);
+  // One object schema (base keys plus metadata keys) parses in one pass; zod cannot type a
+  // shape built at run time, so the base row's type is restated.
+  const row = insightsRowWireSchema.extend(shape) as unknown as z.ZodType<z.infer<typeof insightsRowWireSchema>>;
+  return row.transform((parsed): InsightsRowWire => {
+    const metadata: Record<string, unknown> = {};
+    const loose = parsed as Record<string, unknown>;
+    for (const key of keys) if (loose[key] !== undefined) metadata[key] = loose[key];
+    // The parsed object is zod's own copy: adding to it in place saves a copy per row.
+    return Object.assign(parsed, { metadata });
+  });
+}
 
 /** The documented error body (§7). */
 export const errorBodySchema = z.object({

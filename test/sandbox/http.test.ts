@@ -221,7 +221,7 @@ describe('sandbox HTTP', () => {
       await http(sandbox, 'POST', '/_sandbox/clock', { advance_seconds: 3 * DAY });
       expect(sandbox.world.campaigns.get('live')?.spentMicros).toBe(50_000_000);
       // the insights agree with the world
-      const response = await http(sandbox, 'GET', `/v1/campaigns/live/insights?time_granularity=none&fields[]=spend&${new URLSearchParams({ 'time_ranges[]': JSON.stringify({ type: 'unix_range', start: T0 - DAY, end: T0 + 4 * DAY }) }).toString()}`, undefined, auth());
+      const response = await http(sandbox, 'GET', `/v1/campaigns/live/insights?time_granularity=none&fields[]=spend&${new URLSearchParams({ 'time_ranges[]': JSON.stringify({ type: 'unix_range', start: T0 - DAY, end: T0 + 3 * DAY + 7 * HOUR }) }).toString()}`, undefined, auth());
       expect((response.body as { data: { spend: number }[] }).data[0]?.spend).toBe(50);
     });
 

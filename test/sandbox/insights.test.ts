@@ -208,7 +208,7 @@ describe('insights aggregation', () => {
       ['aggregation_level', 'ad'],
       ['time_granularity', 'none'],
       range(today - 5 * DAY, today + DAY),
-      ['filters[]', JSON.stringify({ field: 'ad.id', operator: 'in', value: [ids.a2] })],
+      ['filters[]', JSON.stringify({ field: 'ad.id', operator: 'IN', value: [ids.a2] })],
       ['fields[]', 'ad.impressions'],
     ]);
     expect(response.body.data).toEqual([expect.objectContaining({ ad_id: ids.a2, impressions: 533 })]);
