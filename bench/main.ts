@@ -1,6 +1,7 @@
 // `npm run bench [-- --json]`: every speed and memory figure of the project in one table (or one
 // JSON object), each with its target. Figures are measured here, never asserted in timed tests.
 import { parseArgs } from 'node:util';
+import { runAdLevelBench } from './adlevel';
 import { runBundleBench } from './bundle';
 import { runCycleBench } from './cycle';
 import { runEvaluatorBench } from './evaluator';
@@ -17,6 +18,7 @@ async function main(): Promise<void> {
   const campaigns = Number(values.campaigns ?? 10_000);
   const evaluator = await runEvaluatorBench({ campaigns });
   const cycle = await runCycleBench(campaigns);
+  const adLevel = await runAdLevelBench();
   const bundle = await runBundleBench();
   const figures = {
     evaluations_per_second: evaluator.evaluations_per_second,
@@ -26,11 +28,14 @@ async function main(): Promise<void> {
     api_requests_per_cycle: cycle.api_requests_per_cycle,
     api_requests_lower_bound: cycle.api_requests_lower_bound,
     api_requests_per_entity_design: cycle.api_requests_per_entity_design,
+    api_requests_ad_level_cycle: adLevel.api_requests_ad_level_cycle,
+    api_requests_ad_level_cycle_without_metadata: adLevel.api_requests_ad_level_cycle_without_metadata,
+    api_requests_ad_level_lower_bound: adLevel.api_requests_ad_level_lower_bound,
     cycle_seconds: cycle.cycle_seconds,
     peak_rss_mb: cycle.peak_rss_mb,
     lambda_bundle_kb: bundle.lambda_bundle_kb,
     lambda_cold_load_ms: bundle.lambda_cold_load_ms,
-    setup: { campaigns: cycle.campaigns, rules: cycle.rules, windows: cycle.windows, actions: cycle.actions, decisions_recorded: cycle.decisions_recorded, evaluator_rules: evaluator.rules, evaluator_campaigns: evaluator.campaigns, json_rules_engine_campaigns_measured: evaluator.json_rules_engine_campaigns_measured },
+    setup: { ad_level_ads: adLevel.ad_level_ads, campaigns: cycle.campaigns, rules: cycle.rules, windows: cycle.windows, actions: cycle.actions, decisions_recorded: cycle.decisions_recorded, evaluator_rules: evaluator.rules, evaluator_campaigns: evaluator.campaigns, json_rules_engine_campaigns_measured: evaluator.json_rules_engine_campaigns_measured },
   };
   const rows: Row[] = [
     { figure: 'evaluations_per_second', value: figures.evaluations_per_second, target: '', ok: null },
@@ -40,6 +45,9 @@ async function main(): Promise<void> {
     { figure: 'api_requests_per_cycle', value: figures.api_requests_per_cycle, target: '= bound', ok: figures.api_requests_per_cycle === figures.api_requests_lower_bound },
     { figure: 'api_requests_lower_bound', value: figures.api_requests_lower_bound, target: '', ok: null },
     { figure: 'api_requests_per_entity_design', value: figures.api_requests_per_entity_design, target: '', ok: null },
+    { figure: 'api_requests_ad_level_cycle', value: figures.api_requests_ad_level_cycle, target: '= bound', ok: figures.api_requests_ad_level_cycle === figures.api_requests_ad_level_lower_bound },
+    { figure: 'api_requests_ad_level_cycle_without_metadata', value: figures.api_requests_ad_level_cycle_without_metadata, target: '', ok: null },
+    { figure: 'api_requests_ad_level_lower_bound', value: figures.api_requests_ad_level_lower_bound, target: '', ok: null },
     { figure: 'cycle_seconds', value: figures.cycle_seconds, target: '< 10', ok: figures.cycle_seconds < 10 },
     { figure: 'peak_rss_mb', value: figures.peak_rss_mb, target: '< 512', ok: figures.peak_rss_mb < 512 },
     { figure: 'lambda_bundle_kb', value: figures.lambda_bundle_kb, target: '< 1024', ok: figures.lambda_bundle_kb < 1024 },

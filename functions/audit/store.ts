@@ -14,7 +14,7 @@ import {
   UpdateCommand,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import type * as z from 'zod';
+import * as z from 'zod';
 import { systemClock, type Clock } from '../shared/clock';
 import { describeIssues } from '../shared/issues';
 import { AuditRecordInvalidError, AuditStoreError, AuditTableMissingError } from './errors';
@@ -72,7 +72,11 @@ const k = {
   month: (acct: string, iso: string) => `A#${acct}#M#${iso.slice(0, 7)}`,
   actions: (acct: string, iso: string) => `A#${acct}#ACT#${iso.slice(0, 7)}`,
   pending: (acct: string) => `A#${acct}#PENDING`,
+  capabilities: (acct: string, profile: string) => `A#${acct}#CAP#${profile}`,
 };
+
+const capabilitiesRecordSchema = z.object({ metadata_fields: z.boolean(), zero_impression_items: z.boolean(), detail: z.string(), checked_at_ms: z.number(), expires_at: z.number() });
+export type CapabilitiesRecord = z.infer<typeof capabilitiesRecordSchema>;
 
 /** How a run acts: `live`, or `dry_run` when every rule is forced to record only. Part of claims and ids, so a dry run never takes live work. */
 export type RunMode = 'live' | 'dry_run';
@@ -597,6 +601,28 @@ export class AuditStore {
       if (out.length >= (options.limit ?? 50)) break;
     }
     return out;
+  }
+
+  // ---- API capabilities (probed once, cached for a day) ---------------------------------------------
+
+  /** What the API was found to offer in a wire profile, while the finding is fresh. */
+  async getCapabilities(accountId: string, profile: string): Promise<CapabilitiesRecord | null> {
+    const output = await this.send('GetItem', () => this.doc.send(new GetCommand({ TableName: this.tableName, Key: { [TABLE_KEYS.partitionKey]: k.capabilities(accountId, profile), [TABLE_KEYS.sortKey]: 'CAPABILITIES' } })));
+    const parsed = capabilitiesRecordSchema.safeParse(output.Item);
+    if (!parsed.success || parsed.data.expires_at <= Math.floor(this.clock.nowMs() / 1000)) return null;
+    return parsed.data;
+  }
+
+  async putCapabilities(accountId: string, profile: string, record: Omit<CapabilitiesRecord, 'expires_at' | 'checked_at_ms'>, ttlSeconds: number): Promise<void> {
+    const now = this.clock.nowMs();
+    await this.send('PutItem', () =>
+      this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { [TABLE_KEYS.partitionKey]: k.capabilities(accountId, profile), [TABLE_KEYS.sortKey]: 'CAPABILITIES', type: 'capabilities', ...record, checked_at_ms: now, expires_at: Math.floor(now / 1000) + ttlSeconds },
+        }),
+      ),
+    );
   }
 
   // ---- request ledger (the API budget across processes) -----------------------------------------

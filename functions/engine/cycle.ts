@@ -11,6 +11,8 @@
 // The same code runs in the Lambda handler, the local runner and the simulator; preview runs the
 // read, evaluate and decide phases only, and records nothing.
 import { randomBytes } from 'node:crypto';
+import { snapshotOf } from '../actions/snapshot';
+import type { EntitySnapshot } from '../actions/types';
 import { runSummary, type DecisionRecord, type RunSummary, type Trigger } from '../audit/records';
 import type { AuditStore, RunMode } from '../audit/store';
 import { durationMs, type CompiledRule, type CompiledRuleSet } from '../rules/compile';
@@ -18,6 +20,7 @@ import { planReads } from '../rules/plan';
 import type { PolicyOutcome } from '../rules/policy';
 import { systemClock, type Clock } from '../shared/clock';
 import { forEachConcurrent } from '../shared/concurrency';
+import { probeCapabilities, type Capabilities } from '../thrad/capabilities';
 import type { ThradClient } from '../thrad/client';
 import { ThradApiError } from '../thrad/errors';
 import { actPhase } from './act';
@@ -58,6 +61,12 @@ export interface EngineDeps {
    * sandbox and in-memory store, turns this off.
    */
   shared?: boolean;
+  /**
+   * List ad groups and ads through insights metadata when the API offers it (probed once per
+   * process, the finding cached in the audit table for a day). Default true; false always lists
+   * them per parent.
+   */
+  insightsListing?: boolean;
 }
 
 export interface CycleRequest {
@@ -101,6 +110,8 @@ export interface PreviewResult {
 }
 
 const STORE_CONCURRENCY = 16;
+/** How long a capability probe's finding is trusted. */
+const CAPABILITIES_TTL_SECONDS = 86_400;
 
 function isoSeconds(ms: number): string {
   return new Date(Math.floor(ms / 1000) * 1000).toISOString();
@@ -122,6 +133,8 @@ export class Engine {
   private readonly logger: EngineLogger;
   private readonly realClock: Clock;
   private readonly executor: IntentExecutor;
+  /** What the API offers for listing through insights: probed once per process (a cold start). */
+  private capabilities: Capabilities | undefined;
 
   constructor(private readonly deps: EngineDeps) {
     this.accountId = deps.accountId;
@@ -194,7 +207,7 @@ export class Engine {
       entitiesRead = Object.values(reads.entities).reduce((sum, list) => sum + list.length, 0);
       const evaluation = evaluateRules(this.deps.rules, selected, reads, ctx.nowMs);
       this.countEvaluation(ctx, evaluation.counts, evaluation.unavailable.length > 0 ? evaluation.unavailable.map((u) => u.rule.id) : []);
-      const { decided, memoryUpdates } = await decidePhase(ctx, this.deps.store, evaluation, reads, { readOnly: false });
+      const { decided, memoryUpdates } = await decidePhase(ctx, this.deps.store, evaluation, reads, { readOnly: false, refresh: this.refresher(ctx) });
       // What the run observed is remembered before it acts, so what the actions leave is newer.
       await this.deps.store.updateEntityMemories(ctx.accountId, memoryUpdates);
       await actPhase(ctx, this.executor, decided, this.deps.actionConcurrency ?? 4, (s) => this.settled(ctx, s));
@@ -220,7 +233,7 @@ export class Engine {
     const ctx = this.context({ ...request, trigger: 'manual' }, await this.account(request.deadlineMs), errors);
     const reads = await this.read(ctx, selected);
     const evaluation = evaluateRules(this.deps.rules, selected, reads, ctx.nowMs);
-    const { decided } = await decidePhase(ctx, this.deps.store, evaluation, reads, { readOnly: true });
+    const { decided } = await decidePhase(ctx, this.deps.store, evaluation, reads, { readOnly: true, refresh: this.refresher(ctx) });
     const entries: PreviewEntry[] = decided.map((d) => ({
       rule_id: d.candidate.rule.id,
       entity_id: d.candidate.entity.id,
@@ -238,6 +251,11 @@ export class Engine {
     return { evaluated_at: new Date(ctx.nowMs).toISOString(), entries, counts: Object.fromEntries(evaluation.counts) };
   }
 
+  /** Read one entity again (for what a listing through insights does not carry). */
+  private refresher(ctx: RunContext): (entity: EntitySnapshot) => Promise<EntitySnapshot> {
+    return async (entity) => snapshotOf(entity.level, await this.deps.client.getEntity(entity.level, entity.id, { deadlineMs: ctx.deadlineMs }));
+  }
+
   /** Claim the occurrence: a redelivery after completion, or a concurrent delivery, does nothing. */
   private async claim(ctx: RunContext): Promise<'claimed' | 'taken_over' | 'duplicate' | 'unclaimed'> {
     if (!ctx.scheduleId) return 'unclaimed';
@@ -250,8 +268,36 @@ export class Engine {
     return claim.status;
   }
 
-  private read(ctx: RunContext, selected: readonly CompiledRule[]): Promise<ReadResult> {
-    return readForPlan(planReads(selected), { client: this.deps.client, logger: this.logger, deadlineMs: ctx.deadlineMs, nowMs: ctx.nowMs, onProgress: this.deps.onProgress });
+  private async read(ctx: RunContext, selected: readonly CompiledRule[]): Promise<ReadResult> {
+    const plan = planReads(selected);
+    const childrenFromInsights = plan.lists.adGroups && (await this.listsThroughInsights(ctx));
+    return readForPlan(plan, { client: this.deps.client, logger: this.logger, deadlineMs: ctx.deadlineMs, nowMs: ctx.nowMs, childrenFromInsights, onProgress: this.deps.onProgress });
+  }
+
+  /**
+   * Whether the API answers insights with metadata fields and zero-impression rows: from this
+   * process's memory, else the audit table's finding of the last day, else one probe (1–2
+   * requests), remembered. A probe that fails says nothing: this run lists per parent.
+   */
+  private async listsThroughInsights(ctx: RunContext): Promise<boolean> {
+    const { client, store } = this.deps;
+    const profile = client.wireProfile;
+    if (this.deps.insightsListing === false || profile.insights.metadata === null || profile.insights.zeroImpressionItems === null) return false;
+    if (!this.capabilities) {
+      const cached = await store.getCapabilities(ctx.accountId, profile.name).catch(() => null);
+      if (cached) this.capabilities = cached;
+      else {
+        try {
+          this.capabilities = await probeCapabilities(client, { deadlineMs: ctx.deadlineMs });
+          await store.putCapabilities(ctx.accountId, profile.name, this.capabilities, CAPABILITIES_TTL_SECONDS).catch((error: unknown) => this.logger.warn('could not cache the capability probe', errorAttributes(error)));
+          this.logger.info('probed the API for insights metadata', { ...ctx.log, ...this.capabilities });
+        } catch (error) {
+          this.logger.warn('could not probe the API for insights metadata; listing per parent this run', errorAttributes(error));
+          return false;
+        }
+      }
+    }
+    return this.capabilities.metadata_fields && this.capabilities.zero_impression_items;
   }
 
   private countEvaluation(ctx: RunContext, counts: ReadonlyMap<string, { evaluated: number; no_match: number; insufficient_data: number }>, unavailable: readonly string[]): void {

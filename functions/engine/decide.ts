@@ -3,6 +3,7 @@
 // the decisions imply (what the run observed, holds taken without a call). Preview and simulate
 // call it as the cycle does; `readOnly` leaves the memory untouched.
 import { actionDefinition } from '../actions/registry';
+import type { EntitySnapshot } from '../actions/types';
 import type { DecisionRecord, EntityMemory, Holder, MemoryUpdate } from '../audit/records';
 import type { AuditStore } from '../audit/store';
 import { durationMs, type CompiledRule } from '../rules/compile';
@@ -62,7 +63,27 @@ function sameObservation(memory: EntityMemory | undefined, entity: EntityRecord)
   return o !== null && o !== undefined && o.status === entity.status && o.updated_at === entity.updatedAt && o.review_status === entity.reviewStatus;
 }
 
-export async function decidePhase(ctx: RunContext, store: AuditStore, evaluation: Evaluation, reads: ReadResult, options: { readOnly: boolean }): Promise<DecideResult> {
+/**
+ * Entities listed through insights carry no timestamps; who paused one cannot be told without
+ * them, so before a rule may start spend on one it is read (one GET per such entity).
+ */
+async function fillTimestamps(evaluation: Evaluation, refresh: ((entity: EntityRecord) => Promise<EntitySnapshot | null>) | undefined): Promise<void> {
+  if (!refresh) return;
+  const needed = new Map<string, EntityRecord>();
+  for (const c of evaluation.candidates) {
+    if (c.verdict === 'match' && c.entity.listedBy === 'insights' && c.entity.updatedAt === null && actionDefinition(c.rule.rule.then.action).spend === 'starts') needed.set(c.entity.id, c.entity);
+  }
+  for (const entity of needed.values()) {
+    const fresh = await refresh(entity).catch(() => null);
+    if (fresh && fresh.status === entity.status) {
+      entity.updatedAt = fresh.updatedAt;
+      entity.createdAt = fresh.createdAt;
+    }
+  }
+}
+
+export async function decidePhase(ctx: RunContext, store: AuditStore, evaluation: Evaluation, reads: ReadResult, options: { readOnly: boolean; refresh?: (entity: EntityRecord) => Promise<EntitySnapshot | null> }): Promise<DecideResult> {
+  await fillTimestamps(evaluation, options.refresh);
   const watched = Object.values(reads.entities).flatMap((list) => list.filter(worthObserving));
   const ids = [...new Set([...evaluation.candidates.map((c) => c.entity.id), ...watched.map((e) => e.id)])];
   const memories = ids.length > 0 ? await store.entityMemories(ctx.accountId, ids) : new Map<string, EntityMemory>();

@@ -7,10 +7,10 @@ import { adEntity, adGroupEntity, campaignEntity, type EntityRecord, type Window
 import type { InsightsRead, ReadPlan } from '../rules/plan';
 import { resolveInsightsReads } from '../rules/plan';
 import type { ResolvedWindow, WindowRange } from '../rules/windows';
-import type { ThradClient } from '../thrad/client';
+import type { InsightsQuery, InsightsRow, ThradClient } from '../thrad/client';
 import { ThradApiError } from '../thrad/errors';
 import type { Ad, AdGroup, Campaign } from '../thrad/schemas';
-import type { Level } from '../thrad/wire';
+import type { InsightsMetadataField, Level } from '../thrad/wire';
 import { errorAttributes, type EngineLogger } from './logger';
 
 export interface ReadFailure {
@@ -52,7 +52,44 @@ export interface ReadContext {
   deadlineMs: number;
   /** The run's instant: every window is resolved at it. */
   nowMs: number;
+  /**
+   * The API answers insights with metadata fields and zero-impression rows (probed): ad groups and
+   * ads are then listed by one account-scope insights read per level (the first window read at
+   * that level carries the metadata), not one list call per campaign and per ad group.
+   */
+  childrenFromInsights?: boolean;
   onProgress?: (event: { phase: 'lists' | 'insights'; done: number; total: number; entities: number }) => void;
+}
+
+/** What an insights read lists children with: their status and their parents'. */
+const LISTING_METADATA: Record<'ad_group' | 'ad', readonly InsightsMetadataField[]> = {
+  ad_group: ['ad_group_name', 'ad_group_status', 'campaign_status', 'campaign_start_time_seconds', 'campaign_end_time_seconds'],
+  ad: ['ad_name', 'ad_status', 'ad_review_status', 'ad_group_status', 'campaign_status', 'campaign_start_time_seconds', 'campaign_end_time_seconds'],
+};
+
+type ChildLevel = 'ad_group' | 'ad';
+
+/** An ad group or ad from an insights row with metadata (no timestamps: insights do not carry them). */
+function entityFromRow(level: ChildLevel, row: InsightsRow): EntityRecord | null {
+  const status = level === 'ad' ? row.ad_status : row.ad_group_status;
+  if (status === undefined || row.campaignId === null || row.campaign_status === 'archived') return null;
+  return {
+    level,
+    id: row.entityId,
+    name: (level === 'ad' ? row.ad_name : row.ad_group_name) ?? row.entityName ?? row.entityId,
+    status,
+    reviewStatus: level === 'ad' ? (row.ad_review_status ?? null) : null,
+    budgetMicros: null,
+    startTime: row.campaign_start_time_seconds ?? null,
+    endTime: row.campaign_end_time_seconds ?? null,
+    campaignId: row.campaignId,
+    adGroupId: level === 'ad' ? row.adGroupId : row.entityId,
+    updatedAt: null,
+    createdAt: null,
+    campaignStatus: row.campaign_status ?? null,
+    adGroupStatus: level === 'ad' ? (row.ad_group_status ?? null) : null,
+    listedBy: 'insights',
+  };
 }
 
 export async function readForPlan(plan: ReadPlan, ctx: ReadContext): Promise<ReadResult> {
@@ -69,7 +106,9 @@ export async function readForPlan(plan: ReadPlan, ctx: ReadContext): Promise<Rea
   }
   result.entities.campaign = campaigns.map(campaignEntity);
   ctx.onProgress?.({ phase: 'lists', done: 1, total: 1, entities: campaigns.length });
-  if (plan.lists.adGroups) await readChildren(plan, campaigns, ctx, result);
+  const listing = new Map<ChildLevel, EntityRecord[]>();
+  if (plan.lists.adGroups && !ctx.childrenFromInsights) await readChildren(plan, campaigns, ctx, result);
+  if (plan.lists.adGroups && ctx.childrenFromInsights) for (const level of plan.lists.childLevels as ChildLevel[]) listing.set(level, []);
 
   // Lifetime starts at creation (never at a start_time someone can move): nothing delivers before
   // its campaign is created, so the earliest campaign creation bounds one read that serves all.
@@ -82,9 +121,13 @@ export async function readForPlan(plan: ReadPlan, ctx: ReadContext): Promise<Rea
       recordReads(result, read, { failure: levelFailure });
       continue;
     }
+    const lists = listing.get(read.level as ChildLevel);
+    const listHere = lists !== undefined && read.range.ranges.length > 0 && !result.entities[read.level] && !result.levelFailures[read.level];
     try {
-      recordReads(result, read, { totals: await readTotals(read, plan, ctx) });
+      recordReads(result, read, { totals: await readTotals(read, plan, ctx, listHere ? lists : undefined) });
+      if (listHere) result.entities[read.level] = lists;
     } catch (error) {
+      if (listHere) result.levelFailures[read.level] = failureOf(error, `the ${read.level.replace('_', ' ')}s (listed by insights)`);
       ctx.logger.warn('could not read insights', { level: read.level, windows: read.serves.map((s) => s.key), ...errorAttributes(error) });
       recordReads(result, read, { failure: failureOf(error, `insights for ${read.serves.map((s) => s.window.name).join('/')} at ${read.level} level`) });
       continue;
@@ -92,7 +135,39 @@ export async function readForPlan(plan: ReadPlan, ctx: ReadContext): Promise<Rea
     done += 1;
     ctx.onProgress?.({ phase: 'insights', done, total: reads.length, entities: 0 });
   }
+  // A level whose rules read no window is listed by an insights read of its own (the last complete hour).
+  for (const [level, lists] of listing) {
+    if (result.entities[level] || result.levelFailures[level]) continue;
+    try {
+      const end = Math.floor(ctx.nowMs / 3_600_000) * 3_600;
+      for await (const page of ctx.client.insightsPages(childQuery(level, plan, ['impressions'], { startSeconds: end - 3_600, endSeconds: end }, true), { deadlineMs: ctx.deadlineMs })) collectEntities(level, page, lists);
+      result.entities[level] = lists;
+    } catch (error) {
+      ctx.logger.warn('could not list children through insights', { level, ...errorAttributes(error) });
+      result.levelFailures[level] = failureOf(error, `the ${level.replace('_', ' ')}s (listed by insights)`);
+    }
+  }
   return result;
+}
+
+function childQuery(level: Level, plan: ReadPlan, fields: InsightsQuery['fields'], range: { startSeconds: number; endSeconds: number }, list: boolean): InsightsQuery {
+  const filters = level !== 'campaign' && plan.lists.campaignFilter ? [{ field: 'campaign.id' as const, operator: 'in' as const, value: [...plan.lists.campaignFilter] }] : [];
+  return {
+    scope: { level: 'ad_account' },
+    aggregationLevel: level,
+    timeGranularity: 'none',
+    fields,
+    timeRanges: [range],
+    filters,
+    ...(list && level !== 'campaign' ? { metadata: LISTING_METADATA[level], includeZeroImpressionItems: true } : {}),
+  };
+}
+
+function collectEntities(level: ChildLevel, rows: readonly InsightsRow[], into: EntityRecord[]): void {
+  for (const row of rows) {
+    const entity = entityFromRow(level, row);
+    if (entity) into.push(entity);
+  }
 }
 
 function recordReads(result: ReadResult, read: InsightsRead, outcome: { totals?: Map<string, WindowTotals>; failure?: ReadFailure }): void {
@@ -102,12 +177,14 @@ function recordReads(result: ReadResult, read: InsightsRead, outcome: { totals?:
   }
 }
 
-async function readTotals(read: InsightsRead, plan: ReadPlan, ctx: ReadContext): Promise<Map<string, WindowTotals>> {
+/** The totals of one read; with `list`, its first range also lists the level's entities (metadata, zero rows). */
+async function readTotals(read: InsightsRead, plan: ReadPlan, ctx: ReadContext, list: EntityRecord[] | undefined): Promise<Map<string, WindowTotals>> {
   const totals = new Map<string, WindowTotals>();
-  const filters = read.level !== 'campaign' && plan.lists.campaignFilter ? [{ field: 'campaign.id' as const, operator: 'in' as const, value: [...plan.lists.campaignFilter] }] : [];
+  let listing = list !== undefined;
   for (const range of read.range.ranges) {
-    const query = { scope: { level: 'ad_account' as const }, aggregationLevel: read.level, timeGranularity: 'none' as const, fields: read.fields, timeRanges: [range], filters };
+    const query = childQuery(read.level, plan, read.fields, range, listing);
     for await (const page of ctx.client.insightsPages(query, { deadlineMs: ctx.deadlineMs })) {
+      if (listing && list) collectEntities(read.level as ChildLevel, page, list);
       for (const row of page) {
         const t = totals.get(row.entityId) ?? { impressions: 0, clicks: 0, spendUsd: 0 };
         t.impressions += row.impressions ?? 0;
@@ -116,6 +193,7 @@ async function readTotals(read: InsightsRead, plan: ReadPlan, ctx: ReadContext):
         totals.set(row.entityId, t);
       }
     }
+    listing = false;
   }
   return totals;
 }

@@ -19,6 +19,8 @@ export interface EntityRecord extends EntitySnapshot {
   campaignStatus: EntityStatus | null;
   /** The ad group's status (ads). */
   adGroupStatus: EntityStatus | null;
+  /** How it was read: a list call (with timestamps), or an insights row with metadata (none). */
+  listedBy?: 'list' | 'insights';
 }
 
 export interface WindowTotals {

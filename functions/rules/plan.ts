@@ -16,6 +16,8 @@ export interface ListNeeds {
   ads: boolean;
   /** When every lower-level rule is limited to some campaigns, only those are expanded. */
   campaignFilter: ReadonlySet<string> | null;
+  /** The levels below campaigns that rules work at (what an insights read with metadata must list). */
+  childLevels: Level[];
 }
 
 export interface WindowNeed {
@@ -49,7 +51,7 @@ export function planReads(rules: readonly CompiledRule[]): ReadPlan {
     }
   }
   return {
-    lists: { campaigns: true, adGroups: lower.length > 0, ads: rules.some((r) => r.rule.level === 'ad'), campaignFilter },
+    lists: { campaigns: true, adGroups: lower.length > 0, ads: rules.some((r) => r.rule.level === 'ad'), campaignFilter, childLevels: (['ad_group', 'ad'] as const).filter((level) => lower.some((r) => r.rule.level === level)) },
     windows: [...windows.values()],
   };
 }

@@ -59,9 +59,9 @@ describe('planReads', () => {
   });
 
   it('lists only what the levels need', () => {
-    expect(planReads(compile(rulesOver(3, ['today'])).rules).lists).toEqual({ campaigns: true, adGroups: false, ads: false, campaignFilter: null });
+    expect(planReads(compile(rulesOver(3, ['today'])).rules).lists).toEqual({ campaigns: true, adGroups: false, ads: false, campaignFilter: null, childLevels: [] });
     const ad = rule({ id: 'ad-rule', level: 'ad', when: { metric: 'clicks', window: 'today', op: 'gt', value: 1 }, scope: { campaign_ids: ['c1', 'c2'] } });
-    expect(planReads(compile([ad]).rules).lists).toEqual({ campaigns: true, adGroups: true, ads: true, campaignFilter: new Set(['c1', 'c2']) });
+    expect(planReads(compile([ad]).rules).lists).toEqual({ campaigns: true, adGroups: true, ads: true, campaignFilter: new Set(['c1', 'c2']), childLevels: ['ad'] });
   });
 });
 
