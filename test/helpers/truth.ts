@@ -6,7 +6,7 @@
 import { expect } from 'vitest';
 import type { DecisionRecord } from '../../functions/audit/records';
 import type { RuleInput } from '../../functions/rules/schema';
-import type { EventOutcome, SimStep } from '../../functions/sim/simulate';
+import type { SimStep } from '../../functions/sim/simulate';
 
 export type Actor = { kind: 'person' } | { kind: 'creation' } | { kind: 'rule'; ruleId: string; priority: number };
 
