@@ -112,10 +112,15 @@ export async function decidePhase(ctx: RunContext, store: AuditStore, evaluation
   for (const entity of watched) {
     if (!memories.get(entity.id)?.observed) updates.set(entity.id, { entityId: entity.id, observed: observation(entity, ctx.nowMs), holder: { kind: 'creation' } });
   }
+  // Entities the engine already remembers: what changed since is remembered too (who holds them
+  // now). Entities it has no memory of get one only when a hold is taken or an action lands: what
+  // they are now is read again next time anyway, and a first look at every match would be a write
+  // per match.
   for (const c of evaluation.candidates) {
     const memory = memories.get(c.entity.id);
+    if (!memory?.observed) continue;
     const holder = holders.get(c.entity.id) as Holder;
-    if (!sameObservation(memory, c.entity) || !sameHolder(memory?.holders.status, holder)) updates.set(c.entity.id, { entityId: c.entity.id, observed: observation(c.entity, ctx.nowMs), holder });
+    if (!sameObservation(memory, c.entity) || !sameHolder(memory.holders.status, holder)) updates.set(c.entity.id, { entityId: c.entity.id, observed: observation(c.entity, ctx.nowMs), holder });
   }
   for (const d of decided) {
     const hold = d.policy.takesHold;

@@ -172,7 +172,7 @@ function collectEntities(level: ChildLevel, rows: readonly InsightsRow[], into: 
 
 function recordReads(result: ReadResult, read: InsightsRead, outcome: { totals?: Map<string, WindowTotals>; failure?: ReadFailure }): void {
   for (const serve of read.serves) {
-    const note = serve.window.name === 'lifetime' ? 'lifetime is read from the earliest campaign creation: nothing delivers before its campaign is created' : undefined;
+    const note = serve.window.name === 'lifetime' ? 'from the earliest campaign creation' : undefined;
     result.windows.set(windowReadKey(read.level, serve.key), { level: read.level, key: serve.key, window: serve.window, range: read.range, note, totals: outcome.totals, failure: outcome.failure });
   }
 }

@@ -88,9 +88,9 @@ export function readRanges(window: Pick<ResolvedWindow, 'startMs' | 'endMs'>, no
   const widenedEnd = Math.ceil(window.endMs / HOUR_MS) * HOUR_MS;
   const end = Math.max(start, Math.min(widenedEnd, lastFullHour));
   const notes: string[] = [];
-  if (start !== window.startMs || (widenedEnd !== window.endMs && widenedEnd <= lastFullHour)) notes.push('widened to whole UTC hours (the API serves whole hours)');
+  if (start !== window.startMs || (widenedEnd !== window.endMs && widenedEnd <= lastFullHour)) notes.push('widened to whole UTC hours');
   if (widenedEnd > lastFullHour) {
-    notes.push(end === start ? `empty: no complete hour yet (the current hour ends after ${hourText(lastFullHour)})` : `ends at the last complete hour, ${hourText(end)}: the current hour is not over`);
+    notes.push(end === start ? `empty: no complete hour yet (the current one began ${hourText(lastFullHour)})` : `cut at the last complete hour (${hourText(end)})`);
   }
   const ranges: QueryRange[] = [];
   for (let s = start; s < end; s += MAX_RANGE_MS) ranges.push({ startSeconds: s / 1000, endSeconds: Math.min(end, s + MAX_RANGE_MS) / 1000 });

@@ -145,7 +145,7 @@ describe('the record shows the range that was read', () => {
     expect(recorded.map((w) => ({ start: Date.parse(w.start) / 1000, end: Date.parse(w.end) / 1000 })).sort((a, b) => a.start - b.start)).toEqual(asked.map((a) => ({ start: a.start, end: a.end })).sort((a, b) => a.start - b.start));
     const today = recorded.find((w) => w.name === 'today');
     expect(today).toMatchObject({ start: '2026-03-09T18:00:00.000Z', end: '2026-03-10T15:00:00.000Z', nominal_start: '2026-03-09T18:30:00.000Z', nominal_end: '2026-03-10T15:17:00.000Z' });
-    expect(today?.note).toBe('widened to whole UTC hours (the API serves whole hours); ends at the last complete hour, 15:00 UTC: the current hour is not over');
+    expect(today?.note).toBe('widened to whole UTC hours; cut at the last complete hour (15:00 UTC)');
     for (const d of decisions) expect(d.windows).toEqual(recorded);
   });
 });

@@ -56,14 +56,14 @@ describe('windows', () => {
       ranges: [{ startSeconds: at('2026-11-22T18:00:00Z') / 1000, endSeconds: at('2026-11-23T19:00:00Z') / 1000 }],
       startMs: at('2026-11-22T18:00:00Z'),
       endMs: at('2026-11-23T19:00:00Z'),
-      note: 'widened to whole UTC hours (the API serves whole hours)',
+      note: 'widened to whole UTC hours',
     });
   });
 
   it('today ends at the last complete hour, never in the current one, and says so', () => {
     const read = readRanges(resolveWindow('today', 'America/New_York', at(NOW)), at(NOW));
     expect(read.ranges).toEqual([{ startSeconds: at('2026-11-24T05:00:00Z') / 1000, endSeconds: at('2026-11-24T15:00:00Z') / 1000 }]);
-    expect(read.note).toBe('ends at the last complete hour, 15:00 UTC: the current hour is not over');
+    expect(read.note).toBe('cut at the last complete hour (15:00 UTC)');
   });
 
   it('no range ever ends after the time of the run', () => {
