@@ -5,16 +5,18 @@ import * as z from 'zod';
 import type { Level } from '../thrad/wire';
 import { activate, activateParams } from './activate';
 import { archive, archiveParams } from './archive';
+import { changeBid, changeBidParams } from './change-bid';
+import { changeBudget, changeBudgetParams } from './change-budget';
 import { notify, notifyParams } from './notify';
 import { pause, pauseParams } from './pause';
 import type { ActionDefinition } from './types';
 
-export const ACTIONS = { pause, activate, archive, notify } as const;
+export const ACTIONS = { pause, activate, archive, notify, change_budget: changeBudget, change_bid: changeBid } as const;
 export type ActionName = keyof typeof ACTIONS;
 export const ACTION_NAMES = Object.keys(ACTIONS) as ActionName[];
 
 /** The rule's `then`: a discriminated union on `action`, one member per registry entry. */
-export const thenSchema = z.discriminatedUnion('action', [pauseParams, activateParams, archiveParams, notifyParams]);
+export const thenSchema = z.discriminatedUnion('action', [pauseParams, activateParams, archiveParams, notifyParams, changeBudgetParams, changeBidParams]);
 export type ThenParams = z.infer<typeof thenSchema>;
 
 export function isActionName(name: string): name is ActionName {

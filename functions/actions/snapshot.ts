@@ -12,5 +12,7 @@ export function snapshotOf(level: Level, resource: Campaign | AdGroup | Ad): Ent
     reviewStatus: 'review_status' in resource ? resource.review_status : null,
     updatedAt: resource.updated_at ?? null,
     createdAt: resource.created_at ?? null,
+    budgetMicros: 'budget' in resource ? resource.budget.lifetime_spend_limit_micros : null,
+    maxBidMicros: 'bidding_config' in resource ? (resource.bidding_config?.max_bid_micros ?? null) : null,
   };
 }

@@ -7,11 +7,15 @@ import type { StatusCallOptions, ThradClient } from '../thrad/client';
 import type { EntityStatus, Level } from '../thrad/wire';
 
 /**
- * What actions compete over on one entity. Two actions of one class on one entity in one run
- * conflict; ownership (who holds the value) is kept per class.
+ * What actions compete over on one entity: its status, its lifetime budget, its max bid. Two
+ * actions of one class on one entity in one run conflict; ownership (who holds the value) is kept
+ * per class. `none`: actions that change nothing (notify).
  */
-export const CONFLICT_CLASSES = ['status', 'none'] as const;
+export const CONFLICT_CLASSES = ['status', 'budget', 'bid', 'none'] as const;
 export type ConflictClass = (typeof CONFLICT_CLASSES)[number];
+/** The classes whose value the engine remembers and attributes (all but `none`). */
+export const HELD_CLASSES = ['status', 'budget', 'bid'] as const;
+export type HeldClass = (typeof HELD_CLASSES)[number];
 
 /** A value an action reads and sets: a status, or an amount in micros. */
 export type ActionValue = string | number | null;
@@ -32,13 +36,27 @@ export interface EntitySnapshot {
   /** Unix seconds; null when the API does not report it (ads, per the fact sheet, may not). */
   updatedAt: number | null;
   createdAt: number | null;
+  /** Campaigns: the lifetime budget (integer micros). */
+  budgetMicros?: number | null;
+  /** Ad groups: `bidding_config.max_bid_micros` (integer micros; null when no max bid is set). */
+  maxBidMicros?: number | null;
+}
+
+/** What the policy knows beyond the entity when an action plans its target. */
+export interface PlanContext {
+  /** Lifetime spend of the entity in integer micros, when the action needs it (budget changes). */
+  spentMicros?: number | null;
+  /** The engine-wide limit of one money change, as a fraction of the current value (0.5 = 50%). */
+  maxChangeFraction: number;
 }
 
 /** What the policy learns from an action about one entity before deciding. */
 export type ActionPlan =
-  | { kind: 'set'; target: ActionValue }
-  | { kind: 'already'; reason: string }
-  | { kind: 'not_possible'; outcome: 'skipped_not_approved'; reason: string };
+  /** `note`: what shaped the target (a ceiling, a floor, the safety limit), said on the record. */
+  | { kind: 'set'; target: ActionValue; note?: string }
+  /** `direction`: for money, which way the rule wanted it (a hold it takes keeps that direction). */
+  | { kind: 'already'; reason: string; direction?: 'up' | 'down' }
+  | { kind: 'not_possible'; outcome: 'skipped_not_approved' | 'skipped_not_applicable'; reason: string };
 
 export interface ExecuteResult {
   /** The entity as the API answered (or as read to confirm a refusal). */
@@ -83,15 +101,21 @@ export interface ActionDefinition<Name extends string = string, Params extends {
   /** Said when a rule uses the action at a level it does not apply to. */
   levelHint?: string;
   conflictClass: ConflictClass;
-  /** Who wins between actions of one class at equal priority: higher first. */
-  precedence: number;
-  spend: SpendEffect;
+  /**
+   * Who wins between actions of one class at equal priority: higher first. Money changes rank by
+   * direction (a decrease wins over an increase), so this sees the entity and the target.
+   */
+  precedence(entity: EntitySnapshot, target: ActionValue): number;
+  /** Which way this change moves spend (a budget increase starts spend, a decrease stops it). */
+  spend(entity: EntitySnapshot, target: ActionValue): SpendEffect;
+  /** Data the plan needs beyond the rule's own (a budget change never goes below lifetime spend). */
+  needsLifetimeSpend?: boolean;
   /** False for actions that change nothing in Thrad (notify): no intent, no call. */
   calls: boolean;
   /** The current value of the conflict class on an entity. */
   read(entity: EntitySnapshot): ActionValue;
   /** What the action would set on this entity, or why it does not apply. */
-  plan(entity: EntitySnapshot, params: Params): ActionPlan;
+  plan(entity: EntitySnapshot, params: Params, context: PlanContext): ActionPlan;
   execute(client: ThradClient, request: ExecuteRequest): Promise<ExecuteResult>;
   /**
    * Whether the entity is read again just before the call (at this level): to re-check that it is
@@ -101,7 +125,9 @@ export interface ActionDefinition<Name extends string = string, Params extends {
   recheck(level: Level): boolean;
   /** Reconciliation: whether the entity as read now carries the target. */
   confirms(entity: EntitySnapshot, target: ActionValue): boolean;
-  /** How undo reverses a recorded change, or why it cannot. */
+  /** How undo reverses a recorded change, or why it cannot (`value_before`: the class's value before it). */
   inverse(record: { value_before: ActionValue; level: Level }): Inverse;
+  /** The record's value in micros (money actions), or null (status: the record's status fields say it). */
+  micros(value: ActionValue): number | null;
   words: ActionWords;
 }

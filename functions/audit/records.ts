@@ -3,6 +3,7 @@
 // older version or edited by hand is reported, not trusted.
 import * as z from 'zod';
 import { ACTION_NAMES } from '../actions/registry';
+import type { HeldClass } from '../actions/types';
 
 export const OUTCOMES = [
   'acted',
@@ -16,16 +17,22 @@ export const OUTCOMES = [
   'skipped_conflict',
   'skipped_manual_override',
   'skipped_not_approved',
+  'skipped_not_applicable',
   'failed',
+  // Approval mode: a proposal, and what became of it.
+  'awaiting_approval',
+  'approved',
+  'rejected',
+  'expired',
 ] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 /** An intent whose outcome is not recorded yet (the call may be in flight, or its process died). */
 export type RecordOutcome = Outcome | 'pending';
 
 /** Outcomes that appear on the actions index (something was, or would have been, done). */
-export const ACTION_OUTCOMES: ReadonlySet<RecordOutcome> = new Set(['acted', 'would_act', 'failed']);
+export const ACTION_OUTCOMES: ReadonlySet<RecordOutcome> = new Set(['acted', 'would_act', 'failed', 'awaiting_approval', 'approved', 'rejected', 'expired']);
 
-export const TRIGGERS = ['schedule', 'local', 'manual', 'undo', 'reconcile', 'simulate'] as const;
+export const TRIGGERS = ['schedule', 'local', 'manual', 'undo', 'reconcile', 'simulate', 'approval'] as const;
 export type Trigger = (typeof TRIGGERS)[number];
 
 type ExplanationShape =
@@ -71,6 +78,8 @@ export const holderSchema = z.discriminatedUnion('kind', [
     priority: z.number().int(),
     /** The value the rule wants it to have (e.g. `paused`). */
     intent: z.union([z.string(), z.number()]).nullable(),
+    /** Money classes: whether the rule's change lowered the value (stopping spend) or raised it. */
+    direction: z.enum(['up', 'down']).optional(),
     by: z.enum(['change', 'assertion', 'release']),
     decision_id: z.string().nullable(),
     at_ms: z.number(),
@@ -111,13 +120,16 @@ export const decisionRecordSchema = z.object({
   outcome: z.enum([...OUTCOMES, 'pending']),
   reason: z.string(),
   action: z.enum(ACTION_NAMES).nullable(),
-  mode: z.enum(['live', 'dry_run']),
+  mode: z.enum(['live', 'dry_run', 'approval']),
   /** The rule's priority when it decided (ownership compares it). */
   priority: z.number().int().nullable().default(null),
   status_before: z.string().nullable(),
   status_after: z.string().nullable(),
   /** What the action sets, computed once from the value read (a status, or micros): retries and reconciliation aim at it. */
   target: z.union([z.string(), z.number()]).nullable().default(null),
+  /** Money actions: the value before and after, in integer micros (status actions: null; see status_*). */
+  value_before_micros: z.number().int().nullable().default(null),
+  value_after_micros: z.number().int().nullable().default(null),
   api_result: apiResultSchema.nullable(),
   /** Real-time Unix ms until which the intent's owner may still be calling the API. */
   lease_until_ms: z.number().nullable().default(null),
@@ -128,6 +140,13 @@ export const decisionRecordSchema = z.object({
   /** Who held the entity's value when it was decided (named in conflicts and overrides). */
   holder: holderSchema.nullable().default(null),
   undoes: z.string().nullable().default(null),
+  /** Approval mode: when the proposal expires, and how it was resolved. */
+  approval: z
+    .object({ expires_at: z.string(), resolved_at: z.string().nullable(), resolved_by: z.string().nullable(), decision_id: z.string().nullable(), note: z.string().nullable() })
+    .nullable()
+    .default(null),
+  /** An action executed on approval: the proposal it carries out. */
+  approves: z.string().nullable().default(null),
   message: z.string().nullable().default(null),
   expires_at: z.number().int(),
 });
@@ -181,7 +200,7 @@ export function runSummary(identity: RunIdentity, progress: Partial<Omit<RunSumm
 export const priorActionSchema = z.object({
   rule_id: z.string(),
   action: z.enum(ACTION_NAMES),
-  outcome: z.enum(['acted', 'would_act']),
+  outcome: z.enum(['acted', 'would_act', 'proposed']),
   at_ms: z.number(),
   entity_updated_at_after: z.number().nullable(),
   decision_id: z.string(),
@@ -195,6 +214,8 @@ export const observedSchema = z.object({
   review_status: z.string().nullable(),
   updated_at: z.number().nullable(),
   created_at: z.number().nullable(),
+  budget_micros: z.number().nullable().optional(),
+  max_bid_micros: z.number().nullable().optional(),
 });
 export type Observed = z.infer<typeof observedSchema>;
 
@@ -206,7 +227,8 @@ export type Observed = z.infer<typeof observedSchema>;
 export interface EntityMemory {
   entityId: string;
   observed: Observed | null;
-  holders: Partial<Record<'status', Holder>>;
+  /** Per conflict class (status, budget, bid). */
+  holders: Partial<Record<HeldClass, Holder>>;
   /** rule id → last acted action. */
   acted: Map<string, PriorActionRecord>;
   /** rule id → last would_act (dry run). */
@@ -217,6 +239,7 @@ export interface EntityMemory {
 export interface MemoryUpdate {
   entityId: string;
   observed?: Observed;
-  holder?: Holder;
+  /** A new holder of one class. */
+  holder?: { cls: HeldClass; holder: Holder };
   remember?: PriorActionRecord;
 }

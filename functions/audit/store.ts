@@ -15,6 +15,7 @@ import {
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
+import { HELD_CLASSES } from '../actions/types';
 import { systemClock, type Clock } from '../shared/clock';
 import { describeIssues } from '../shared/issues';
 import { AuditRecordInvalidError, AuditStoreError, AuditTableMissingError } from './errors';
@@ -85,7 +86,7 @@ export type RunMode = 'live' | 'dry_run';
  * The decision id of (account, rule, entity, occurrence, mode): the same occurrence always maps to
  * the same record, and a dry-run decision never shares an id (or an intent) with a live one.
  */
-export function decisionIdFor(accountId: string, ruleId: string, entityId: string, occurrence: string, mode: RunMode): string {
+export function decisionIdFor(accountId: string, ruleId: string, entityId: string, occurrence: string, mode: RunMode | 'approval'): string {
   return `d_${createHash('sha256').update(`${accountId}|${ruleId}|${entityId}|${occurrence}|${mode}`).digest('hex').slice(0, 24)}`;
 }
 
@@ -266,7 +267,7 @@ export class AuditStore {
    * Record an intent's outcome, only if it is still pending and ours. False when someone else
    * owns it now (our lease expired and another run reconciled it).
    */
-  async completeIntent(record: DecisionRecord, update: { outcome: Outcome; reason: string; statusAfter: string | null; apiResult: ApiResult | null; entityUpdatedAtAfter: number | null; message?: string | null }): Promise<boolean> {
+  async completeIntent(record: DecisionRecord, update: { outcome: Outcome; reason: string; statusAfter: string | null; apiResult: ApiResult | null; entityUpdatedAtAfter: number | null; message?: string | null; valueBefore?: number | null; valueAfter?: number | null }): Promise<boolean> {
     const actions = ACTION_OUTCOMES.has(update.outcome);
     const sortKey = `${record.evaluated_at}#${record.decision_id}`;
     const names: Record<string, string> = { '#outcome': 'outcome', '#pk': TABLE_KEYS.partitionKey, '#gp': INDEXES.pending.pk, '#gs': INDEXES.pending.sk };
@@ -282,6 +283,14 @@ export class AuditStore {
     };
     let set = '#outcome = :outcome, reason = :reason, status_after = :after, api_result = :api, entity_updated_at_after = :updated, message = :message, lease_until_ms = :null';
     values[':null'] = null;
+    if (update.valueBefore !== undefined) {
+      set += ', value_before_micros = :vb';
+      values[':vb'] = update.valueBefore;
+    }
+    if (update.valueAfter !== undefined) {
+      set += ', value_after_micros = :va';
+      values[':va'] = update.valueAfter;
+    }
     if (actions) {
       names['#ap'] = INDEXES.actionsByTime.pk;
       names['#as'] = INDEXES.actionsByTime.sk;
@@ -298,6 +307,25 @@ export class AuditStore {
           ConditionExpression: 'attribute_exists(#pk) AND #outcome = :pending AND run_id = :run',
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
+        }),
+      ),
+    );
+  }
+
+  /**
+   * Resolve a proposal (approval mode): only while it is still awaiting approval, so two people
+   * approving or rejecting it at once resolve it once. False when it was resolved already.
+   */
+  async resolveProposal(record: DecisionRecord, outcome: 'approved' | 'rejected' | 'expired', approval: NonNullable<DecisionRecord['approval']>): Promise<boolean> {
+    return this.conditional('UpdateItem', () =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [TABLE_KEYS.partitionKey]: k.decision(record.account_id, record.decision_id), [TABLE_KEYS.sortKey]: 'DECISION' },
+          UpdateExpression: 'SET #outcome = :outcome, approval = :approval',
+          ConditionExpression: '#outcome = :awaiting',
+          ExpressionAttributeNames: { '#outcome': 'outcome' },
+          ExpressionAttributeValues: { ':outcome': outcome, ':approval': approval, ':awaiting': 'awaiting_approval' },
         }),
       ),
     );
@@ -450,8 +478,10 @@ export class AuditStore {
     }
     const observed = observedSchema.safeParse(item.observed);
     if (observed.success) memory.observed = observed.data;
-    const holder = holderSchema.safeParse(item.holder_status);
-    if (holder.success) memory.holders.status = holder.data;
+    for (const cls of HELD_CLASSES) {
+      const holder = holderSchema.safeParse(item[`holder_${cls}`]);
+      if (holder.success) memory.holders[cls] = holder.data;
+    }
     return memory;
   }
 
@@ -479,7 +509,8 @@ export class AuditStore {
         );
       }
       if (update.observed || update.holder) {
-        const at = update.observed?.at_ms ?? (update.holder && 'at_ms' in update.holder ? update.holder.at_ms : this.clock.nowMs());
+        const held = update.holder?.holder;
+        const at = update.observed?.at_ms ?? (held && 'at_ms' in held ? held.at_ms : this.clock.nowMs());
         const sets = ['entity_id = :entity', '#type = :type', 'memory_at_ms = :at'];
         const values: Record<string, unknown> = { ':entity': update.entityId, ':type': 'entity', ':at': at };
         if (update.observed) {
@@ -487,8 +518,8 @@ export class AuditStore {
           values[':observed'] = update.observed;
         }
         if (update.holder) {
-          sets.push('holder_status = :holder');
-          values[':holder'] = update.holder;
+          sets.push(`holder_${update.holder.cls} = :holder`);
+          values[':holder'] = update.holder.holder;
         }
         await this.conditional('UpdateItem', () =>
           this.doc.send(

@@ -61,6 +61,8 @@ export interface EngineDeps {
    * sandbox and in-memory store, turns this off.
    */
   shared?: boolean;
+  /** The engine-wide limit of one money change, as a fraction of the current value (default 0.5). */
+  maxChangeFraction?: number;
   /**
    * List ad groups and ads through insights metadata when the API offers it (probed once per
    * process, the finding cached in the audit table for a day). Default true; false always lists
@@ -110,6 +112,8 @@ export interface PreviewResult {
 }
 
 const STORE_CONCURRENCY = 16;
+/** One money change moves a value by at most this fraction of it, whatever the rule asks. */
+export const DEFAULT_MAX_CHANGE_FRACTION = 0.5;
 /** How long a capability probe's finding is trusted. */
 const CAPABILITIES_TTL_SECONDS = 86_400;
 
@@ -141,6 +145,10 @@ export class Engine {
     this.logger = deps.logger ?? silentLogger;
     this.realClock = deps.realClock ?? systemClock;
     this.executor = new IntentExecutor({ client: deps.client, store: deps.store, clock: deps.clock ?? systemClock, realClock: this.realClock, logger: this.logger, crashPoints: deps.crashPoints });
+  }
+
+  get maxChangeFraction(): number {
+    return this.deps.maxChangeFraction ?? DEFAULT_MAX_CHANGE_FRACTION;
   }
 
   get ruleSet(): CompiledRuleSet {
@@ -207,7 +215,7 @@ export class Engine {
       entitiesRead = Object.values(reads.entities).reduce((sum, list) => sum + list.length, 0);
       const evaluation = evaluateRules(this.deps.rules, selected, reads, ctx.nowMs);
       this.countEvaluation(ctx, evaluation.counts, evaluation.unavailable.length > 0 ? evaluation.unavailable.map((u) => u.rule.id) : []);
-      const { decided, memoryUpdates } = await decidePhase(ctx, this.deps.store, evaluation, reads, { readOnly: false, refresh: this.refresher(ctx) });
+      const { decided, memoryUpdates } = await decidePhase(ctx, this.deps.store, evaluation, reads, { readOnly: false, refresh: this.refresher(ctx), layouts: this.deps.rules.layouts, maxChangeFraction: this.maxChangeFraction });
       // What the run observed is remembered before it acts, so what the actions leave is newer.
       await this.deps.store.updateEntityMemories(ctx.accountId, memoryUpdates);
       await actPhase(ctx, this.executor, decided, this.deps.actionConcurrency ?? 4, (s) => this.settled(ctx, s));
@@ -233,7 +241,7 @@ export class Engine {
     const ctx = this.context({ ...request, trigger: 'manual' }, await this.account(request.deadlineMs), errors);
     const reads = await this.read(ctx, selected);
     const evaluation = evaluateRules(this.deps.rules, selected, reads, ctx.nowMs);
-    const { decided } = await decidePhase(ctx, this.deps.store, evaluation, reads, { readOnly: true, refresh: this.refresher(ctx) });
+    const { decided } = await decidePhase(ctx, this.deps.store, evaluation, reads, { readOnly: true, refresh: this.refresher(ctx), layouts: this.deps.rules.layouts, maxChangeFraction: this.maxChangeFraction });
     const entries: PreviewEntry[] = decided.map((d) => ({
       rule_id: d.candidate.rule.id,
       entity_id: d.candidate.entity.id,
@@ -313,11 +321,13 @@ export class Engine {
   private async record(ctx: RunContext, decided: readonly Decided[], unavailable: readonly DecisionRecord[], takeover: boolean): Promise<void> {
     const { store } = this.deps;
     const plain = [...decided.flatMap((d) => (d.record && d.record.outcome !== 'pending' ? [d.record] : [])), ...unavailable];
-    const remembered = plain.flatMap((r) =>
-      (r.outcome === 'would_act' || r.outcome === 'acted') && r.action !== null && durationMs(this.deps.rules.byId.get(r.rule_id)?.rule.guards.cooldown) > 0
-        ? [{ entityId: r.entity_id, remember: { rule_id: r.rule_id, action: r.action, outcome: r.outcome, at_ms: ctx.nowMs, entity_updated_at_after: null, decision_id: r.decision_id } }]
-        : [],
-    );
+    // Dry runs and notifications keep their rules' cooldowns; a proposal blocks a second one until it expires.
+    const remembered = plain.flatMap((r) => {
+      if (r.action === null) return [];
+      const proposal = r.outcome === 'awaiting_approval';
+      if (!proposal && !((r.outcome === 'would_act' || r.outcome === 'acted') && durationMs(this.deps.rules.byId.get(r.rule_id)?.rule.guards.cooldown) > 0)) return [];
+      return [{ entityId: r.entity_id, remember: { rule_id: r.rule_id, action: r.action, outcome: proposal ? ('proposed' as const) : (r.outcome as 'acted' | 'would_act'), at_ms: ctx.nowMs, entity_updated_at_after: null, decision_id: r.decision_id } }];
+    });
     await store.updateEntityMemories(ctx.accountId, remembered);
     if (takeover) {
       await forEachConcurrent(plain, STORE_CONCURRENCY, async (record) => {

@@ -3,15 +3,18 @@
 // the decisions imply (what the run observed, holds taken without a call). Preview and simulate
 // call it as the cycle does; `readOnly` leaves the memory untouched.
 import { actionDefinition } from '../actions/registry';
-import type { EntitySnapshot } from '../actions/types';
+import type { ConflictClass, EntitySnapshot } from '../actions/types';
 import type { DecisionRecord, EntityMemory, Holder, MemoryUpdate } from '../audit/records';
 import type { AuditStore } from '../audit/store';
-import { durationMs, type CompiledRule } from '../rules/compile';
+import { durationMs, windowKey, type CompiledRule, type CompiledRuleSet } from '../rules/compile';
 import type { EntityRecord } from '../rules/facts';
 import { decide, type Candidate, type PolicyDecision, type PolicyRule, type PriorAction } from '../rules/policy';
 import type { RunContext } from './context';
 import type { EvaluatedCandidate, Evaluation } from './evaluate';
-import { observation, statusHolder } from './ownership';
+
+/** How long a proposal of an approval-mode rule waits, unless the rule says (guards.approval_expires). */
+export const DEFAULT_APPROVAL_EXPIRY = '24h';
+import { holderOf, observation } from './ownership';
 import type { ReadResult } from './reads';
 import { decisionRecord } from './record';
 
@@ -35,13 +38,21 @@ export function policyRule(rule: CompiledRule, forcedDryRun: boolean): PolicyRul
     priority: rule.rule.priority,
     cooldownMs: durationMs(rule.rule.guards.cooldown),
     maxActionsPerRun: rule.rule.guards.max_actions_per_run,
+    approvalExpiresMs: durationMs(rule.rule.guards.approval_expires ?? DEFAULT_APPROVAL_EXPIRY),
   };
 }
 
-function previousAction(memory: EntityMemory | undefined, ruleId: string, dryRun: boolean): PriorAction | undefined {
+/** A rule's last action on an entity; a rule that does not act live counts what it would have done and proposed. */
+function previousAction(memory: EntityMemory | undefined, ruleId: string, live: boolean): PriorAction | undefined {
   if (!memory) return undefined;
-  const latest = [memory.acted.get(ruleId), dryRun ? memory.wouldAct.get(ruleId) : undefined].filter((p) => p !== undefined).sort((a, b) => b.at_ms - a.at_ms)[0];
+  const latest = [memory.acted.get(ruleId), live ? undefined : memory.wouldAct.get(ruleId)].filter((p) => p !== undefined).sort((a, b) => b.at_ms - a.at_ms)[0];
   return latest ? { ruleId: latest.rule_id, action: latest.action, outcome: latest.outcome, atMs: latest.at_ms } : undefined;
+}
+
+/** Lifetime spend in micros from the facts, for actions that must not go below it (budgets). */
+function spentMicros(c: EvaluatedCandidate, layouts: CompiledRuleSet['layouts']): number | null {
+  const slot = layouts[c.entity.level].slot(windowKey('lifetime', c.rule.rule.schedule.timezone), 'spend');
+  return slot === undefined ? null : Math.round((c.facts.metrics[slot] ?? 0) * 1_000_000);
 }
 
 /**
@@ -60,8 +71,10 @@ function sameHolder(a: Holder | undefined, b: Holder): boolean {
 
 function sameObservation(memory: EntityMemory | undefined, entity: EntityRecord): boolean {
   const o = memory?.observed;
-  return o !== null && o !== undefined && o.status === entity.status && o.updated_at === entity.updatedAt && o.review_status === entity.reviewStatus;
+  return o !== null && o !== undefined && o.status === entity.status && o.updated_at === entity.updatedAt && o.review_status === entity.reviewStatus && (o.budget_micros ?? null) === (entity.budgetMicros ?? null) && (o.max_bid_micros ?? null) === (entity.maxBidMicros ?? null);
 }
+
+const classOf = (c: EvaluatedCandidate): ConflictClass => actionDefinition(c.rule.rule.then.action).conflictClass;
 
 /**
  * Entities listed through insights carry no timestamps; who paused one cannot be told without
@@ -71,7 +84,8 @@ async function fillTimestamps(evaluation: Evaluation, refresh: ((entity: EntityR
   if (!refresh) return;
   const needed = new Map<string, EntityRecord>();
   for (const c of evaluation.candidates) {
-    if (c.verdict === 'match' && c.entity.listedBy === 'insights' && c.entity.updatedAt === null && actionDefinition(c.rule.rule.then.action).spend === 'starts') needed.set(c.entity.id, c.entity);
+    const def = actionDefinition(c.rule.rule.then.action);
+    if (c.verdict === 'match' && c.entity.listedBy === 'insights' && c.entity.updatedAt === null && def.conflictClass !== 'none') needed.set(c.entity.id, c.entity);
   }
   for (const entity of needed.values()) {
     const fresh = await refresh(entity).catch(() => null);
@@ -82,35 +96,50 @@ async function fillTimestamps(evaluation: Evaluation, refresh: ((entity: EntityR
   }
 }
 
-export async function decidePhase(ctx: RunContext, store: AuditStore, evaluation: Evaluation, reads: ReadResult, options: { readOnly: boolean; refresh?: (entity: EntityRecord) => Promise<EntitySnapshot | null> }): Promise<DecideResult> {
+export interface DecideOptions {
+  readOnly: boolean;
+  refresh?: (entity: EntityRecord) => Promise<EntitySnapshot | null>;
+  /** The rule set's fact layouts (lifetime spend for budget changes). */
+  layouts: CompiledRuleSet['layouts'];
+  /** The engine-wide limit of one money change, as a fraction of the current value. */
+  maxChangeFraction: number;
+}
+
+export async function decidePhase(ctx: RunContext, store: AuditStore, evaluation: Evaluation, reads: ReadResult, options: DecideOptions): Promise<DecideResult> {
   await fillTimestamps(evaluation, options.refresh);
   const watched = Object.values(reads.entities).flatMap((list) => list.filter(worthObserving));
   const ids = [...new Set([...evaluation.candidates.map((c) => c.entity.id), ...watched.map((e) => e.id)])];
   const memories = ids.length > 0 ? await store.entityMemories(ctx.accountId, ids) : new Map<string, EntityMemory>();
+  // One holder per (entity, class), attributed once.
   const holders = new Map<string, Holder>();
-  const policyCandidates: Candidate[] = evaluation.candidates.map((c) => {
-    const memory = memories.get(c.entity.id);
-    let holder = holders.get(c.entity.id);
+  const holderFor = (c: EvaluatedCandidate): Holder => {
+    const cls = classOf(c);
+    const key = `${c.entity.id}|${cls}`;
+    let holder = holders.get(key);
     if (!holder) {
-      holder = statusHolder(c.entity, memory);
-      holders.set(c.entity.id, holder);
+      holder = cls === 'none' ? { kind: 'creation' } : holderOf(cls, c.entity, memories.get(c.entity.id));
+      holders.set(key, holder);
     }
+    return holder;
+  };
+  const policyCandidates: Candidate[] = evaluation.candidates.map((c) => {
     const rule = policyRule(c.rule, ctx.forcedDryRun);
-    return { rule, entity: c.entity, verdict: c.verdict, holder, previous: previousAction(memory, c.rule.id, rule.mode === 'dry_run') };
+    const needsSpend = actionDefinition(c.rule.rule.then.action).needsLifetimeSpend === true;
+    return { rule, entity: c.entity, verdict: c.verdict, holder: holderFor(c), previous: previousAction(memories.get(c.entity.id), c.rule.id, rule.mode === 'live'), context: { maxChangeFraction: options.maxChangeFraction, ...(needsSpend ? { spentMicros: spentMicros(c, options.layouts) } : {}) } };
   });
   const policy = decide(policyCandidates, ctx.nowMs);
   const expiresAt = store.expiresAt();
   const decided: Decided[] = evaluation.candidates.map((c, i) => {
     const d = policy[i];
     const calls = actionDefinition(c.rule.rule.then.action).calls;
-    return { candidate: c, policy: d, record: c.verdict === 'match' ? decisionRecord(ctx, c.rule, c.entity, c.facts, d, reads, calls, expiresAt) : null };
+    return { candidate: c, policy: d, record: c.verdict === 'match' ? decisionRecord(ctx, c.rule, c.entity, c.facts, d, reads, calls, expiresAt, policyCandidates[i].rule.approvalExpiresMs ?? 0) : null };
   });
   if (options.readOnly || ctx.forcedDryRun) return { decided, memoryUpdates: [] };
 
   // What this run learnt: observations of watched entities, holders detected, holds taken.
   const updates = new Map<string, MemoryUpdate>();
   for (const entity of watched) {
-    if (!memories.get(entity.id)?.observed) updates.set(entity.id, { entityId: entity.id, observed: observation(entity, ctx.nowMs), holder: { kind: 'creation' } });
+    if (!memories.get(entity.id)?.observed) updates.set(`${entity.id}|status`, { entityId: entity.id, observed: observation(entity, ctx.nowMs), holder: { cls: 'status', holder: { kind: 'creation' } } });
   }
   // Entities the engine already remembers: what changed since is remembered too (who holds them
   // now). Entities it has no memory of get one only when a hold is taken or an action lands: what
@@ -118,13 +147,15 @@ export async function decidePhase(ctx: RunContext, store: AuditStore, evaluation
   // per match.
   for (const c of evaluation.candidates) {
     const memory = memories.get(c.entity.id);
-    if (!memory?.observed) continue;
-    const holder = holders.get(c.entity.id) as Holder;
-    if (!sameObservation(memory, c.entity) || !sameHolder(memory.holders.status, holder)) updates.set(c.entity.id, { entityId: c.entity.id, observed: observation(c.entity, ctx.nowMs), holder });
+    const cls = classOf(c);
+    if (!memory?.observed || cls === 'none') continue;
+    const holder = holderFor(c);
+    if (!sameObservation(memory, c.entity) || !sameHolder(memory.holders[cls], holder)) updates.set(`${c.entity.id}|${cls}`, { entityId: c.entity.id, observed: observation(c.entity, ctx.nowMs), holder: { cls, holder } });
   }
   for (const d of decided) {
     const hold = d.policy.takesHold;
-    if (hold) updates.set(d.candidate.entity.id, { entityId: d.candidate.entity.id, observed: observation(d.candidate.entity, ctx.nowMs), holder: hold.kind === 'rule' ? { ...hold, decision_id: d.record?.decision_id ?? null } : hold });
+    const cls = classOf(d.candidate);
+    if (hold && cls !== 'none') updates.set(`${d.candidate.entity.id}|${cls}`, { entityId: d.candidate.entity.id, observed: observation(d.candidate.entity, ctx.nowMs), holder: { cls, holder: hold.kind === 'rule' ? { ...hold, decision_id: d.record?.decision_id ?? null } : hold } });
   }
   return { decided, memoryUpdates: [...updates.values()] };
 }

@@ -74,6 +74,8 @@ export function describeDecision(d: DecisionRecord): string {
       return `FAILED to ${action} ${who} [${d.rule_id}]: ${d.api_result?.error_code ?? 'error'}: ${d.reason}`;
     case 'data_unavailable':
       return `no data for rule ${d.rule_id}: ${d.reason}`;
+    case 'awaiting_approval':
+      return `proposes to ${isActionName(action) ? ACTIONS[action].words.present : action} ${who} [${d.rule_id}], awaiting approval until ${d.approval?.expires_at ?? '?'} (${d.decision_id}): ${d.reason}`;
     default:
       return `${d.outcome.replace(/_/g, ' ')}: ${action} ${who} [${d.rule_id}]: ${d.reason}`;
   }

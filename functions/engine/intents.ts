@@ -12,7 +12,8 @@
 //   intent is released, and the next run reconciles it from the entity's state.
 import { actionDefinition } from '../actions/registry';
 import { snapshotOf } from '../actions/snapshot';
-import type { ActionDefinition, EntitySnapshot, ExecuteResult } from '../actions/types';
+import { showValue } from '../actions/classes';
+import type { ActionDefinition, EntitySnapshot, ExecuteResult, HeldClass } from '../actions/types';
 import type { ApiResult, DecisionRecord, Holder, MemoryUpdate, Outcome } from '../audit/records';
 import type { AuditStore } from '../audit/store';
 import type { Clock } from '../shared/clock';
@@ -64,16 +65,32 @@ export interface IntentResult {
   statusAfter: string | null;
   apiResult: ApiResult | null;
   entityUpdatedAtAfter: number | null;
+  /** Money actions: the value before the call and after it, in micros. */
+  valueBefore?: number | null;
+  valueAfter?: number | null;
+}
+
+/** A class's value of an entity in words (a status, or USD). */
+function show(def: ActionDefinition, entity: EntitySnapshot): string {
+  return def.conflictClass === 'status' || def.conflictClass === 'none' ? String(def.read(entity)) : showValue(def.conflictClass, def.read(entity));
 }
 
 const iso = (s: number | null): string => (s === null ? 'unknown' : new Date(s * 1000).toISOString());
 
 /** What differs between two reads of an entity, in words; null when nothing the engine sees. */
-export function changedSince(seen: EntitySnapshot, now: EntitySnapshot): string | null {
+export function changedSince(seen: EntitySnapshot, now: EntitySnapshot, def?: ActionDefinition): string | null {
   const parts: string[] = [];
   if (seen.status !== now.status) parts.push(`status ${seen.status} → ${now.status}`);
+  if (def && def.conflictClass !== 'status' && def.conflictClass !== 'none' && def.read(seen) !== def.read(now)) parts.push(`${def.conflictClass === 'budget' ? 'lifetime budget' : 'max bid'} ${show(def, seen)} → ${show(def, now)}`);
   if (seen.updatedAt !== now.updatedAt) parts.push(`updated_at ${iso(seen.updatedAt)} → ${iso(now.updatedAt)}`);
   return parts.length > 0 ? parts.join(', ') : null;
+}
+
+/** The class of value an intent's action changes (none for notify). */
+function heldClassOf(intent: DecisionRecord): HeldClass | null {
+  if (intent.action === null) return null;
+  const cls = actionDefinition(intent.action).conflictClass;
+  return cls === 'none' ? null : cls;
 }
 
 export class IntentExecutor {
@@ -116,13 +133,14 @@ export class IntentExecutor {
     }
     await this.deps.crashPoints?.afterCall?.(intent);
     const apiResult: ApiResult = { http_status: 200, error_code: null, message: null, attempts: result.attempts, confirmed_by: result.earlierAttemptMayHaveApplied ? 'state_read' : confirmedBy };
+    const values = { valueBefore: def.micros(def.read(before)), valueAfter: def.micros(def.read(result.entity)) };
     if (result.changed) {
       await this.remember(intent, result.entity, spec.holderOnChange, spec.remember);
       const reason = result.earlierAttemptMayHaveApplied ? `${intent.reason}; confirmed by reading the ${intent.level.replace('_', ' ')} after a retried call` : intent.reason;
-      return this.settle(intent, { outcome: 'acted', reason, statusAfter: result.entity.status, apiResult, entityUpdatedAtAfter: result.entity.updatedAt });
+      return this.settle(intent, { outcome: 'acted', reason, statusAfter: result.entity.status, apiResult, entityUpdatedAtAfter: result.entity.updatedAt, ...values });
     }
-    await this.observeForeign(intent, result.entity, `it was already ${String(def.read(result.entity))} when the call landed, changed just before by someone else`);
-    return this.settle(intent, { outcome: 'already_in_state', reason: `the API answered that it is already ${String(def.read(result.entity))}: not this rule's change`, statusAfter: result.entity.status, apiResult, entityUpdatedAtAfter: result.entity.updatedAt });
+    await this.observeForeign(intent, result.entity, `it was already ${show(def, result.entity)} when the call landed, changed just before by someone else`);
+    return this.settle(intent, { outcome: 'already_in_state', reason: `the API answered that it is already ${show(def, result.entity)}: not this rule's change`, statusAfter: result.entity.status, apiResult, entityUpdatedAtAfter: result.entity.updatedAt, ...values });
   }
 
   private async recheck(spec: IntentSpec, def: ActionDefinition, deadlineMs: number, confirmedBy: string | null): Promise<{ fresh: EntitySnapshot } | { settlement: Settlement }> {
@@ -136,14 +154,17 @@ export class IntentExecutor {
       return { settlement: await this.settle(intent, { outcome: 'failed', reason: `could not read the ${intent.level.replace('_', ' ')} again before the call (${e?.code ?? 'error'}); not called`, statusAfter: intent.status_before, apiResult: { http_status: e?.httpStatus ?? null, error_code: e?.code ?? 'unexpected_error', message: e?.message ?? String(error), attempts: 0, confirmed_by: confirmedBy }, entityUpdatedAtAfter: null }) };
     }
     const apiResult: ApiResult = { http_status: null, error_code: null, message: null, attempts: 0, confirmed_by: 'state_read' };
+    const values = { valueBefore: def.micros(def.read(fresh)), valueAfter: def.micros(def.read(fresh)) };
     if (def.read(fresh) === intent.target) {
-      await this.observeForeign(intent, fresh, `it was already ${String(intent.target)} when read again just before the call`);
-      return { settlement: await this.settle(intent, { outcome: 'already_in_state', reason: `already ${String(intent.target)} when read again just before the call (changed by someone else since the decision): not called`, statusAfter: fresh.status, apiResult, entityUpdatedAtAfter: fresh.updatedAt }) };
+      await this.observeForeign(intent, fresh, `it was already ${show(def, fresh)} when read again just before the call`);
+      return { settlement: await this.settle(intent, { outcome: 'already_in_state', reason: `already ${show(def, fresh)} when read again just before the call (changed by someone else since the decision): not called`, statusAfter: fresh.status, apiResult, entityUpdatedAtAfter: fresh.updatedAt, ...values }) };
     }
-    const changed = changedSince(spec.seen, fresh);
-    if (def.spend === 'starts' && changed !== null) {
+    const changed = changedSince(spec.seen, fresh, def);
+    // Starting spend acts only on the entity as it was judged; a money change of any direction
+    // too, since its target was computed from the value read.
+    if (changed !== null && (def.spend(spec.seen, intent.target) === 'starts' || def.conflictClass === 'budget' || def.conflictClass === 'bid')) {
       await this.observeForeign(intent, fresh, `it changed since the decision read it (${changed})`);
-      return { settlement: await this.settle(intent, { outcome: 'skipped_manual_override', reason: `changed since the decision read it (${changed}): starting spend acts only on the entity as it was judged; not called`, statusAfter: fresh.status, apiResult, entityUpdatedAtAfter: fresh.updatedAt }) };
+      return { settlement: await this.settle(intent, { outcome: 'skipped_manual_override', reason: `changed since the decision read it (${changed}): it acts only on the entity as it was judged; not called`, statusAfter: fresh.status, apiResult, entityUpdatedAtAfter: fresh.updatedAt, ...values }) };
     }
     return { fresh };
   }
@@ -164,7 +185,17 @@ export class IntentExecutor {
 
   /** Record an intent's outcome, only if the intent is still ours. */
   async settle(intent: DecisionRecord, result: IntentResult): Promise<Settlement> {
-    const record: DecisionRecord = { ...intent, outcome: result.outcome, reason: result.reason, status_after: result.statusAfter, api_result: result.apiResult, entity_updated_at_after: result.entityUpdatedAtAfter, lease_until_ms: null };
+    const record: DecisionRecord = {
+      ...intent,
+      outcome: result.outcome,
+      reason: result.reason,
+      status_after: result.statusAfter,
+      api_result: result.apiResult,
+      entity_updated_at_after: result.entityUpdatedAtAfter,
+      lease_until_ms: null,
+      ...(result.valueBefore !== undefined ? { value_before_micros: result.valueBefore } : {}),
+      ...(result.valueAfter !== undefined ? { value_after_micros: result.valueAfter } : {}),
+    };
     if (!(await this.deps.store.completeIntent(intent, result))) {
       this.deps.logger.error('lost the intent before recording its outcome (lease expired?)', { decision_id: intent.decision_id, outcome: result.outcome });
       return { kind: 'lost', record };
@@ -172,10 +203,11 @@ export class IntentExecutor {
     return { kind: 'settled', record };
   }
 
-  /** After a change of ours: the entity as we left it, who holds it now, and the cooldown memory. */
+  /** After a change of ours: the entity as we left it, who holds that value now, and the cooldown memory. */
   async remember(intent: DecisionRecord, entity: EntitySnapshot, holder: Holder, remember: boolean): Promise<void> {
     const atMs = this.deps.clock.nowMs();
-    const updates: MemoryUpdate[] = [{ entityId: intent.entity_id, observed: observation(entity, atMs), holder: holder.kind === 'rule' ? { ...holder, decision_id: intent.decision_id, at_ms: atMs } : holder }];
+    const cls = heldClassOf(intent);
+    const updates: MemoryUpdate[] = [{ entityId: intent.entity_id, observed: observation(entity, atMs), ...(cls ? { holder: { cls, holder: holder.kind === 'rule' ? { ...holder, decision_id: intent.decision_id, at_ms: atMs } : holder } } : {}) }];
     if (remember && intent.action !== null) updates.push({ entityId: intent.entity_id, remember: { rule_id: intent.rule_id, action: intent.action, outcome: 'acted', at_ms: atMs, entity_updated_at_after: entity.updatedAt, decision_id: intent.decision_id } });
     await this.deps.store.updateEntityMemories(intent.account_id, updates);
   }
@@ -183,6 +215,7 @@ export class IntentExecutor {
   /** The entity changed without us: remember it as someone else's. */
   private async observeForeign(intent: DecisionRecord, entity: EntitySnapshot, detail: string): Promise<void> {
     const atMs = this.deps.clock.nowMs();
-    await this.deps.store.updateEntityMemories(intent.account_id, [{ entityId: intent.entity_id, observed: observation(entity, atMs), holder: { kind: 'person', at_ms: entity.updatedAt === null ? atMs : entity.updatedAt * 1000, detail } }]);
+    const cls = heldClassOf(intent);
+    await this.deps.store.updateEntityMemories(intent.account_id, [{ entityId: intent.entity_id, observed: observation(entity, atMs), ...(cls ? { holder: { cls, holder: { kind: 'person' as const, at_ms: entity.updatedAt === null ? atMs : entity.updatedAt * 1000, detail } } } : {}) }]);
   }
 }

@@ -14,7 +14,7 @@ export interface Notifier {
   notify(digest: RunDigest): Promise<void>;
 }
 
-const NOTEWORTHY = new Set(['acted', 'would_act', 'failed', 'data_unavailable']);
+const NOTEWORTHY = new Set(['acted', 'would_act', 'failed', 'data_unavailable', 'awaiting_approval']);
 const MAX_LINES = 50;
 
 /** The digest as text: a subject and one line per noteworthy decision. */
@@ -27,6 +27,7 @@ export function formatDigest(digest: RunDigest): { subject: string; body: string
     count('would_act') && `${count('would_act')} dry-run`,
     count('failed') && `${count('failed')} failed`,
     count('data_unavailable') && `${count('data_unavailable')} rule${count('data_unavailable') === 1 ? '' : 's'} without data`,
+    count('awaiting_approval') && `${count('awaiting_approval')} awaiting approval`,
   ].filter(Boolean);
   const subject = `Thrad autopilot: ${parts.join(', ') || 'errors'} (run ${digest.summary.run_id})`;
   const body = [
@@ -34,6 +35,7 @@ export function formatDigest(digest: RunDigest): { subject: string; body: string
     ...lines.slice(0, MAX_LINES).map((d) => `- ${describeDecision(d)}`),
     ...(lines.length > MAX_LINES ? [`- … and ${lines.length - MAX_LINES} more (thrad-rules audit --run ${digest.summary.run_id})`] : []),
     ...digest.summary.errors.map((e) => `! ${e.rule_id ? `${e.rule_id}: ` : ''}${e.code}: ${e.message}`),
+    ...(count('awaiting_approval') > 0 ? [`${count('awaiting_approval')} proposal${count('awaiting_approval') === 1 ? '' : 's'} await approval: thrad-rules approvals, then thrad-rules approve <decision_id> or reject <decision_id>.`] : []),
   ].join('\n');
   return { subject: subject.slice(0, 100), body };
 }

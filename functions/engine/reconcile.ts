@@ -14,6 +14,7 @@ import type { AuditStore } from '../audit/store';
 import type { CompiledRuleSet } from '../rules/compile';
 import type { ThradClient } from '../thrad/client';
 import type { RunContext } from './context';
+import { directionOf } from './act';
 import { changedSince, LEASE_MARGIN_MS, type IntentExecutor, type Settlement } from './intents';
 import { errorAttributes, type EngineLogger } from './logger';
 
@@ -30,7 +31,7 @@ export interface ReconcileDeps {
 /** Who holds an entity once an intent's action landed: its rule, or a person for an undo. */
 export function holderForIntent(intent: DecisionRecord, atMs: number): Holder {
   if (intent.rule_id === UNDO_RULE_ID || intent.undoes !== null) return { kind: 'person', at_ms: atMs, detail: `undone by a person (${intent.decision_id}, undoing ${intent.undoes ?? 'a decision'})` };
-  return { kind: 'rule', rule_id: intent.rule_id, priority: intent.priority ?? 0, intent: intent.target, by: 'change', decision_id: intent.decision_id, at_ms: atMs };
+  return { kind: 'rule', rule_id: intent.rule_id, priority: intent.priority ?? 0, intent: intent.target, ...directionOf(intent), by: 'change', decision_id: intent.decision_id, at_ms: atMs };
 }
 
 /** Why an intent must not be retried now, or null when it may be. */
@@ -39,9 +40,11 @@ function whyNotRetry(intent: DecisionRecord, entity: EntitySnapshot, rules: Comp
   const rule = rules.byId.get(intent.rule_id);
   if (!rule) return 'its rule is gone from the rule set';
   if (!rule.rule.enabled) return 'its rule is now disabled';
-  if (rule.rule.mode !== 'live' || intent.mode !== 'live') return 'its rule is now dry_run';
-  const before: EntitySnapshot = { ...entity, status: intent.status_before as EntitySnapshot['status'], updatedAt: intent.entity_updated_at_before };
-  const changed = changedSince(before, entity);
+  // An approved proposal acts for its approval-mode rule; anything else needs the rule live.
+  if (intent.approves !== null ? rule.rule.mode === 'dry_run' : rule.rule.mode !== 'live' || intent.mode !== 'live') return `its rule is now ${rule.rule.mode}`;
+  const def = intent.action === null ? undefined : actionDefinition(intent.action);
+  const before: EntitySnapshot = { ...entity, status: intent.status_before as EntitySnapshot['status'], updatedAt: intent.entity_updated_at_before, ...(def?.conflictClass === 'budget' ? { budgetMicros: intent.value_before_micros } : def?.conflictClass === 'bid' ? { maxBidMicros: intent.value_before_micros } : {}) };
+  const changed = changedSince(before, entity, def);
   if (changed !== null) return `the ${intent.level.replace('_', ' ')} changed since the intent (${changed})`;
   if (nowMs - Date.parse(intent.scheduled_time) >= rule.periodSeconds * 1000) return 'its occurrence is too old to retry';
   return null;
@@ -66,7 +69,7 @@ export async function reconcileIntents(ctx: RunContext, deps: ReconcileDeps): Pr
     const level = intent.level.replace('_', ' ');
     if (def.confirms(entity, intent.target)) {
       await deps.executor.remember(owned, entity, holderForIntent(owned, ctx.nowMs), intent.rule_id !== UNDO_RULE_ID);
-      out.push(await deps.executor.settle(owned, { outcome: 'acted', reason: `${intent.reason}; its run stopped before recording the outcome, and the ${level} was found ${String(def.read(entity))}`, statusAfter: entity.status, apiResult: { http_status: null, error_code: null, message: null, attempts: 0, confirmed_by: 'reconciled' }, entityUpdatedAtAfter: entity.updatedAt }));
+      out.push(await deps.executor.settle(owned, { outcome: 'acted', reason: `${intent.reason}; its run stopped before recording the outcome, and the ${level} was found ${String(def.read(entity))}`, statusAfter: entity.status, apiResult: { http_status: null, error_code: null, message: null, attempts: 0, confirmed_by: 'reconciled' }, entityUpdatedAtAfter: entity.updatedAt, valueAfter: def.micros(def.read(entity)) }));
       continue;
     }
     const why = whyNotRetry(owned, entity, deps.rules, ctx.nowMs);
@@ -74,7 +77,7 @@ export async function reconcileIntents(ctx: RunContext, deps: ReconcileDeps): Pr
       out.push(await deps.executor.callAndSettle({ record: owned, seen: entity, holderOnChange: holderForIntent(owned, ctx.nowMs), remember: true }, ctx.deadlineMs, 'reconciled_retry'));
       continue;
     }
-    out.push(await deps.executor.settle(owned, { outcome: 'failed', reason: `its run stopped before the call was confirmed; the ${level} is ${String(def.read(entity))}, and ${why}: not retried`, statusAfter: entity.status, apiResult: { http_status: null, error_code: 'not_confirmed', message: null, attempts: 0, confirmed_by: 'reconciled' }, entityUpdatedAtAfter: entity.updatedAt }));
+    out.push(await deps.executor.settle(owned, { outcome: 'failed', reason: `its run stopped before the call was confirmed; the ${level} is ${String(def.read(entity))}, and ${why}: not retried`, statusAfter: entity.status, apiResult: { http_status: null, error_code: 'not_confirmed', message: null, attempts: 0, confirmed_by: 'reconciled' }, entityUpdatedAtAfter: entity.updatedAt, valueAfter: def.micros(def.read(entity)) }));
   }
   return out;
 }

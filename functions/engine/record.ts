@@ -1,6 +1,7 @@
 // Decision records as the audit trail stores them, built in one place from what a run read and
 // decided: the windows as read (the range whose data decided), the observed values, the
 // explanation tree, the holder, and the outcome.
+import { actionDefinition } from '../actions/registry';
 import type { DecisionRecord, RecordOutcome, WindowRecord } from '../audit/records';
 import { decisionIdFor } from '../audit/store';
 import { observedValues, type CompiledRule, type EntityFacts } from '../rules/compile';
@@ -20,7 +21,7 @@ export function windowRecords(rule: CompiledRule, reads: ReadResult): WindowReco
   return out;
 }
 
-function base(ctx: RunContext, rule: CompiledRule, expiresAt: number): Pick<DecisionRecord, 'run_id' | 'account_id' | 'rule_id' | 'rule_version' | 'scheduled_time' | 'evaluated_at' | 'trigger' | 'mode' | 'priority' | 'lease_until_ms' | 'undoes' | 'expires_at'> {
+function base(ctx: RunContext, rule: CompiledRule, expiresAt: number): Pick<DecisionRecord, 'run_id' | 'account_id' | 'rule_id' | 'rule_version' | 'scheduled_time' | 'evaluated_at' | 'trigger' | 'mode' | 'priority' | 'lease_until_ms' | 'undoes' | 'expires_at' | 'approves'> {
   return {
     run_id: ctx.runId,
     account_id: ctx.accountId,
@@ -33,15 +34,19 @@ function base(ctx: RunContext, rule: CompiledRule, expiresAt: number): Pick<Deci
     priority: rule.rule.priority,
     lease_until_ms: null,
     undoes: null,
+    approves: null,
     expires_at: expiresAt,
   };
 }
 
 /** The record of one (rule, entity) decision; `pending` when it acts through an API call. */
-export function decisionRecord(ctx: RunContext, rule: CompiledRule, entity: EntityRecord, facts: EntityFacts, decision: PolicyDecision, reads: ReadResult, calls: boolean, expiresAt: number): DecisionRecord {
+export function decisionRecord(ctx: RunContext, rule: CompiledRule, entity: EntityRecord, facts: EntityFacts, decision: PolicyDecision, reads: ReadResult, calls: boolean, expiresAt: number, approvalExpiresMs: number): DecisionRecord {
   const explanation = rule.explain(facts, ctx.nowMs);
   const outcome: RecordOutcome = decision.outcome === 'act' ? (calls ? 'pending' : 'acted') : decision.outcome;
   const mode = ctx.forcedDryRun ? 'dry_run' : rule.rule.mode;
+  const def = actionDefinition(rule.rule.then.action);
+  const valueBefore = def.micros(def.read(entity));
+  const proposing = outcome === 'awaiting_approval';
   return {
     ...base(ctx, rule, expiresAt),
     decision_id: decisionIdFor(ctx.accountId, rule.id, entity.id, ctx.occurrence, mode),
@@ -56,12 +61,15 @@ export function decisionRecord(ctx: RunContext, rule: CompiledRule, entity: Enti
     reason: decision.reason,
     action: rule.rule.then.action,
     status_before: entity.status,
-    status_after: outcome === 'pending' ? null : entity.status,
+    status_after: outcome === 'pending' || proposing ? null : entity.status,
     target: decision.target,
+    value_before_micros: valueBefore,
+    value_after_micros: outcome === 'pending' || proposing ? null : valueBefore,
     api_result: null,
     entity_updated_at_before: entity.updatedAt,
     entity_updated_at_after: null,
     holder: decision.holder,
+    approval: proposing ? { expires_at: new Date(ctx.nowMs + approvalExpiresMs).toISOString(), resolved_at: null, resolved_by: null, decision_id: null, note: null } : null,
     message: rule.rule.then.message ?? null,
   };
 }
@@ -86,10 +94,13 @@ export function unavailableRecord(ctx: RunContext, rule: CompiledRule, failure: 
     status_before: null,
     status_after: null,
     target: null,
+    value_before_micros: null,
+    value_after_micros: null,
     api_result: { http_status: null, error_code: failure.code, message: failure.message, attempts: 0, confirmed_by: null },
     entity_updated_at_before: null,
     entity_updated_at_after: null,
     holder: null,
+    approval: null,
     message: null,
   };
 }

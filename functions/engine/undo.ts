@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { actionDefinition, isActionName } from '../actions/registry';
 import { snapshotOf } from '../actions/snapshot';
+import { CLASS_INFO, showValue } from '../actions/classes';
 import type { EntitySnapshot } from '../actions/types';
 import type { DecisionRecord } from '../audit/records';
 import type { AuditStore } from '../audit/store';
@@ -61,11 +62,17 @@ async function whatChanged(deps: UndoDeps, original: DecisionRecord, entity: Ent
     ? `${later[0].rule_id} ${later[0].action ? actionDefinition(later[0].action).words.past : 'changed'} it at ${later[0].evaluated_at} (decision ${later[0].decision_id})`
     : `no automated change is on record since, so a person or another tool changed it${entity.updatedAt === null ? '' : ` (last updated ${iso(entity.updatedAt)})`}`;
   const left = `as ${original.rule_id} left it at ${original.evaluated_at}`;
+  const def = actionDefinition(original.action as NonNullable<DecisionRecord['action']>);
+  if (def.conflictClass === 'budget' || def.conflictClass === 'bid') {
+    const now = def.read(entity);
+    if (now !== original.value_after_micros) return `has a ${CLASS_INFO[def.conflictClass].noun} of ${showValue(def.conflictClass, now)} now, not ${showValue(def.conflictClass, original.value_after_micros)} ${left}: ${who}`;
+  }
   if (entity.status !== original.status_after) return `is ${entity.status} now, not ${String(original.status_after)} ${left}: ${who}`;
   if (original.entity_updated_at_after === null || entity.updatedAt === null) return `is ${entity.status} ${left}, but the autopilot cannot tell whether it changed since (no updated_at to compare), so it does not undo blind`;
   if (entity.updatedAt !== original.entity_updated_at_after) return `is ${entity.status} ${left}, but it was changed since (updated_at ${iso(original.entity_updated_at_after)} → ${iso(entity.updatedAt)}): ${who}`;
   if (later[0]) return `is ${entity.status} ${left}, but ${who}`;
-  const holder = (await deps.store.entityMemories(original.account_id, [original.entity_id])).get(original.entity_id)?.holders.status;
+  const cls = def.conflictClass === 'none' ? 'status' : def.conflictClass;
+  const holder = (await deps.store.entityMemories(original.account_id, [original.entity_id])).get(original.entity_id)?.holders[cls];
   if (holder && !(holder.kind === 'rule' && holder.decision_id === original.decision_id)) {
     return `is ${entity.status} ${left}, but ${holder.kind === 'rule' ? `${holder.rule_id} (priority ${holder.priority}) holds it since ${new Date(holder.at_ms).toISOString()}` : holder.kind === 'person' ? `someone else changed it: ${holder.detail}` : 'the autopilot no longer knows who holds it'}`;
   }
@@ -80,7 +87,8 @@ export async function undoDecision(deps: UndoDeps, accountId: string, decisionId
     return { status: 'refused', reason: `Decision ${decisionId} did not change anything (outcome ${original.outcome}${original.action ? `, action ${original.action}` : ''}); there is nothing to undo.` };
   }
   if (original.undoes !== null) return { status: 'refused', reason: `Decision ${decisionId} is itself an undo (of ${original.undoes}); undo that one's effect by hand or with a rule.` };
-  const inverse = actionDefinition(original.action).inverse({ value_before: original.status_before, level: original.level });
+  const def = actionDefinition(original.action);
+  const inverse = def.inverse({ value_before: def.micros(original.target) !== null ? original.value_before_micros : original.status_before, level: original.level });
   if ('refuse' in inverse) return { status: 'refused', reason: `Decision ${decisionId} cannot be undone: ${inverse.refuse}.` };
   const next = await nextAttempt(store, accountId, decisionId);
   if ('refuse' in next) return { status: 'refused', reason: next.refuse };
@@ -112,12 +120,16 @@ export async function undoDecision(deps: UndoDeps, accountId: string, decisionId
     status_before: entity.status,
     status_after: null,
     target: inverse.target,
+    value_before_micros: def.micros(def.read(entity)),
+    value_after_micros: null,
     api_result: null,
     lease_until_ms: null,
     entity_updated_at_before: entity.updatedAt,
     entity_updated_at_after: null,
     holder: null,
     undoes: decisionId,
+    approval: null,
+    approves: null,
     message: null,
     expires_at: store.expiresAt(),
   };

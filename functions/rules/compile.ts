@@ -4,6 +4,7 @@
 // verdict is three-valued (Kleene logic): match, no_match, or insufficient_data when a metric is
 // missing, a ratio's divisor is zero, or a minimum-data guard is not met. `explain` walks the same
 // tree without short-circuiting and returns the explanation an audit record stores.
+import { ACTIONS } from '../actions/registry';
 import type { Level } from '../thrad/wire';
 import { parseSchedule, schedulePeriodSeconds, type ParsedSchedule } from './schedule';
 import type { CompareLeaf, Condition, FieldLeaf, MetricLeaf, Rule } from './schema';
@@ -27,6 +28,8 @@ export interface EntityFacts {
   status: string;
   reviewStatus: string | null;
   budgetUsd: number | null;
+  /** Ad groups: the max bid in USD (null when none is set). */
+  maxBidUsd: number | null;
   startTimeMs: number | null;
   endTimeMs: number | null;
   campaignId: string;
@@ -267,6 +270,11 @@ class RuleCompiler {
     return this.layout.offsetOf(ref);
   }
 
+  /** The lifetime spend of the rule's entities, for its action (not its condition). */
+  needLifetimeSpend(): void {
+    this.need(this.ref('lifetime', 'spend'), ['spend']);
+  }
+
   /** Why a getter gave NaN, for the explanation. */
   private getter(metric: Metric, window: string | undefined): { get: Getter; ref: WindowRef; why: (f: EntityFacts) => string } {
     const ref = this.ref(window, metric);
@@ -458,7 +466,8 @@ class RuleCompiler {
         test = leaf.op === 'eq' ? (o) => o === value : leaf.op === 'neq' ? (o) => o !== value : leaf.op === 'in' ? (o) => values.has(o as string) : (o) => !values.has(o as string);
         break;
       }
-      case 'lifetime_budget_usd': {
+      case 'lifetime_budget_usd':
+      case 'max_bid_usd': {
         const cmp = comparator(leaf.op, value);
         test = (o) => o !== null && cmp(o as number);
         break;
@@ -518,6 +527,8 @@ function fieldGetter(field: Field): (f: EntityFacts) => unknown {
       return (f) => f.name;
     case 'lifetime_budget_usd':
       return (f) => f.budgetUsd;
+    case 'max_bid_usd':
+      return (f) => f.maxBidUsd;
     case 'start_time':
       return (f) => f.startTimeMs;
     case 'end_time':
@@ -551,6 +562,8 @@ export function compileRuleSet(loaded: readonly LoadedRule[]): CompiledRuleSet {
   const rules: CompiledRule[] = loaded.map(({ rule, version, file }) => {
     const compiler = new RuleCompiler(rule, layouts[rule.level]);
     const root = compiler.compile(rule.when);
+    // An action that must know lifetime spend (a budget never set below it) reads it too.
+    if (ACTIONS[rule.then.action].needsLifetimeSpend) compiler.needLifetimeSpend();
     const schedule = parseSchedule(rule.schedule.expression);
     const inScope = compileScope(rule);
     return {

@@ -9,7 +9,7 @@ import type { EntityFacts, FactsLayout } from './compile';
 /** One entity of any level, with what decisions record about it (and its parents' status). */
 export interface EntityRecord extends EntitySnapshot {
   name: string;
-  budgetMicros: number | null;
+  budgetMicros?: number | null;
   /** Unix seconds. */
   startTime: number | null;
   endTime: number | null;
@@ -56,6 +56,7 @@ export function adGroupEntity(g: AdGroup, campaign: Campaign): EntityRecord {
     status: g.status,
     reviewStatus: null,
     budgetMicros: null,
+    maxBidMicros: g.bidding_config?.max_bid_micros ?? null,
     startTime: campaign.start_time,
     endTime: campaign.end_time,
     campaignId: g.campaign_id,
@@ -105,7 +106,8 @@ export function buildFacts(entity: EntityRecord, layout: FactsLayout, totals: Re
     nameLower: entity.name.toLowerCase(),
     status: entity.status,
     reviewStatus: entity.reviewStatus,
-    budgetUsd: entity.budgetMicros === null ? null : entity.budgetMicros / 1_000_000,
+    budgetUsd: entity.budgetMicros === null || entity.budgetMicros === undefined ? null : entity.budgetMicros / 1_000_000,
+    maxBidUsd: entity.maxBidMicros === null || entity.maxBidMicros === undefined ? null : entity.maxBidMicros / 1_000_000,
     startTimeMs: entity.startTime === null ? null : entity.startTime * 1000,
     endTimeMs: entity.endTime === null ? null : entity.endTime * 1000,
     campaignId: entity.campaignId,

@@ -43,7 +43,7 @@ export const compareLeafSchema = z
 
 export const fieldLeafSchema = z
   .strictObject({
-    field: z.enum(FIELDS).describe('status, review_status, name, lifetime_budget_usd (USD), start_time, end_time; campaign_status (ad group and ad rules), ad_group_status (ad rules).'),
+    field: z.enum(FIELDS).describe('status, review_status, name, lifetime_budget_usd (USD), start_time, end_time; max_bid_usd (USD, ad groups); campaign_status (ad group and ad rules), ad_group_status (ad rules).'),
     op: z.enum(OPS),
     value: leafValue.describe('A value of the field’s type; times as ISO 8601 or now / now-3d / now+12h; null for an open-ended end_time.'),
   })
@@ -99,6 +99,11 @@ export const guardsSchema = z.strictObject({
     })
     .optional()
     .describe('A ratio metric (ctr, cpc, cpm) decides only when its window holds at least this much data; otherwise insufficient data.'),
+  approval_expires: z
+    .string()
+    .regex(/^[1-9]\d*(m|h|d)$/, 'expected a duration such as 30m, 24h or 2d')
+    .optional()
+    .describe('Approval mode: how long a proposal waits for a person before it expires (default 24h).'),
 });
 
 export const scheduleSchema = z.strictObject({
@@ -122,7 +127,7 @@ export const ruleSchema = z
     id: ruleId.describe('Unique across all rule files.'),
     description: z.string().max(500).optional(),
     enabled: z.boolean().default(true),
-    mode: z.enum(['live', 'dry_run']).describe('live acts; dry_run records what it would have done and calls nothing.'),
+    mode: z.enum(['live', 'dry_run', 'approval']).describe('live acts; dry_run records what it would have done and calls nothing; approval records a proposal (awaiting_approval) that acts only when a person approves it (thrad-rules approve).'),
     schedule: scheduleSchema,
     level: z.enum(LEVELS).describe('campaign, ad_group or ad.'),
     scope: scopeSchema.optional(),
