@@ -1,5 +1,5 @@
 // The CDK app: `npx cdk deploy` (or `npm run synth` offline). Context: stage, secretName or
-// secretArn, alarmEmail, retentionDays, apiBaseUrl, adAccountId, rulesDir, wireProfile (README, "Deploying").
+// secretArn, alarmEmail, retentionDays, apiBaseUrl, adAccountId, rulesDir, wireProfile, maxChangePercent (README, "Deploying").
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { configFromContext, shippedRules } from './config';

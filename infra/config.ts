@@ -3,6 +3,7 @@
 // EventBridge Scheduler schedule per distinct (expression, time zone).
 import { resolve } from 'node:path';
 import type { Node } from 'constructs';
+import { maxChangeFractionFrom } from '../functions/actions/limits';
 import { formatIssue } from '../functions/rules/errors';
 import { scheduleGroups, type ScheduleGroup } from '../functions/rules/groups';
 import { loadRuleTexts, readRuleTexts, type LoadedRule, type RuleText } from '../functions/rules/validate';
@@ -22,6 +23,8 @@ export interface AutopilotConfig {
   rulesDir: string;
   /** The insights wire profile the function speaks (context `wireProfile`, default reference). */
   wireProfile: WireProfileName;
+  /** The safety limit of one money change in percent (context `maxChangePercent`, default 50). */
+  maxChangePercent: number;
 }
 
 export class RuleSynthError extends Error {
@@ -41,6 +44,9 @@ export function configFromContext(node: Node): AutopilotConfig {
   if (!Number.isInteger(retention) || retention < 1) throw new RuleSynthError(`Context retentionDays must be a whole number of days ≥ 1 (got ${String(node.tryGetContext('retentionDays'))}).`);
   const wireProfile = optional(node, 'wireProfile') ?? DEFAULT_WIRE_PROFILE;
   if (!isWireProfileName(wireProfile)) throw new RuleSynthError(`Context wireProfile must be one of ${WIRE_PROFILE_NAMES.join(', ')} (got "${wireProfile}").`);
+  const limitRaw: unknown = node.tryGetContext('maxChangePercent');
+  const limit = maxChangeFractionFrom(limitRaw === undefined ? undefined : String(limitRaw), 'Context maxChangePercent');
+  if ('error' in limit) throw new RuleSynthError(`${limit.error}.`);
   return {
     stage: optional(node, 'stage') ?? 'prod',
     secretName: optional(node, 'secretName'),
@@ -51,6 +57,7 @@ export function configFromContext(node: Node): AutopilotConfig {
     accountId: optional(node, 'adAccountId'),
     rulesDir: resolve(ROOT, optional(node, 'rulesDir') ?? 'rules'),
     wireProfile,
+    maxChangePercent: Math.round(limit.fraction * 10_000) / 100,
   };
 }
 

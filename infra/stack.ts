@@ -18,6 +18,7 @@ import { ACTION_FAILURES_METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../func
 import type { AutopilotConfig, ShippedRules } from './config';
 import { AuditTable } from './constructs/audit-table';
 import { EvaluateFunction } from './constructs/evaluate-function';
+import { MAX_CHANGE_PERCENT_ENV } from '../functions/actions/limits';
 import { WIRE_PROFILE_ENV } from '../functions/thrad/wire';
 
 export interface AutopilotStackProps extends StackProps {
@@ -86,6 +87,7 @@ export class AutopilotStack extends Stack {
         RETENTION_DAYS: String(config.retentionDays),
         STAGE: config.stage,
         [WIRE_PROFILE_ENV]: config.wireProfile,
+        [MAX_CHANGE_PERCENT_ENV]: String(config.maxChangePercent),
         ...(config.apiBaseUrl ? { THRAD_API_BASE_URL: config.apiBaseUrl } : {}),
         ...(config.accountId ? { THRAD_AD_ACCOUNT_ID: config.accountId } : {}),
       },

@@ -20,6 +20,7 @@ export const activateParams = z
 export const activate = statusAction({
   name: 'activate',
   schema: activateParams,
+  example: { action: 'activate' },
   description: 'Activate the entity through its /activate endpoint. Starts spend: never reverses a person’s change, nor a pause held by a rule of higher or equal priority (unless named in only_if_paused_by).',
   levels: ['campaign', 'ad_group', 'ad'],
   precedence: 1,

@@ -8,6 +8,7 @@ export const archiveParams = z.strictObject({ action: z.literal('archive'), mess
 export const archive = statusAction({
   name: 'archive',
   schema: archiveParams,
+  example: { action: 'archive' },
   description: 'Archive the campaign through /archive. Final: it cannot be activated or paused again, and cannot be undone.',
   levels: ['campaign'],
   levelHint: 'Thrad has no archived state for ad groups and ads (archiving reads back as paused); use pause',

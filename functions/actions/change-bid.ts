@@ -19,4 +19,5 @@ export const changeBid = moneyAction<'change_bid', z.infer<typeof changeBidParam
     words: { verb: 'BID', present: 'change the bid of', past: 'changed the bid of' },
   },
   changeBidParams,
+  { action: 'change_bid', by_percent: -10, min_usd: 0.5 },
 );

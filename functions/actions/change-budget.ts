@@ -17,8 +17,9 @@ export const changeBudget = moneyAction<'change_budget', z.infer<typeof changeBu
     range: { min: 990_000, minWhy: 'Thrad’s minimum budget', max: Number.MAX_SAFE_INTEGER, maxWhy: 'the largest amount' },
     read: (entity) => entity.budgetMicros ?? null,
     floorFromContext: (context) => (context.spentMicros === undefined || context.spentMicros === null ? null : { micros: context.spentMicros, why: 'what it has already spent' }),
-    update: async (client, request, target) => updatedSnapshot(request.level, await client.updateCampaign(request.entityId, { budget: { lifetime_spend_limit_micros: target } }, request.options)),
+    update: async (client, request, target) => updatedSnapshot(request.level, await client.updateCampaign(request.entityId, { budget: { ...(request.entity.budget ?? {}), lifetime_spend_limit_micros: target } }, request.options)),
     words: { verb: 'BUDGET', present: 'change the budget of', past: 'changed the budget of' },
   },
   changeBudgetParams,
+  { action: 'change_budget', by_percent: 20, max_usd: 2000 },
 );

@@ -22,5 +22,6 @@ export const CLASS_INFO: Record<HeldClass, ClassInfo> = {
 export function showValue(cls: HeldClass, value: ActionValue | undefined): string {
   if (value === null || value === undefined) return cls === 'status' ? 'unknown' : 'none';
   if (cls === 'status' || typeof value === 'string') return String(value);
-  return `$${(value / 1_000_000).toFixed(2)}`;
+  // Whole cents as cents; a sub-cent amount (a bid can be $0.000001) to the micro.
+  return value % 10_000 === 0 ? `$${(value / 1_000_000).toFixed(2)}` : `$${(value / 1_000_000).toFixed(6).replace(/0+$/, '')}`;
 }

@@ -89,11 +89,12 @@ export function planMoney(spec: Pick<MoneySpec<string>, 'noun' | 'range' | 'floo
   return { kind: 'set', target, note: `${spec.noun} ${usd(current)} → ${usd(target)}${notes.length ? ` (${notes.join('; ')})` : ''}` };
 }
 
-export function moneyAction<Name extends string, Params extends { action: Name } & MoneyParams>(spec: MoneySpec<Name>, schema: z.ZodType<Params>): ActionDefinition<Name, Params> {
+export function moneyAction<Name extends string, Params extends { action: Name } & MoneyParams>(spec: MoneySpec<Name>, schema: z.ZodType<Params>, example: Params): ActionDefinition<Name, Params> {
   const num = (v: ActionValue): number | null => (typeof v === 'number' ? v : null);
   return {
     name: spec.name,
     schema,
+    example,
     description: spec.description,
     levels: spec.levels,
     levelHint: spec.levelHint,

@@ -8,6 +8,7 @@ export const notifyParams = z.strictObject({ action: z.literal('notify'), messag
 export const notify: ActionDefinition<'notify', z.infer<typeof notifyParams>> = {
   name: 'notify',
   schema: notifyParams,
+  example: { action: 'notify' },
   description: 'Change nothing in Thrad: the matching entity is listed in the run’s digest.',
   levels: ['campaign', 'ad_group', 'ad'],
   conflictClass: 'none',

@@ -7,6 +7,7 @@ export const pauseParams = z.strictObject({ action: z.literal('pause'), message:
 export const pause = statusAction({
   name: 'pause',
   schema: pauseParams,
+  example: { action: 'pause' },
   description: 'Pause the entity through its /pause endpoint. Stops spend, so it never needs the right to.',
   levels: ['campaign', 'ad_group', 'ad'],
   precedence: 2,

@@ -13,6 +13,7 @@ export function snapshotOf(level: Level, resource: Campaign | AdGroup | Ad): Ent
     updatedAt: resource.updated_at ?? null,
     createdAt: resource.created_at ?? null,
     budgetMicros: 'budget' in resource ? resource.budget.lifetime_spend_limit_micros : null,
+    budget: 'budget' in resource ? { ...resource.budget } : null,
     maxBidMicros: 'bidding_config' in resource ? (resource.bidding_config?.max_bid_micros ?? null) : null,
   };
 }

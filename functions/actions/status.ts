@@ -11,6 +11,7 @@ export const messageSchema = z.string().max(500).optional().describe('Added to t
 interface StatusSpec<Name extends StatusAction, Params extends { action: Name }> {
   name: Name;
   schema: z.ZodType<Params>;
+  example: Params;
   description: string;
   levels: readonly Level[];
   levelHint?: string;
@@ -28,6 +29,7 @@ export function statusAction<Name extends StatusAction, Params extends { action:
   return {
     name: spec.name,
     schema: spec.schema,
+    example: spec.example,
     description: spec.description,
     levels: spec.levels,
     levelHint: spec.levelHint,

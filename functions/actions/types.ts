@@ -38,6 +38,8 @@ export interface EntitySnapshot {
   createdAt: number | null;
   /** Campaigns: the lifetime budget (integer micros). */
   budgetMicros?: number | null;
+  /** Campaigns: the whole budget object as the API sent it (a budget change sends it back whole). */
+  budget?: { lifetime_spend_limit_micros: number; [field: string]: unknown } | null;
   /** Ad groups: `bidding_config.max_bid_micros` (integer micros; null when no max bid is set). */
   maxBidMicros?: number | null;
 }
@@ -77,6 +79,8 @@ export interface ExecuteRequest {
   /** The entity's updated_at as the decision saw it (to tell a real change from a 200 that changed nothing). */
   updatedAtBefore: number | null;
   valueBefore: ActionValue;
+  /** The entity as read just before the call (or as the decision saw it, without a re-check). */
+  entity: EntitySnapshot;
   options: StatusCallOptions;
 }
 
@@ -96,6 +100,8 @@ export interface ActionDefinition<Name extends string = string, Params extends {
   name: Name;
   /** The rule's `then` object for this action (a strict zod object with `action: <name>`). */
   schema: z.ZodType<Params>;
+  /** The smallest valid `then` of this action (docs, the validator's suggestions, the meta-test). */
+  example: Params;
   description: string;
   levels: readonly Level[];
   /** Said when a rule uses the action at a level it does not apply to. */

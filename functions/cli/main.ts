@@ -7,6 +7,7 @@ import { rulesJsonSchema } from '../rules/schema';
 import { parseFlags, takeDebugFlag } from './args';
 import { reportError, UsageError } from './errors';
 import { EXIT, processOutput, type Output } from './output';
+import { approvalsCommand, approveCommand, rejectCommand } from './approvals';
 import { auditCommand } from './audit';
 import { doctorCommand } from './doctor';
 import { previewCommand } from './preview';
@@ -27,7 +28,10 @@ Commands:
   run                run the autopilot on its schedules (npm start); --once, --dry-run
   preview            what every rule would do now, and why; acts on nothing
   audit              the decision records: what was done, when and why (--json, --csv)
-  undo <decision>    reverse an automated pause or activation nobody has changed since
+  undo <decision>    reverse an automated change (status, budget, bid) nobody has changed since
+  approvals          the proposals of approval-mode rules awaiting a person
+  approve <decision> carry out a proposal, only if the entity is still as proposed
+  reject <decision>  record that a person refused a proposal (--reason)
   report             an HTML page of the automated actions and what triggered them
   simulate           how the rules interact over simulated days, with people acting between runs
   validate [paths]   check rule files (default: rules/)
@@ -36,14 +40,15 @@ Commands:
 
 Configuration (flags > environment > defaults): THRAD_ADS_API_KEY or THRAD_API_KEY_SECRET_ID
 (none: the bundled sandbox), THRAD_API_BASE_URL, AUDIT_TABLE_NAME, DYNAMODB_ENDPOINT,
-THRAD_RULES_DATA_DIR, THRAD_RULES_DIR, THRAD_WIRE_PROFILE (reference | legacy).
+THRAD_RULES_DATA_DIR, THRAD_RULES_DIR, THRAD_WIRE_PROFILE (reference | legacy),
+THRAD_RULES_MAX_CHANGE_PERCENT (the most one budget or bid change may move, default 50).
 
 Every command also takes --debug: on an error, print the stack trace too (or set
 THRAD_RULES_DEBUG=1). audit, report and undo print times in the rules' time zone (the machine's
 when the rules use several); --utc prints UTC.
 
 Run "thrad-rules <command> --help" for a command's options and examples.
-Exit codes: 0 ok; 1 failure (invalid rules, a refused undo, a failed run, an unreachable API or
+Exit codes: 0 ok; 1 failure (invalid rules, a refused undo or approval, a failed run, an unreachable API or
 store); 2 wrong usage.`;
 
 export interface CliContext {
@@ -63,6 +68,9 @@ const COMMANDS: Record<string, Command> = {
   preview: (args, ctx) => previewCommand(args, ctx),
   audit: (args, ctx) => auditCommand(args, ctx),
   undo: (args, ctx) => undoCommand(args, ctx),
+  approvals: (args, ctx) => approvalsCommand(args, ctx),
+  approve: (args, ctx) => approveCommand(args, ctx),
+  reject: (args, ctx) => rejectCommand(args, ctx),
   report: (args, ctx) => reportCommand(args, ctx),
   simulate: (args, ctx) => simulateCommand(args, ctx),
   doctor: (args, ctx) => doctorCommand(args, ctx),

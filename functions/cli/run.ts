@@ -118,6 +118,7 @@ export async function runCommand(args: string[], ctx: RunContext): Promise<numbe
       notifier: noNotifications,
       clock: environment.clock,
       accountId: await environment.accountId(),
+      maxChangeFraction: config.maxChangeFraction,
       onDecision: (d) => io.out(decisionLine(d, zoneOf(d.rule_id))),
       onProgress: (p) => io.progress?.(`${p.phase === 'lists' ? 'reading lists' : 'reading insights'} ${p.done}/${p.total} · ${p.entities} entities`),
     });

@@ -98,6 +98,7 @@ export async function simulateCommand(args: string[], ctx: CommandContext): Prom
     untilMs,
     events,
     eventsFile: values.events,
+    maxChangeFraction: config.maxChangeFraction,
     onDecision: json ? undefined : (d) => ctx.io.out(decisionLine(d, zoneOf(d.rule_id))),
     onEvent: json ? undefined : (e) => ctx.io.out(eventLine(e, zone)),
   });

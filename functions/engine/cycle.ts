@@ -10,6 +10,7 @@
 //
 // The same code runs in the Lambda handler, the local runner and the simulator; preview runs the
 // read, evaluate and decide phases only, and records nothing.
+import { DEFAULT_MAX_CHANGE_PERCENT } from '../actions/limits';
 import { randomBytes } from 'node:crypto';
 import { snapshotOf } from '../actions/snapshot';
 import type { EntitySnapshot } from '../actions/types';
@@ -113,7 +114,7 @@ export interface PreviewResult {
 
 const STORE_CONCURRENCY = 16;
 /** One money change moves a value by at most this fraction of it, whatever the rule asks. */
-export const DEFAULT_MAX_CHANGE_FRACTION = 0.5;
+export const DEFAULT_MAX_CHANGE_FRACTION = DEFAULT_MAX_CHANGE_PERCENT / 100;
 /** How long a capability probe's finding is trusted. */
 const CAPABILITIES_TTL_SECONDS = 86_400;
 

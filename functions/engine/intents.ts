@@ -71,8 +71,13 @@ export interface IntentResult {
 }
 
 /** A class's value of an entity in words (a status, or USD). */
-function show(def: ActionDefinition, entity: EntitySnapshot): string {
+export function show(def: ActionDefinition, entity: EntitySnapshot): string {
   return def.conflictClass === 'status' || def.conflictClass === 'none' ? String(def.read(entity)) : showValue(def.conflictClass, def.read(entity));
+}
+
+/** An intent's target in words. */
+function showTarget(def: ActionDefinition, target: DecisionRecord['target']): string {
+  return def.conflictClass === 'status' || def.conflictClass === 'none' ? String(target) : showValue(def.conflictClass, typeof target === 'number' ? target : null);
 }
 
 const iso = (s: number | null): string => (s === null ? 'unknown' : new Date(s * 1000).toISOString());
@@ -127,7 +132,7 @@ export class IntentExecutor {
     }
     let result: ExecuteResult;
     try {
-      result = await def.execute(this.deps.client, { level: intent.level, entityId: intent.entity_id, target: intent.target, updatedAtBefore: before.updatedAt, valueBefore: def.read(before), options: { deadlineMs, idempotencyKey: intent.decision_id } });
+      result = await def.execute(this.deps.client, { level: intent.level, entityId: intent.entity_id, target: intent.target, updatedAtBefore: before.updatedAt, valueBefore: def.read(before), entity: before, options: { deadlineMs, idempotencyKey: intent.decision_id } });
     } catch (error) {
       return this.callFailed(intent, error, confirmedBy);
     }
@@ -138,6 +143,12 @@ export class IntentExecutor {
       await this.remember(intent, result.entity, spec.holderOnChange, spec.remember);
       const reason = result.earlierAttemptMayHaveApplied ? `${intent.reason}; confirmed by reading the ${intent.level.replace('_', ' ')} after a retried call` : intent.reason;
       return this.settle(intent, { outcome: 'acted', reason, statusAfter: result.entity.status, apiResult, entityUpdatedAtAfter: result.entity.updatedAt, ...values });
+    }
+    if (!def.confirms(result.entity, intent.target) && def.read(result.entity) !== def.read(before)) {
+      // The answer shows neither the value before nor the target: the call did something other
+      // than asked (a value clamped or rounded by the API). Never recorded as this rule's change.
+      await this.observeForeign(intent, result.entity, `the API answered ${show(def, result.entity)} to a call that set ${showTarget(def, intent.target)}`);
+      return this.settle(intent, { outcome: 'failed', reason: `the API answered ${show(def, result.entity)}, neither the value before (${show(def, before)}) nor the target (${showTarget(def, intent.target)}): not recorded as this rule's change`, statusAfter: result.entity.status, apiResult: { ...apiResult, error_code: 'answer_mismatch' }, entityUpdatedAtAfter: result.entity.updatedAt, ...values });
     }
     await this.observeForeign(intent, result.entity, `it was already ${show(def, result.entity)} when the call landed, changed just before by someone else`);
     return this.settle(intent, { outcome: 'already_in_state', reason: `the API answered that it is already ${show(def, result.entity)}: not this rule's change`, statusAfter: result.entity.status, apiResult, entityUpdatedAtAfter: result.entity.updatedAt, ...values });

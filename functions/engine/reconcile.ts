@@ -15,7 +15,7 @@ import type { CompiledRuleSet } from '../rules/compile';
 import type { ThradClient } from '../thrad/client';
 import type { RunContext } from './context';
 import { directionOf } from './act';
-import { changedSince, LEASE_MARGIN_MS, type IntentExecutor, type Settlement } from './intents';
+import { changedSince, LEASE_MARGIN_MS, show, type IntentExecutor, type Settlement } from './intents';
 import { errorAttributes, type EngineLogger } from './logger';
 
 export const UNDO_RULE_ID = 'manual-undo';
@@ -69,7 +69,7 @@ export async function reconcileIntents(ctx: RunContext, deps: ReconcileDeps): Pr
     const level = intent.level.replace('_', ' ');
     if (def.confirms(entity, intent.target)) {
       await deps.executor.remember(owned, entity, holderForIntent(owned, ctx.nowMs), intent.rule_id !== UNDO_RULE_ID);
-      out.push(await deps.executor.settle(owned, { outcome: 'acted', reason: `${intent.reason}; its run stopped before recording the outcome, and the ${level} was found ${String(def.read(entity))}`, statusAfter: entity.status, apiResult: { http_status: null, error_code: null, message: null, attempts: 0, confirmed_by: 'reconciled' }, entityUpdatedAtAfter: entity.updatedAt, valueAfter: def.micros(def.read(entity)) }));
+      out.push(await deps.executor.settle(owned, { outcome: 'acted', reason: `${intent.reason}; its run stopped before recording the outcome, and the ${level} was found ${show(def, entity)}`, statusAfter: entity.status, apiResult: { http_status: null, error_code: null, message: null, attempts: 0, confirmed_by: 'reconciled' }, entityUpdatedAtAfter: entity.updatedAt, valueAfter: def.micros(def.read(entity)) }));
       continue;
     }
     const why = whyNotRetry(owned, entity, deps.rules, ctx.nowMs);
@@ -77,7 +77,7 @@ export async function reconcileIntents(ctx: RunContext, deps: ReconcileDeps): Pr
       out.push(await deps.executor.callAndSettle({ record: owned, seen: entity, holderOnChange: holderForIntent(owned, ctx.nowMs), remember: true }, ctx.deadlineMs, 'reconciled_retry'));
       continue;
     }
-    out.push(await deps.executor.settle(owned, { outcome: 'failed', reason: `its run stopped before the call was confirmed; the ${level} is ${String(def.read(entity))}, and ${why}: not retried`, statusAfter: entity.status, apiResult: { http_status: null, error_code: 'not_confirmed', message: null, attempts: 0, confirmed_by: 'reconciled' }, entityUpdatedAtAfter: entity.updatedAt, valueAfter: def.micros(def.read(entity)) }));
+    out.push(await deps.executor.settle(owned, { outcome: 'failed', reason: `its run stopped before the call was confirmed; the ${level} is ${show(def, entity)}, and ${why}: not retried`, statusAfter: entity.status, apiResult: { http_status: null, error_code: 'not_confirmed', message: null, attempts: 0, confirmed_by: 'reconciled' }, entityUpdatedAtAfter: entity.updatedAt, valueAfter: def.micros(def.read(entity)) }));
   }
   return out;
 }

@@ -19,6 +19,7 @@ import { loadRuleTexts, readRuleTexts, type RuleText } from '../rules/validate';
 import { systemClock } from '../shared/clock';
 import { ThradClient } from '../thrad/client';
 import { SecretsManagerApiKeyProvider } from '../thrad/keys';
+import { maxChangeFractionFrom, MAX_CHANGE_PERCENT_ENV } from '../actions/limits';
 import { WIRE_PROFILE_ENV, WIRE_PROFILE_NAMES, wireProfileNamed } from '../thrad/wire';
 import { HandlerConfigError, InvalidSchedulerEventError, RunFailedError } from './errors';
 import { parseSchedulerEvent } from './event';
@@ -84,6 +85,9 @@ function buildRuntime(overrides: HandlerOverrides): Runtime {
   const wireProfile = wireProfileNamed(env[WIRE_PROFILE_ENV]);
   if (!wireProfile) throw new HandlerConfigError(`${WIRE_PROFILE_ENV} must be one of ${WIRE_PROFILE_NAMES.join(', ')} (got "${env[WIRE_PROFILE_ENV] ?? ''}").`);
 
+  const limit = maxChangeFractionFrom(env[MAX_CHANGE_PERCENT_ENV]);
+  if ('error' in limit) throw new HandlerConfigError(`${limit.error}.`);
+
   const loaded = loadRuleTexts(ruleTexts(env));
   for (const issue of loaded.issues) logger[issue.severity === 'error' ? 'error' : 'warn']('rule problem', { issue: formatIssue(issue) });
   const rules = compileRuleSet(loaded.rules);
@@ -99,7 +103,7 @@ function buildRuntime(overrides: HandlerOverrides): Runtime {
   const dynamo = overrides.dynamo ?? new DynamoDBClient(env.DYNAMODB_ENDPOINT ? { endpoint: env.DYNAMODB_ENDPOINT } : {});
   const store = new AuditStore({ tableName, client: dynamo, retentionDays: env.RETENTION_DAYS ? Number(env.RETENTION_DAYS) : undefined });
   const notifier: Notifier = env.NOTIFY_TOPIC_ARN ? new SnsNotifier(overrides.sns ?? new SNSClient({}), env.NOTIFY_TOPIC_ARN) : new ConsoleNotifier((line) => logger.info('digest', { digest: line }));
-  const engine = new Engine({ client, store, rules, notifier, logger: engineLogger(logger), clock: systemClock, accountId: env.THRAD_AD_ACCOUNT_ID || undefined });
+  const engine = new Engine({ client, store, rules, notifier, logger: engineLogger(logger), clock: systemClock, accountId: env.THRAD_AD_ACCOUNT_ID || undefined, maxChangeFraction: limit.fraction });
   return { engine, store, logger, metrics };
 }
 

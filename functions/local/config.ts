@@ -4,6 +4,7 @@ import * as z from 'zod';
 import { ConfigError } from './errors';
 import { DEFAULT_BASE_URL } from '../thrad/client';
 import { API_KEY_ENV, API_KEY_SECRET_ENV } from '../thrad/keys';
+import { maxChangeFractionFrom, MAX_CHANGE_PERCENT_ENV } from '../actions/limits';
 import { DEFAULT_WIRE_PROFILE, WIRE_PROFILE_ENV, WIRE_PROFILE_NAMES, type WireProfileName } from '../thrad/wire';
 
 export const PROJECT_ROOT = resolve(__dirname, '..', '..');
@@ -18,6 +19,7 @@ export const ENV = {
   rulesDir: 'THRAD_RULES_DIR',
   retentionDays: 'RETENTION_DAYS',
   wireProfile: WIRE_PROFILE_ENV,
+  maxChangePercent: MAX_CHANGE_PERCENT_ENV,
 } as const;
 
 export const DEFAULT_TABLE_NAME = 'thrad-autopilot-audit';
@@ -39,6 +41,8 @@ export interface LocalConfig {
   retentionDays: number | undefined;
   /** The insights wire shape to speak (and the bundled sandbox serves). */
   wireProfile: WireProfileName;
+  /** The engine-wide safety limit of one money change, as a fraction (THRAD_RULES_MAX_CHANGE_PERCENT). */
+  maxChangeFraction: number;
 }
 
 export interface ConfigFlags {
@@ -57,6 +61,8 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv, cwd: stri
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((i) => `${String(i.path[0])}: ${i.message} (found ${JSON.stringify(env[String(i.path[0])])})`).join('; '));
   }
+  const limit = maxChangeFractionFrom(env[ENV.maxChangePercent]);
+  if ('error' in limit) throw new ConfigError(limit.error);
   const nonEmpty = (v: string | undefined): string | undefined => (v !== undefined && v.trim() !== '' ? v.trim() : undefined);
   return {
     rulesDir: resolve(cwd, flags.rules ?? nonEmpty(env[ENV.rulesDir]) ?? resolve(PROJECT_ROOT, 'rules')),
@@ -68,5 +74,6 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv, cwd: stri
     apiBaseUrlSet: nonEmpty(env[ENV.apiBaseUrl]) !== undefined,
     retentionDays: parsed.data[ENV.retentionDays],
     wireProfile: parsed.data[ENV.wireProfile] ?? DEFAULT_WIRE_PROFILE,
+    maxChangeFraction: limit.fraction,
   };
 }

@@ -17,6 +17,7 @@
 //      are judged the same way but never block live ones (`skipped_conflict`);
 //   6. the per-run cap, counting only what a rule would do after conflicts: over it, the rule
 //      acts on none (`skipped_cap`), and what it would have taken goes back to the others.
+import { DEFAULT_MAX_CHANGE_PERCENT } from '../actions/limits';
 import { ACTIONS, onlyIfPausedBy, type ActionName, type ThenParams } from '../actions/registry';
 import type { ActionDefinition, ActionPlan, ActionValue, EntitySnapshot, HeldClass, PlanContext } from '../actions/types';
 import type { Holder } from '../audit/records';
@@ -80,7 +81,7 @@ export interface PolicyDecision {
   takesHold: Holder | undefined;
 }
 
-const DEFAULT_CONTEXT: PlanContext = { maxChangeFraction: 0.5 };
+const DEFAULT_CONTEXT: PlanContext = { maxChangeFraction: DEFAULT_MAX_CHANGE_PERCENT / 100 };
 
 function definitionOf(rule: PolicyRule): ActionDefinition {
   return ACTIONS[rule.then.action] as unknown as ActionDefinition;

@@ -65,6 +65,8 @@ export interface SimulationOptions {
   onDecision?: (record: DecisionRecord) => void;
   onEvent?: (outcome: EventOutcome) => void;
   onStep?: (step: SimStep) => Promise<void> | void;
+  /** The engine-wide safety limit of one money change (default 50%). */
+  maxChangeFraction?: number;
 }
 
 function checkInputs(options: SimulationOptions): { nowMs: number; events: SimEvent[] } {
@@ -142,6 +144,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       notifier: { notify: () => Promise.resolve() },
       clock,
       accountId,
+      maxChangeFraction: options.maxChangeFraction,
       newRunId: () => `run_sim_${String(runs).padStart(6, '0')}`,
       shared: false,
       onDecision: (record) => {

@@ -136,7 +136,8 @@ export interface StatusActionResult<T> {
 export interface CampaignUpdate {
   name?: string;
   description?: string | null;
-  budget?: { lifetime_spend_limit_micros: number };
+  /** The whole budget object (a partial one may replace the sub-fields it leaves out). */
+  budget?: { lifetime_spend_limit_micros: number; [field: string]: unknown };
   start_time?: number;
   end_time?: number | null;
   targeting?: { locations: { include: { country_code: string }[] } };

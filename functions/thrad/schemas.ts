@@ -33,7 +33,8 @@ export const campaignSchema = z.object({
   review_status: z.enum(REVIEW_STATUSES),
   start_time: unixSeconds,
   end_time: unixSeconds.nullable(),
-  budget: z.object({ lifetime_spend_limit_micros: micros }),
+  // Loose: sub-fields the sheet does not name are kept, so a budget change sends the whole object back.
+  budget: z.looseObject({ lifetime_spend_limit_micros: micros }),
   recurring_frequency: z.string().optional(),
   pricing_model: z.string().optional(),
   targeting: z

@@ -39,12 +39,16 @@ function decision(overrides: Partial<DecisionRecord> & { minutes: number }): Dec
     status_before: 'active',
     status_after: 'paused',
     target: 'paused',
+    value_before_micros: null,
+    value_after_micros: null,
     api_result: { http_status: 200, error_code: null, message: null, attempts: 1, confirmed_by: null },
     lease_until_ms: null,
     entity_updated_at_before: 1_795_000_000,
     entity_updated_at_after: null,
     holder: null,
     undoes: null,
+    approval: null,
+    approves: null,
     message: null,
     expires_at: Math.floor(START / 1000) + 400 * 86_400,
     ...rest,
@@ -177,7 +181,7 @@ describe('AuditStore', () => {
     await store.updateEntityMemories(ACCT, [
       { entityId: 'c1', remember: { rule_id: 'daypart-pause', action: 'pause', outcome: 'acted', at_ms: START, entity_updated_at_after: 1_795_000_000, decision_id: 'd1' } },
       { entityId: 'c1', remember: { rule_id: 'ctr-floor', action: 'pause', outcome: 'would_act', at_ms: START + 1, entity_updated_at_after: null, decision_id: 'd2' } },
-      { entityId: 'c1', observed: { at_ms: START, status: 'paused', review_status: 'approved', updated_at: 1_795_000_000, created_at: 1_794_000_000 }, holder: held },
+      { entityId: 'c1', observed: { at_ms: START, status: 'paused', review_status: 'approved', updated_at: 1_795_000_000, created_at: 1_794_000_000 }, holder: { cls: 'status', holder: held } },
     ]);
     const memories = await store.entityMemories(ACCT, ['c1', 'c2', 'c1']);
     expect([...memories.keys()]).toEqual(['c1']);
@@ -188,7 +192,7 @@ describe('AuditStore', () => {
     expect(c1?.observed).toMatchObject({ status: 'paused', updated_at: 1_795_000_000 });
 
     // An older observation (a slow concurrent run) never replaces a newer one.
-    await store.updateEntityMemories(ACCT, [{ entityId: 'c1', observed: { at_ms: START - 60_000, status: 'active', review_status: 'approved', updated_at: 1_794_999_000, created_at: 1_794_000_000 }, holder: { kind: 'unknown', detail: 'stale' } }]);
+    await store.updateEntityMemories(ACCT, [{ entityId: 'c1', observed: { at_ms: START - 60_000, status: 'active', review_status: 'approved', updated_at: 1_794_999_000, created_at: 1_794_000_000 }, holder: { cls: 'status', holder: { kind: 'unknown', detail: 'stale' } } }]);
     expect((await store.entityMemories(ACCT, ['c1'])).get('c1')?.holders.status).toEqual(held);
 
     // Memory outlives the trail's retention: a `forever` cooldown must not be lost to TTL.

@@ -126,6 +126,14 @@ export async function rig(fixture: FixtureInput, rules: CompiledRuleSet, options
 }
 
 /** Status calls (pause/activate/archive) the sandbox received, as `METHOD path effect`. */
+/** Every write call the engine made (status endpoints and updates), with whether it changed the world. */
+export function writeCalls(sandbox: Sandbox): { path: string; effect: boolean; status: number | null }[] {
+  return sandbox
+    .requests()
+    .filter((r) => r.method === 'POST' && /^\/v1\/(campaigns|ad_groups|ads)\/[^/]+(\/(activate|pause|archive))?$/.test(r.path))
+    .map((r) => ({ path: r.path, effect: r.effect, status: r.status }));
+}
+
 export function statusCalls(sandbox: Sandbox): { path: string; effect: boolean; status: number | null; idempotency: string | null }[] {
   return sandbox
     .requests()

@@ -139,7 +139,7 @@ export function engineFixture(overrides: Partial<FixtureInput> = {}, now: number
     start_time: today - 20 * DAY,
     created_at: today - 21 * DAY,
     budget: { lifetime_spend_limit_micros: 10_000_000_000 },
-    ad_groups: [{ id: `${id}-ag`, name: 'Group', ads: [{ id: `${id}-ad`, name: `${name} ad`, creative: card, delivery }] }],
+    ad_groups: [{ id: `${id}-ag`, name: 'Group', bidding_config: { max_bid_micros: 2_000_000 }, ads: [{ id: `${id}-ad`, name: `${name} ad`, creative: card, delivery }] }],
   });
   return {
     now,

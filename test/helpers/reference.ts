@@ -8,6 +8,7 @@ export interface PlainEntity {
   review_status: string | null;
   name: string;
   lifetime_budget_usd: number | null;
+  max_bid_usd?: number | null;
   start_time_ms: number | null;
   end_time_ms: number | null;
   campaign_status?: string | null;
