@@ -8,10 +8,12 @@ import type { ThradClient } from '../thrad/client';
 import type { Level } from '../thrad/wire';
 import { snapshotOf } from './snapshot';
 import { messageSchema } from './status';
-import type { ActionDefinition, ActionPlan, ActionValue, EntitySnapshot, ExecuteRequest, ExecuteResult, HeldClass, PlanContext } from './types';
+import { DEFAULT_MAX_CHANGE_PERCENT, MAX_CHANGE_PERCENT_ENV } from './limits';
+import type { ActionAdvice, ActionDefinition, ActionPlan, ActionValue, EntitySnapshot, ExecuteRequest, ExecuteResult, HeldClass, PlanContext } from './types';
 
 export const MICROS_PER_USD = 1_000_000;
-const usd = (micros: number): string => `$${(micros / MICROS_PER_USD).toFixed(2)}`;
+/** USD in words: whole cents as cents, a sub-cent amount (a bid can be $0.000001) to the micro. */
+const usd = (micros: number): string => (Number.isInteger(micros / 10_000) ? `$${(micros / MICROS_PER_USD).toFixed(2)}` : `$${(micros / MICROS_PER_USD).toFixed(6).replace(/0+$/, '')}`);
 
 /** The parameters every money action takes. */
 export function moneyParams<Name extends string>(name: Name, describe: { value: string; ceiling: string; floor: string }) {
@@ -44,15 +46,20 @@ interface MoneySpec<Name extends string> {
   noun: string;
   /** Thrad's range for the value, in micros. */
   range: { min: number; max: number; minWhy: string; maxWhy: string };
-  read: (entity: EntitySnapshot) => number | null;
+  /** The value as the entity carries it; undefined when it was not read (an ad group listed through insights). */
+  read: (entity: EntitySnapshot) => number | null | undefined;
   /** Also never below this (a budget: what the campaign has spent). */
   floorFromContext?: (context: PlanContext) => { micros: number; why: string } | null;
   update: (client: ThradClient, request: ExecuteRequest, target: number) => Promise<EntitySnapshot>;
   words: { verb: string; present: string; past: string };
+  /** A ceiling to suggest in the validator's advice, in USD (`"max_usd": 2000`). */
+  exampleCeilingUsd: number;
+  exampleFloorUsd: number;
 }
 
 /** The target of a money change on `current`, or why it has none; pure, every bound said in `note`. */
-export function planMoney(spec: Pick<MoneySpec<string>, 'noun' | 'range' | 'floorFromContext'>, current: number | null, params: MoneyParams, context: PlanContext): ActionPlan {
+export function planMoney(spec: Pick<MoneySpec<string>, 'noun' | 'range' | 'floorFromContext'>, current: number | null | undefined, params: MoneyParams, context: PlanContext): ActionPlan {
+  if (current === undefined) return { kind: 'not_possible', outcome: 'skipped_not_applicable', reason: `its ${spec.noun} could not be read this run (it was listed through insights, which do not carry it, and reading it failed); nothing computed from a value not read` };
   if (current === null) return { kind: 'not_possible', outcome: 'skipped_not_applicable', reason: `it has no ${spec.noun} to change` };
   const asked = params.by_percent !== undefined ? (current * params.by_percent) / 100 : (params.by_usd ?? 0) * MICROS_PER_USD;
   const direction = asked > 0 ? 'up' : 'down';
@@ -101,11 +108,11 @@ export function moneyAction<Name extends string, Params extends { action: Name }
     conflictClass: spec.cls,
     // On one value at equal priority, the decrease wins.
     precedence: (entity, target) => {
-      const current = spec.read(entity);
+      const current = spec.read(entity) ?? null;
       return typeof target === 'number' && current !== null && target < current ? 2 : 1;
     },
     spend: (entity, target) => {
-      const current = spec.read(entity);
+      const current = spec.read(entity) ?? null;
       if (typeof target !== 'number' || current === null) return 'none';
       return target > current ? 'starts' : target < current ? 'stops' : 'none';
     },
@@ -113,20 +120,57 @@ export function moneyAction<Name extends string, Params extends { action: Name }
     calls: true,
     // Always re-read: a money change is computed from the value read, and sets an absolute value.
     recheck: () => true,
-    read: (entity) => spec.read(entity),
+    read: (entity) => spec.read(entity) ?? null,
     plan: (entity, params, context) => planMoney(spec, spec.read(entity), params, context),
     async execute(client, request): Promise<ExecuteResult> {
       const target = num(request.target);
       if (target === null) throw new RangeError(`${spec.name} needs a target in micros`);
       const entity = await spec.update(client, request, target);
-      const after = spec.read(entity);
+      const after = spec.read(entity) ?? null;
       return { entity, valueBefore: request.valueBefore, valueAfter: after, changed: after === target && request.valueBefore !== target, attempts: 1, earlierAttemptMayHaveApplied: false };
     },
     confirms: (entity, target) => spec.read(entity) === target,
     inverse: (record) => (typeof record.value_before === 'number' ? { action: spec.name, target: record.value_before } : { refuse: `no ${spec.noun} before the change is on record` }),
     micros: num,
     words: spec.words,
+    advice: (params, rule) => moneyAdvice(spec, params, rule),
   };
+}
+
+/** The validator's messages for a money change: each bound it lacks, or has the wrong way round. */
+export function moneyAdvice(spec: Pick<MoneySpec<string>, 'name' | 'noun' | 'range' | 'exampleCeilingUsd' | 'exampleFloorUsd'>, params: MoneyParams, rule: { mode: unknown; cooldown: unknown }): ActionAdvice[] {
+  const out: ActionAdvice[] = [];
+  const amount = params.by_percent ?? params.by_usd;
+  if (amount === undefined) return out;
+  const up = amount > 0;
+  const by = params.by_percent !== undefined ? `${params.by_percent > 0 ? '+' : ''}${params.by_percent}%` : `${(params.by_usd ?? 0) > 0 ? '+' : '-'}$${Math.abs(params.by_usd ?? 0)}`;
+  if (params.by_percent !== undefined && params.by_percent <= -100) {
+    out.push({ severity: 'error', code: 'money_change_too_large', path: ['by_percent'], message: `a decrease of ${-params.by_percent}% would take the whole ${spec.noun} away; a decrease is a share of the current value, below 100 (e.g. "by_percent": -20)` });
+  } else if (params.by_percent !== undefined && Math.abs(params.by_percent) > DEFAULT_MAX_CHANGE_PERCENT) {
+    out.push({ severity: 'warning', code: 'money_change_clipped', path: ['by_percent'], message: `${by} is more than the engine's safety limit of one change (${DEFAULT_MAX_CHANGE_PERCENT}% of the current value by default, ${MAX_CHANGE_PERCENT_ENV}): every change will be clipped to it${up ? `; to grow further, let the rule repeat after its cooldown, within a ceiling such as "max_usd": ${spec.exampleCeilingUsd}` : ''}` });
+  }
+  if (up && params.max_usd === undefined) {
+    out.push({ severity: 'warning', code: 'money_no_ceiling', path: ['max_usd'], message: `an increase without "max_usd" has no ceiling: the ${spec.noun} grows ${by} every time the rule matches (after its cooldown), without end; add one, e.g. "max_usd": ${spec.exampleCeilingUsd}` });
+  }
+  if (!up && params.min_usd === undefined) {
+    out.push({ severity: 'warning', code: 'money_no_floor', path: ['min_usd'], message: `a decrease without "min_usd" goes down to ${usd(spec.range.min)} (Thrad's minimum) over repeated matches; add a floor, e.g. "min_usd": ${spec.exampleFloorUsd}` });
+  }
+  if (!up && params.max_usd !== undefined && params.min_usd === undefined) {
+    out.push({ severity: 'warning', code: 'money_bound_direction', path: ['max_usd'], message: `"max_usd" is the ceiling when increasing, and this rule decreases (${by}); the floor of a decrease is "min_usd"` });
+  }
+  if (up && params.min_usd !== undefined && params.max_usd === undefined) {
+    out.push({ severity: 'warning', code: 'money_bound_direction', path: ['min_usd'], message: `"min_usd" is the floor when decreasing, and this rule increases (${by}); the ceiling of an increase is "max_usd"` });
+  }
+  if (params.max_usd !== undefined && params.min_usd !== undefined && params.min_usd > params.max_usd) {
+    out.push({ severity: 'error', code: 'money_bounds_crossed', path: ['min_usd'], message: `min_usd ${params.min_usd} is above max_usd ${params.max_usd}` });
+  }
+  if (params.max_usd !== undefined && params.max_usd * MICROS_PER_USD > spec.range.max) {
+    out.push({ severity: 'warning', code: 'money_bound_out_of_range', path: ['max_usd'], message: `max_usd ${params.max_usd} is above Thrad's largest ${spec.noun} (${usd(spec.range.max)}); the ${spec.noun} never goes above ${usd(spec.range.max)}` });
+  }
+  if (rule.cooldown === undefined && rule.mode !== 'dry_run') {
+    out.push({ severity: 'warning', code: 'money_no_cooldown', path: ['guards', 'cooldown'], rulePath: true, message: `a ${spec.name} rule without a cooldown changes the ${spec.noun} again on every run it matches (${by} each time compounds); set one, e.g. "guards": {"cooldown": "24h"}` });
+  }
+  return out;
 }
 
 /** The entity after an update, as the actions see it. */

@@ -96,6 +96,22 @@ export interface ActionWords {
   past: string;
 }
 
+/** A validator message an action has about a rule's use of it (path under `then`, or under the rule with `rulePath`). */
+export interface ActionAdvice {
+  severity: 'error' | 'warning';
+  code: string;
+  /** Under `then` (e.g. ['by_percent']); `rulePath` for keys elsewhere in the rule (e.g. ['guards', 'cooldown']). */
+  path: readonly string[];
+  rulePath?: true;
+  message: string;
+}
+
+/** What the validator tells an action about the rule using it (raw, already schema-checked values). */
+export interface AdviceContext {
+  mode: unknown;
+  cooldown: unknown;
+}
+
 export interface ActionDefinition<Name extends string = string, Params extends { action: Name } = { action: Name }> {
   name: Name;
   /** The rule's `then` object for this action (a strict zod object with `action: <name>`). */
@@ -136,4 +152,6 @@ export interface ActionDefinition<Name extends string = string, Params extends {
   /** The record's value in micros (money actions), or null (status: the record's status fields say it). */
   micros(value: ActionValue): number | null;
   words: ActionWords;
+  /** Mistakes the schema cannot see (a change of 500%, an increase without a ceiling): the validator says them. */
+  advice?(params: Params, rule: AdviceContext): ActionAdvice[];
 }

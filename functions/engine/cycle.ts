@@ -279,7 +279,8 @@ export class Engine {
 
   private async read(ctx: RunContext, selected: readonly CompiledRule[]): Promise<ReadResult> {
     const plan = planReads(selected);
-    const childrenFromInsights = plan.lists.adGroups && (await this.listsThroughInsights(ctx));
+    // A rule reading a field insights do not carry (an ad group's max bid) lists through the API.
+    const childrenFromInsights = plan.lists.adGroups && !plan.lists.resourceFields && (await this.listsThroughInsights(ctx));
     return readForPlan(plan, { client: this.deps.client, logger: this.logger, deadlineMs: ctx.deadlineMs, nowMs: ctx.nowMs, childrenFromInsights, onProgress: this.deps.onProgress });
   }
 

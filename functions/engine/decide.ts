@@ -77,21 +77,27 @@ function sameObservation(memory: EntityMemory | undefined, entity: EntityRecord)
 const classOf = (c: EvaluatedCandidate): ConflictClass => actionDefinition(c.rule.rule.then.action).conflictClass;
 
 /**
- * Entities listed through insights carry no timestamps; who paused one cannot be told without
- * them, so before a rule may start spend on one it is read (one GET per such entity).
+ * Entities listed through insights carry no timestamps (nor an ad group's max bid); who paused one
+ * cannot be told without them, so before a rule may start spend on one, or change its budget or
+ * bid, it is read (one GET per such entity).
  */
 async function fillTimestamps(evaluation: Evaluation, refresh: ((entity: EntityRecord) => Promise<EntitySnapshot | null>) | undefined): Promise<void> {
   if (!refresh) return;
   const needed = new Map<string, EntityRecord>();
   for (const c of evaluation.candidates) {
     const def = actionDefinition(c.rule.rule.then.action);
-    if (c.verdict === 'match' && c.entity.listedBy === 'insights' && c.entity.updatedAt === null && def.conflictClass !== 'none') needed.set(c.entity.id, c.entity);
+    // Starting spend needs to know who holds the entity; a money change, the value it computes from.
+    // A stop of spend needs neither (the act phase reads the entity again before the call).
+    const needs = def.conflictClass === 'budget' || def.conflictClass === 'bid' || (def.conflictClass === 'status' && def.spend(c.entity, null) === 'starts');
+    if (c.verdict === 'match' && c.entity.listedBy === 'insights' && c.entity.updatedAt === null && needs) needed.set(c.entity.id, c.entity);
   }
   for (const entity of needed.values()) {
     const fresh = await refresh(entity).catch(() => null);
     if (fresh && fresh.status === entity.status) {
       entity.updatedAt = fresh.updatedAt;
       entity.createdAt = fresh.createdAt;
+      // And the values money actions compute from, which insights do not carry.
+      if (entity.level === 'ad_group') entity.maxBidMicros = fresh.maxBidMicros ?? null;
     }
   }
 }

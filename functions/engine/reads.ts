@@ -80,6 +80,8 @@ function entityFromRow(level: ChildLevel, row: InsightsRow): EntityRecord | null
     status,
     reviewStatus: level === 'ad' ? (row.ad_review_status ?? null) : null,
     budgetMicros: null,
+    // Insights do not carry an ad group's max bid: not read (a money action reads the ad group).
+    ...(level === 'ad_group' ? { maxBidMicros: undefined } : {}),
     startTime: row.campaign_start_time_seconds ?? null,
     endTime: row.campaign_end_time_seconds ?? null,
     campaignId: row.campaignId,

@@ -5,7 +5,8 @@
 import type { Level } from '../thrad/wire';
 import type { CompiledRule, WindowRef } from './compile';
 import { readRanges, resolveWindow, type ResolvedWindow, type WindowRange } from './windows';
-import { BASE_COUNTS, type BaseCount } from './vocabulary';
+import type { Condition } from './schema';
+import { BASE_COUNTS, FIELD_INFO, type BaseCount } from './vocabulary';
 
 export interface ListNeeds {
   /** Campaigns are always listed (every level hangs off them). */
@@ -18,6 +19,8 @@ export interface ListNeeds {
   campaignFilter: ReadonlySet<string> | null;
   /** The levels below campaigns that rules work at (what an insights read with metadata must list). */
   childLevels: Level[];
+  /** A lower-level rule reads a field insights do not carry (an ad group's max bid): list through the API. */
+  resourceFields: boolean;
 }
 
 export interface WindowNeed {
@@ -30,6 +33,14 @@ export interface WindowNeed {
 export interface ReadPlan {
   lists: ListNeeds;
   windows: WindowNeed[];
+}
+
+/** Whether a condition reads a field that entities listed through insights do not carry. */
+function readsResourceField(node: Condition): boolean {
+  if ('all' in node) return node.all.some(readsResourceField);
+  if ('any' in node) return node.any.some(readsResourceField);
+  if ('not' in node) return readsResourceField(node.not);
+  return 'field' in node && FIELD_INFO[node.field].inInsightsListing === false;
 }
 
 /** What the due rules need, before anything is read. */
@@ -51,7 +62,7 @@ export function planReads(rules: readonly CompiledRule[]): ReadPlan {
     }
   }
   return {
-    lists: { campaigns: true, adGroups: lower.length > 0, ads: rules.some((r) => r.rule.level === 'ad'), campaignFilter, childLevels: (['ad_group', 'ad'] as const).filter((level) => lower.some((r) => r.rule.level === level)) },
+    lists: { campaigns: true, adGroups: lower.length > 0, ads: rules.some((r) => r.rule.level === 'ad'), campaignFilter, childLevels: (['ad_group', 'ad'] as const).filter((level) => lower.some((r) => r.rule.level === level)), resourceFields: lower.some((r) => readsResourceField(r.rule.when)) },
     windows: [...windows.values()],
   };
 }

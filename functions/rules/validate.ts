@@ -13,6 +13,7 @@ import { isValidTimeZone } from '../shared/timezone';
 import type { Level } from '../thrad/wire';
 import { ScheduleSyntaxError, type RuleIssue } from './errors';
 import { ACTION_NAMES, ACTIONS, isActionName, onlyIfPausedBy } from '../actions/registry';
+import type { AdviceContext } from '../actions/types';
 import { parseSchedule } from './schedule';
 import {
   compareLeafSchema,
@@ -429,7 +430,7 @@ function warnChildWithoutParents(when: unknown, level: Level, out: Collector): v
 }
 
 /** The rule's `then`: a known action, available at the rule's level, with that action's parameters. */
-function checkAction(then: unknown, level: Level | null, out: Collector): void {
+function checkAction(then: unknown, level: Level | null, rule: AdviceContext, out: Collector): void {
   if (then === undefined) {
     out.error('missing_key', ['then'], `missing required key "then" (the action: {"action": one of ${ACTION_NAMES.join(', ')}})`);
     return;
@@ -453,7 +454,12 @@ function checkAction(then: unknown, level: Level | null, out: Collector): void {
     delete params.only_if_paused_by;
   }
   const parsed = def.schema.safeParse(params);
-  if (!parsed.success) out.zod(parsed.error.issues, params, ['then'], (p) => (p.length === 1 ? objectKeys(def.schema) : []));
+  if (!parsed.success) {
+    out.zod(parsed.error.issues, params, ['then'], (p) => (p.length === 1 ? objectKeys(def.schema) : []));
+    return;
+  }
+  // What the action itself says about this use of it (registry `advice`).
+  for (const advice of def.advice?.(parsed.data as never, rule) ?? []) out.add(advice.severity, advice.code, advice.rulePath ? advice.path : ['then', ...advice.path], advice.message);
 }
 
 /** Validate one rule object (not yet the set): returns the typed rule when it has no errors. */
@@ -490,7 +496,7 @@ export function validateRule(raw: unknown, file: string, index: number | null): 
   if (schedule && typeof schedule.timezone === 'string' && !isValidTimeZone(schedule.timezone)) {
     out.error('invalid_timezone', ['schedule', 'timezone'], `expected an IANA time zone such as America/New_York or Europe/Berlin, found "${schedule.timezone}"`);
   }
-  checkAction(obj.then, level, out);
+  checkAction(obj.then, level, { mode: obj.mode, cooldown: (obj.guards as { cooldown?: unknown } | undefined)?.cooldown }, out);
   const scope = obj.scope as { name_matches?: unknown; campaign_ids?: unknown } | undefined;
   if (scope && typeof scope.name_matches === 'string') {
     try {

@@ -75,6 +75,8 @@ export interface FieldInfo {
   ops: readonly Op[];
   nullable: boolean;
   description: string;
+  /** False when an entity listed through insights metadata does not carry it (its level is then listed through the API). */
+  inInsightsListing?: false;
 }
 
 const ORDER_OPS = ['gt', 'gte', 'lt', 'lte', 'eq', 'neq', 'between'] as const;
@@ -84,7 +86,7 @@ export const FIELD_INFO: Record<Field, FieldInfo> = {
   review_status: { type: 'enum', values: ['in_review', 'approved', 'rejected'], levels: ['campaign', 'ad'], ops: ['eq', 'neq', 'in', 'not_in'], nullable: false, description: 'The moderation verdict (campaigns; ads copy their campaign’s; ad groups have none).' },
   name: { type: 'string', levels: ['campaign', 'ad_group', 'ad'], ops: ['eq', 'neq', 'in', 'not_in', 'contains'], nullable: false, description: 'The entity name; contains is case-insensitive.' },
   lifetime_budget_usd: { type: 'usd', levels: ['campaign'], ops: ORDER_OPS, nullable: false, description: 'The campaign lifetime budget in USD (the API’s lifetime_spend_limit_micros / 1e6).' },
-  max_bid_usd: { type: 'usd', levels: ['ad_group'], ops: ORDER_OPS, nullable: true, description: 'The ad group’s max bid in USD (bidding_config.max_bid_micros / 1e6; null when none is set).' },
+  max_bid_usd: { type: 'usd', levels: ['ad_group'], ops: ORDER_OPS, nullable: true, inInsightsListing: false, description: 'The ad group’s max bid in USD (bidding_config.max_bid_micros / 1e6; null when none is set).' },
   start_time: { type: 'time', levels: ['campaign', 'ad_group', 'ad'], ops: ORDER_OPS, nullable: false, description: 'The campaign’s start (ad groups and ads: their campaign’s): an ISO 8601 time, or now, now-3d, now+12h.' },
   end_time: { type: 'time', levels: ['campaign', 'ad_group', 'ad'], ops: ORDER_OPS, nullable: true, description: 'The campaign’s end (ad groups and ads: their campaign’s; null when open-ended): an ISO 8601 time, or now, now-3d, now+12h.' },
   campaign_status: { type: 'enum', values: ['active', 'paused', 'archived'], levels: ['ad_group', 'ad'], ops: ['eq', 'neq', 'in', 'not_in'], nullable: false, description: 'The status of the ad group’s or ad’s campaign: an ad cannot deliver while its campaign is paused.' },

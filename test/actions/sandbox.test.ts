@@ -13,12 +13,12 @@ import { SCENARIOS, type CallingAction, type Scenario } from './scenarios';
 const OCCURRENCE = '2026-03-10T15:00:00Z';
 const cases = (Object.keys(SCENARIOS) as CallingAction[]).flatMap((name) => SCENARIOS[name].map((s, i) => [`${name} at ${s.level} level${i > 0 ? ` (${i + 1})` : ''}`, s] as const));
 
-function rulesFor(s: Scenario) {
-  return compiledFrom([{ id: 'the-rule', mode: 'live', schedule: { expression: 'rate(15 minutes)', timezone: 'UTC' }, level: s.level, scope: { ids: [s.entityId] }, when: s.when ?? { field: 'status', op: 'eq', value: s.before as 'active' }, then: s.then, priority: 10 }]);
-}
-
 const classOf = (s: Scenario) => actionDefinition(s.then.action).conflictClass;
 const isMoney = (s: Scenario): boolean => classOf(s) === 'budget' || classOf(s) === 'bid';
+
+function rulesFor(s: Scenario) {
+  return compiledFrom([{ id: 'the-rule', mode: 'live', schedule: { expression: 'rate(15 minutes)', timezone: 'UTC' }, level: s.level, scope: { ids: [s.entityId] }, when: s.when ?? { field: 'status', op: 'eq', value: s.before as 'active' }, then: s.then, priority: 10, ...(isMoney(s) ? { guards: { cooldown: '1d' } } : {}) }]);
+}
 
 /** The value the scenario's action changes, in the sandbox's world now. */
 function valueOf(r: Rig, s: Scenario): string | number | null | undefined {

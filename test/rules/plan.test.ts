@@ -59,9 +59,12 @@ describe('planReads', () => {
   });
 
   it('lists only what the levels need', () => {
-    expect(planReads(compile(rulesOver(3, ['today'])).rules).lists).toEqual({ campaigns: true, adGroups: false, ads: false, campaignFilter: null, childLevels: [] });
+    expect(planReads(compile(rulesOver(3, ['today'])).rules).lists).toEqual({ campaigns: true, adGroups: false, ads: false, campaignFilter: null, childLevels: [], resourceFields: false });
     const ad = rule({ id: 'ad-rule', level: 'ad', when: { metric: 'clicks', window: 'today', op: 'gt', value: 1 }, scope: { campaign_ids: ['c1', 'c2'] } });
-    expect(planReads(compile([ad]).rules).lists).toEqual({ campaigns: true, adGroups: true, ads: true, campaignFilter: new Set(['c1', 'c2']), childLevels: ['ad'] });
+    expect(planReads(compile([ad]).rules).lists).toEqual({ campaigns: true, adGroups: true, ads: true, campaignFilter: new Set(['c1', 'c2']), childLevels: ['ad'], resourceFields: false });
+    // A field insights do not carry (an ad group's max bid): the level is listed through the API.
+    const bid = rule({ id: 'bid-rule', level: 'ad_group', when: { all: [{ metric: 'clicks', window: 'today', op: 'gt', value: 1 }, { not: { field: 'max_bid_usd', op: 'gt', value: 5 } }] } });
+    expect(planReads(compile([bid]).rules).lists).toMatchObject({ adGroups: true, childLevels: ['ad_group'], resourceFields: true });
   });
 });
 
