@@ -84,7 +84,7 @@ export interface PolicyDecision {
 const DEFAULT_CONTEXT: PlanContext = { maxChangeFraction: DEFAULT_MAX_CHANGE_PERCENT / 100 };
 
 function definitionOf(rule: PolicyRule): ActionDefinition {
-  return ACTIONS[rule.then.action] as unknown as ActionDefinition;
+  return ACTIONS[rule.then.action];
 }
 
 function rightOf(rule: PolicyRule): StartRight {
