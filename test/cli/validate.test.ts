@@ -25,7 +25,7 @@ async function cli(args: string[], cwd = ROOT): Promise<{ code: number; stdout: 
 describe('thrad-rules validate', () => {
   it('exits 0 with a one-line summary for the shipped rules', async () => {
     const result = await cli(['validate']);
-    expect(result).toEqual({ code: 0, stdout: ['✓ 8 rules in 8 files valid'], stderr: [] });
+    expect(result).toEqual({ code: 0, stdout: ['✓ 10 rules in 10 files valid'], stderr: [] });
   });
 
   it('exits 1 with one file:path: message line per problem', async () => {
@@ -61,7 +61,7 @@ describe('thrad-rules validate', () => {
 
   it('works as the package bin (npx thrad-rules)', async () => {
     const { stdout } = await run(process.execPath, [join(ROOT, 'bin', 'thrad-rules.cjs'), 'validate'], { cwd: ROOT });
-    expect(stdout.trim()).toBe('✓ 8 rules in 8 files valid');
+    expect(stdout.trim()).toBe('✓ 10 rules in 10 files valid');
     const failed = await run(process.execPath, [join(ROOT, 'bin', 'thrad-rules.cjs'), 'validate', 'nope.json'], { cwd: ROOT }).catch((e: { code: number; stdout: string }) => e);
     expect(failed).toMatchObject({ code: 1, stdout: 'nope.json:(root): no such file or directory\n' });
   });

@@ -54,7 +54,7 @@ describe('AutopilotStack', () => {
         ['cron(0 7 * * ? *)', 'America/New_York', 'daypart-resume', 82_800, 82_800, '<aws.scheduler.scheduled-time>'],
         ['rate(1 hour)', 'America/New_York', 'ctr-floor', 3_600, 3_600, '<aws.scheduler.scheduled-time>'],
         ['rate(10 minutes)', 'America/New_York', 'budget-guard', 600, 600, '<aws.scheduler.scheduled-time>'],
-        ['rate(15 minutes)', 'America/New_York', 'cpc-guard', 900, 900, '<aws.scheduler.scheduled-time>'],
+        ['rate(15 minutes)', 'America/New_York', 'bid-down-expensive,cpc-guard,scale-winners', 900, 900, '<aws.scheduler.scheduled-time>'],
         ['rate(30 minutes)', 'America/New_York', 'cpc-spike-guard', 1_800, 1_800, '<aws.scheduler.scheduled-time>'],
         ['rate(5 minutes)', 'America/New_York', 'activate-approved', 300, 300, '<aws.scheduler.scheduled-time>'],
       ].sort(),

@@ -140,6 +140,36 @@ describe('loadRules', () => {
   it('the shipped example rules are valid, warning-free and carry $schema', () => {
     const result = loadRules([resolve(__dirname, '..', '..', 'rules')]);
     expect(result.issues).toEqual([]);
-    expect(result.rules.map((r) => r.rule.id).sort()).toEqual(['activate-approved', 'budget-guard', 'cpc-guard', 'cpc-spike-guard', 'ctr-floor', 'daypart-pause', 'daypart-resume', 'stalled-ads']);
+    expect(result.rules.map((r) => r.rule.id).sort()).toEqual(['activate-approved', 'bid-down-expensive', 'budget-guard', 'cpc-guard', 'cpc-spike-guard', 'ctr-floor', 'daypart-pause', 'daypart-resume', 'scale-winners', 'stalled-ads']);
+  });
+});
+
+describe('money actions: the validator names each new mistake', () => {
+  const budget = (then: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ ...base, then: { action: 'change_budget', ...then }, guards: { cooldown: '24h' }, ...extra });
+  const bid = (then: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ ...base, level: 'ad_group', then: { action: 'change_bid', ...then }, guards: { cooldown: '12h' }, ...extra });
+
+  it.each([
+    ['a budget change on an ad rule', { ...budget({ by_percent: 10, max_usd: 500 }), level: 'ad' }, 'rules/r1.json:then.action: change_budget is not available for ad rules: budgets are set on campaigns (an ad group has a max bid: change_bid) (rule r1)'],
+    ['a bid change on a campaign rule', { ...bid({ by_percent: -10, min_usd: 0.5 }), level: 'campaign' }, 'rules/r1.json:then.action: change_bid is not available for campaign rules: bids are set on ad groups (bidding_config.max_bid_micros) (rule r1)'],
+    ['a by_percent of 500', budget({ by_percent: 500, max_usd: 2000 }), `rules/r1.json:then.by_percent: warning: +500% is more than the engine's safety limit of one change (50% of the current value by default, THRAD_RULES_MAX_CHANGE_PERCENT): every change will be clipped to it; to grow further, let the rule repeat after its cooldown, within a ceiling such as "max_usd": 2000 (rule r1)`],
+    ['an increase without max_usd', budget({ by_percent: 20 }), 'rules/r1.json:then.max_usd: warning: an increase without "max_usd" has no ceiling: the lifetime budget grows +20% every time the rule matches (after its cooldown), without end; add one, e.g. "max_usd": 2000 (rule r1)'],
+    ['a bid increase without max_usd', bid({ by_usd: 0.25 }), 'rules/r1.json:then.max_usd: warning: an increase without "max_usd" has no ceiling: the max bid grows +$0.25 every time the rule matches (after its cooldown), without end; add one, e.g. "max_usd": 5 (rule r1)'],
+    ['a decrease without min_usd', bid({ by_percent: -10 }), `rules/r1.json:then.min_usd: warning: a decrease without "min_usd" goes down to $0.000001 (Thrad's minimum) over repeated matches; add a floor, e.g. "min_usd": 0.5 (rule r1)`],
+    ['a decrease of 100%', budget({ by_percent: -100, min_usd: 10 }), 'rules/r1.json:then.by_percent: a decrease of 100% would take the whole lifetime budget away; a decrease is a share of the current value, below 100 (e.g. "by_percent": -20) (rule r1)'],
+    ['both by_percent and by_usd', budget({ by_percent: 10, by_usd: 5, max_usd: 100 }), 'rules/r1.json:then: give exactly one of by_percent or by_usd; found an object with keys "action", "by_percent", "by_usd", "max_usd" (rule r1)'],
+    ['neither by_percent nor by_usd', budget({ max_usd: 100 }), 'rules/r1.json:then: give exactly one of by_percent or by_usd; found an object with keys "action", "max_usd" (rule r1)'],
+    ['a change of 0%', budget({ by_percent: 0, max_usd: 100 }), 'rules/r1.json:then.by_percent: a change of 0% changes nothing; found number 0 (rule r1)'],
+    ['a ceiling on a decrease', budget({ by_usd: -50, max_usd: 100 }), 'rules/r1.json:then.max_usd: warning: "max_usd" is the ceiling when increasing, and this rule decreases (-$50); the floor of a decrease is "min_usd" (rule r1)'],
+    ['crossed bounds', budget({ by_percent: 10, max_usd: 100, min_usd: 200 }), 'rules/r1.json:then.min_usd: min_usd 200 is above max_usd 100 (rule r1)'],
+    ['a bid ceiling above $100', bid({ by_percent: 10, max_usd: 250 }), `rules/r1.json:then.max_usd: warning: max_usd 250 is above Thrad's largest max bid ($100.00); the max bid never goes above $100.00 (rule r1)`],
+    ['a live money rule without a cooldown', { ...budget({ by_percent: 20, max_usd: 2000 }), guards: {} }, 'rules/r1.json:guards.cooldown: warning: a change_budget rule without a cooldown changes the lifetime budget again on every run it matches (+20% each time compounds); set one, e.g. "guards": {"cooldown": "24h"} (rule r1)'],
+    ['max_bid_usd on a campaign rule', { ...base, when: { field: 'max_bid_usd', op: 'gt', value: 5 } }, "rules/r1.json:when.field: max_bid_usd is only available at ad_group level; this rule's level is campaign (rule r1)"],
+  ])('%s', (_name, rule, expected) => {
+    expect(issuesOf(rule)).toContain(expected);
+  });
+
+  it('a well-bounded money rule has no message', () => {
+    expect(issuesOf(budget({ by_percent: 20, max_usd: 2000 }))).toEqual([]);
+    expect(issuesOf(bid({ by_percent: -10, min_usd: 0.5 }, { when: { field: 'max_bid_usd', op: 'gt', value: 1 } }))).toEqual([]);
   });
 });
