@@ -22,6 +22,13 @@ export const CLASS_INFO: Record<HeldClass, ClassInfo> = {
 export function showValue(cls: HeldClass, value: ActionValue | undefined): string {
   if (value === null || value === undefined) return cls === 'status' ? 'unknown' : 'none';
   if (cls === 'status' || typeof value === 'string') return String(value);
-  // Whole cents as cents; a sub-cent amount (a bid can be $0.000001) to the micro.
-  return value % 10_000 === 0 ? `$${(value / 1_000_000).toFixed(2)}` : `$${(value / 1_000_000).toFixed(6).replace(/0+$/, '')}`;
+  return formatUsdMicros(value);
+}
+
+const CENTS = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', minimumFractionDigits: 2, maximumFractionDigits: 2 });
+const MICROS = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', minimumFractionDigits: 2, maximumFractionDigits: 6 });
+
+/** Micros as USD: `$12,000.00`; a sub-cent amount (a bid can be $0.000001) to the micro. */
+export function formatUsdMicros(micros: number): string {
+  return (micros % 10_000 === 0 ? CENTS : MICROS).format(micros / 1_000_000);
 }

@@ -6,14 +6,14 @@
 import * as z from 'zod';
 import type { ThradClient } from '../thrad/client';
 import type { Level } from '../thrad/wire';
+import { formatUsdMicros } from './classes';
 import { snapshotOf } from './snapshot';
 import { messageSchema } from './status';
 import { DEFAULT_MAX_CHANGE_PERCENT, MAX_CHANGE_PERCENT_ENV } from './limits';
 import type { ActionAdvice, ActionDefinition, ActionPlan, ActionValue, EntitySnapshot, ExecuteRequest, ExecuteResult, HeldClass, PlanContext } from './types';
 
 export const MICROS_PER_USD = 1_000_000;
-/** USD in words: whole cents as cents, a sub-cent amount (a bid can be $0.000001) to the micro. */
-const usd = (micros: number): string => (Number.isInteger(micros / 10_000) ? `$${(micros / MICROS_PER_USD).toFixed(2)}` : `$${(micros / MICROS_PER_USD).toFixed(6).replace(/0+$/, '')}`);
+const usd = formatUsdMicros;
 
 /** The parameters every money action takes. */
 export function moneyParams<Name extends string>(name: Name, describe: { value: string; ceiling: string; floor: string }) {

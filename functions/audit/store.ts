@@ -74,6 +74,7 @@ const k = {
   actions: (acct: string, iso: string) => `A#${acct}#ACT#${iso.slice(0, 7)}`,
   pending: (acct: string) => `A#${acct}#PENDING`,
   capabilities: (acct: string, profile: string) => `A#${acct}#CAP#${profile}`,
+  lock: (acct: string, entityId: string, cls: string) => `A#${acct}#L#${entityId}#${cls}`,
 };
 
 const capabilitiesRecordSchema = z.object({ metadata_fields: z.boolean(), zero_impression_items: z.boolean(), detail: z.string(), checked_at_ms: z.number(), expires_at: z.number() });
@@ -326,6 +327,49 @@ export class AuditStore {
           ConditionExpression: '#outcome = :awaiting',
           ExpressionAttributeNames: { '#outcome': 'outcome' },
           ExpressionAttributeValues: { ':outcome': outcome, ':approval': approval, ':awaiting': 'awaiting_approval' },
+        }),
+      ),
+    );
+  }
+
+  /**
+   * Take the write lock of one value of an entity (its budget, its bid) for an intent: between
+   * the re-read and the call nobody else may change it, or two runs that both read the old value
+   * would both record the change. Free, expired (real time), or already this intent's.
+   */
+  async lockEntityValue(accountId: string, entityId: string, cls: string, owner: string, leaseUntilMs: number): Promise<boolean> {
+    const nowMs = this.realClock.nowMs();
+    return this.conditional('PutItem', () =>
+      this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { [TABLE_KEYS.partitionKey]: k.lock(accountId, entityId, cls), [TABLE_KEYS.sortKey]: 'LOCK', type: 'lock', owner, lease_until_ms: leaseUntilMs, expires_at: Math.floor(leaseUntilMs / 1000) + 86_400 },
+          ConditionExpression: 'attribute_not_exists(#pk) OR lease_until_ms < :now OR #owner = :owner',
+          ExpressionAttributeNames: { '#pk': TABLE_KEYS.partitionKey, '#owner': 'owner' },
+          ExpressionAttributeValues: { ':now': nowMs, ':owner': owner },
+        }),
+      ),
+    );
+  }
+
+  /** Who holds the write lock of an entity's value now, if anyone (for messages). */
+  async entityValueLockOwner(accountId: string, entityId: string, cls: string): Promise<string | null> {
+    const output = await this.send('GetItem', () => this.doc.send(new GetCommand({ TableName: this.tableName, Key: { [TABLE_KEYS.partitionKey]: k.lock(accountId, entityId, cls), [TABLE_KEYS.sortKey]: 'LOCK' }, ConsistentRead: true })));
+    const item = output.Item;
+    return item && typeof item.owner === 'string' && typeof item.lease_until_ms === 'number' && item.lease_until_ms >= this.realClock.nowMs() ? item.owner : null;
+  }
+
+  /** Release the lock (its lease ends now); an UpdateItem, so the function needs no DeleteItem. */
+  async unlockEntityValue(accountId: string, entityId: string, cls: string, owner: string): Promise<void> {
+    await this.conditional('UpdateItem', () =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [TABLE_KEYS.partitionKey]: k.lock(accountId, entityId, cls), [TABLE_KEYS.sortKey]: 'LOCK' },
+          UpdateExpression: 'SET lease_until_ms = :zero',
+          ConditionExpression: '#owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':owner': owner, ':zero': 0 },
         }),
       ),
     );

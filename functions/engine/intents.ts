@@ -124,6 +124,24 @@ export class IntentExecutor {
     const intent = spec.record;
     if (intent.action === null) throw new Error(`intent ${intent.decision_id} has no action`);
     const def = actionDefinition(intent.action);
+    const cls = def.conflictClass;
+    if (cls !== 'budget' && cls !== 'bid') return this.recheckCallSettle(spec, def, deadlineMs, confirmedBy);
+    // A money change holds the value's write lock from its re-read to its outcome: two runs that
+    // both read the old value would otherwise both call, and both record the change.
+    const { store } = this.deps;
+    if (!(await store.lockEntityValue(intent.account_id, intent.entity_id, cls, intent.decision_id, deadlineMs + LEASE_MARGIN_MS))) {
+      const owner = await store.entityValueLockOwner(intent.account_id, intent.entity_id, cls).catch(() => null);
+      return this.settle(intent, { outcome: 'skipped_conflict', reason: `another run was changing its ${cls === 'budget' ? 'lifetime budget' : 'max bid'} at the same moment${owner ? ` (${owner})` : ''}: not called; the rule decides again on its next run`, statusAfter: intent.status_before, apiResult: null, entityUpdatedAtAfter: null });
+    }
+    try {
+      return await this.recheckCallSettle(spec, def, deadlineMs, confirmedBy);
+    } finally {
+      await store.unlockEntityValue(intent.account_id, intent.entity_id, cls, intent.decision_id).catch((error: unknown) => this.deps.logger.warn('could not release a value lock (it lapses with its lease)', { decision_id: intent.decision_id, ...errorAttributes(error) }));
+    }
+  }
+
+  private async recheckCallSettle(spec: IntentSpec, def: ActionDefinition, deadlineMs: number, confirmedBy: string | null): Promise<Settlement> {
+    const intent = spec.record;
     let before = spec.seen;
     if (def.recheck(intent.level)) {
       const checked = await this.recheck(spec, def, deadlineMs, confirmedBy);
