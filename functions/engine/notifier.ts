@@ -35,7 +35,7 @@ export function formatDigest(digest: RunDigest): { subject: string; body: string
     ...lines.slice(0, MAX_LINES).map((d) => `- ${describeDecision(d)}`),
     ...(lines.length > MAX_LINES ? [`- … and ${lines.length - MAX_LINES} more (thrad-rules audit --run ${digest.summary.run_id})`] : []),
     ...digest.summary.errors.map((e) => `! ${e.rule_id ? `${e.rule_id}: ` : ''}${e.code}: ${e.message}`),
-    ...(count('awaiting_approval') > 0 ? [`${count('awaiting_approval')} proposal${count('awaiting_approval') === 1 ? '' : 's'} await approval: thrad-rules approvals, then thrad-rules approve <decision_id> or reject <decision_id>.`] : []),
+    ...(count('awaiting_approval') > 0 ? [`${count('awaiting_approval') === 1 ? '1 proposal awaits' : `${count('awaiting_approval')} proposals await`} approval: thrad-rules approvals, then thrad-rules approve <decision_id> or reject <decision_id>.`] : []),
   ].join('\n');
   return { subject: subject.slice(0, 100), body };
 }

@@ -1,6 +1,7 @@
 // The local runner's console lines: one readable line per decision (time, rule, entity, the
 // values that decided, the action, the outcome), one per cycle, and a progress line on terminals.
 import type { DecisionRecord, RunSummary } from '../audit/records';
+import { ACTIONS, isActionName } from '../actions/registry';
 import { describeExplanation } from '../engine/describe';
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
@@ -43,7 +44,8 @@ export function machineTimeZone(env: NodeJS.ProcessEnv = process.env): string {
   return new Intl.DateTimeFormat().resolvedOptions().timeZone;
 }
 
-const VERB: Record<string, string> = { pause: 'PAUSE', activate: 'ACTIVATE', archive: 'ARCHIVE', notify: 'NOTIFY' };
+/** An action's verb for console lines, from the registry. */
+const verbOf = (action: string | null): string => (action !== null && isActionName(action) ? ACTIONS[action].words.verb : '-');
 
 const OUTCOME: Record<string, string> = {
   acted: '✓ acted',
@@ -56,6 +58,12 @@ const OUTCOME: Record<string, string> = {
   skipped_manual_override: '· skipped: changed by someone else',
   data_unavailable: '! no data',
   insufficient_data: '? not enough data',
+  awaiting_approval: '⧗ awaiting approval',
+  approved: '✓ approved',
+  rejected: '✗ rejected',
+  expired: '· expired unapproved',
+  skipped_not_approved: '· skipped: not approved in review',
+  skipped_not_applicable: '· skipped: does not apply',
 };
 
 export function decisionLine(d: DecisionRecord, timeZone: string): string {
@@ -64,7 +72,7 @@ export function decisionLine(d: DecisionRecord, timeZone: string): string {
   const detail = d.outcome === 'acted' || d.outcome === 'would_act' ? '' : ` (${d.outcome === 'failed' ? `${d.api_result?.error_code ?? 'error'}: ` : ''}${d.reason})`;
   const entity = d.entity_id === '*' ? 'every entity' : `${d.level.replace('_', ' ')} "${d.entity_name}"`;
   // The occurrence's time: what the schedule says ("22:00"), however long the cycle took.
-  return `${localStamp(d.scheduled_time, timeZone)}  ${d.rule_id.padEnd(18)} ${(VERB[d.action ?? ''] ?? '-').padEnd(8)} ${entity}${values ? `  ${values}` : ''}  ${outcome}${detail}`;
+  return `${localStamp(d.scheduled_time, timeZone)}  ${d.rule_id.padEnd(18)} ${verbOf(d.action).padEnd(8)} ${entity}${values ? `  ${values}` : ''}  ${outcome}${detail}`;
 }
 
 export function cycleLine(summary: RunSummary, timeZone: string): string {
@@ -73,6 +81,7 @@ export function cycleLine(summary: RunSummary, timeZone: string): string {
     `${summary.entities_read} entities`,
     c.acted ? `${c.acted} acted` : '',
     c.would_act ? `${c.would_act} would act` : '',
+    c.awaiting_approval ? `${c.awaiting_approval} awaiting approval` : '',
     c.failed ? `${c.failed} failed` : '',
     c.no_match ? `${c.no_match} no match` : '',
     c.insufficient_data ? `${c.insufficient_data} not enough data` : '',

@@ -80,3 +80,35 @@ describe.each(cases)('%s', (_name, s) => {
     }
   });
 });
+
+describe('undo of a money change', () => {
+  let r: Rig | undefined;
+  afterEach(async () => {
+    await r?.close();
+    r = undefined;
+  });
+
+  it('refuses once the value is not the one the rule set, naming both', async () => {
+    const [s] = SCENARIOS.change_budget;
+    r = await rig(engineFixture(), rulesFor(s));
+    const { decisions } = await r.engine().runCycle({ deadlineMs: Date.now() + 30_000, scheduledTime: OCCURRENCE });
+    r.sandbox.world.clock.advance(60);
+    await clientFor(r.sandbox).updateCampaign(s.entityId, { budget: { lifetime_spend_limit_micros: 13_000_000_000 } });
+    const result = await undoDecision({ client: clientFor(r.sandbox), store: r.store, clock: r.sandbox.world.clock }, ACCOUNT_ID, decisions[0]?.decision_id ?? '', { deadlineMs: Date.now() + 30_000 });
+    expect(result).toMatchObject({ status: 'refused', reason: expect.stringContaining('has a lifetime budget of $13,000.00 now, not $12,000.00 as the-rule left it') as unknown });
+    expect(r.sandbox.world.campaigns.get(s.entityId)?.budget_micros).toBe(13_000_000_000);
+  });
+
+  it('the undo is a person’s change: an increase rule leaves the restored value alone', async () => {
+    const [s] = SCENARIOS.change_budget;
+    r = await rig(engineFixture(), rulesFor({ ...s, then: { action: 'change_budget', by_percent: 20, max_usd: 20_000 } }));
+    const { decisions } = await r.engine().runCycle({ deadlineMs: Date.now() + 30_000, scheduledTime: OCCURRENCE });
+    await undoDecision({ client: clientFor(r.sandbox), store: r.store, clock: r.sandbox.world.clock }, ACCOUNT_ID, decisions[0]?.decision_id ?? '', { deadlineMs: Date.now() + 30_000 });
+    expect(r.sandbox.world.campaigns.get(s.entityId)?.budget_micros).toBe(10_000_000_000);
+    // Two days on (past the cooldown), the rule matches again but does not raise over the person's undo.
+    r.sandbox.world.clock.advance(2 * 86_400);
+    const later = await r.engine().runCycle({ deadlineMs: Date.now() + 30_000, scheduledTime: '2026-03-12T15:00:00Z' });
+    expect(later.decisions).toMatchObject([{ outcome: 'skipped_manual_override' }]);
+    expect(r.sandbox.world.campaigns.get(s.entityId)?.budget_micros).toBe(10_000_000_000);
+  });
+});

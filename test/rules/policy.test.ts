@@ -186,3 +186,75 @@ describe('decide', () => {
     });
   });
 });
+
+describe('money actions', () => {
+  const budget = (id: string, then: Omit<Extract<ThenParams, { action: 'change_budget' }>, 'action'>, priority = 10, extra: Partial<PolicyRule> = {}): PolicyRule => ({ id, then: { action: 'change_budget', ...then }, mode: 'live', priority, cooldownMs: 0, maxActionsPerRun: undefined, ...extra });
+  const withBudget = (micros: number, overrides: Partial<EntitySnapshot> = {}): EntitySnapshot => entityOf({ budgetMicros: micros, ...overrides });
+  const of = (rule: PolicyRule, entity: EntitySnapshot = withBudget(100_000_000), holder: Holder = creation, context = { maxChangeFraction: 0.5, spentMicros: 10_000_000 }): Candidate => ({ rule, entity, verdict: 'match', holder, context });
+  const pauseRule = (priority = 10): PolicyRule => ({ id: 'stop', then: { action: 'pause' }, mode: 'live', priority, cooldownMs: 0, maxActionsPerRun: undefined });
+
+  it('computes the absolute target once, with the bounds said on the record', () => {
+    const [d] = decide([of(budget('up', { by_percent: 20, max_usd: 110 }))], NOW);
+    expect(d).toMatchObject({ outcome: 'act', target: 110_000_000 });
+    expect(d?.reason).toContain('lifetime budget $100.00 → $110.00 (held at the ceiling max_usd $110.00)');
+  });
+
+  it('clips a change over the safety limit and says so', () => {
+    const [d] = decide([of(budget('up', { by_percent: 500, max_usd: 10_000 }))], NOW);
+    expect(d).toMatchObject({ outcome: 'act', target: 150_000_000 });
+    expect(d?.reason).toContain('clipped from +$500.00 to +$50.00 by the safety limit of one change (50% of the current value)');
+    expect(decide([of(budget('up', { by_percent: 500, max_usd: 10_000 }), withBudget(100_000_000), creation, { maxChangeFraction: 0.2, spentMicros: 0 })], NOW)[0]?.target).toBe(120_000_000);
+  });
+
+  it("never below Thrad's minimum nor below what the campaign has spent", () => {
+    expect(decide([of(budget('down', { by_usd: -0.4 }), withBudget(1_200_000), creation, { maxChangeFraction: 0.5, spentMicros: 0 })], NOW)[0]).toMatchObject({ target: 990_000 });
+    const [spent] = decide([of(budget('down', { by_percent: -40 }), withBudget(100_000_000), creation, { maxChangeFraction: 0.5, spentMicros: 75_500_000 })], NOW);
+    expect(spent).toMatchObject({ outcome: 'act', target: 75_500_000 });
+    expect(spent?.reason).toContain('not below what it has already spent ($75.50)');
+    // Already at the floor: nothing to do.
+    expect(decide([of(budget('down', { by_percent: -40 }), withBudget(75_500_000), creation, { maxChangeFraction: 0.5, spentMicros: 75_500_000 })], NOW)[0]?.outcome).toBe('already_in_state');
+  });
+
+  it('a whole number of micros', () => {
+    expect(decide([of(budget('up', { by_percent: 33.3333, max_usd: 1_000 }), withBudget(1_000_001), creation, { maxChangeFraction: 0.5, spentMicros: 0 })], NOW)[0]?.target).toBe(1_333_334);
+  });
+
+  it('a pause of the same entity in the same run makes the money change moot', () => {
+    const decisions = decide([of(budget('up', { by_percent: 20, max_usd: 1_000 }), withBudget(100_000_000), creation), of(pauseRule(1))], NOW);
+    expect(decisions.map((d) => `${d.candidate.rule.id}: ${d.outcome}`)).toEqual(['up: skipped_conflict', 'stop: act']);
+    expect(decisions[0]?.reason).toContain('stop');
+  });
+
+  it('two money changes on one value: the higher priority wins; on a tie, the decrease', () => {
+    const up = (p: number) => of(budget('up', { by_percent: 20, max_usd: 1_000 }, p));
+    const down = (p: number) => of(budget('down', { by_percent: -20, min_usd: 10 }, p));
+    expect(decide([up(20), down(10)], NOW).map((d) => d.outcome)).toEqual(['act', 'skipped_conflict']);
+    expect(decide([up(10), down(20)], NOW).map((d) => d.outcome)).toEqual(['skipped_conflict', 'act']);
+    expect(decide([up(10), down(10)], NOW).map((d) => d.outcome)).toEqual(['skipped_conflict', 'act']);
+    expect(decide([down(10), up(10)], NOW).map((d) => d.outcome)).toEqual(['act', 'skipped_conflict']);
+  });
+
+  it('an increase starts spend: never over a person’s change or an unknown one, nor over a higher-priority decrease', () => {
+    const up = budget('up', { by_percent: 20, max_usd: 1_000 }, 10);
+    const byRule = (priority: number): Holder => ({ kind: 'rule', rule_id: 'cut', priority, intent: 100_000_000, direction: 'down', by: 'change', decision_id: 'd_cut', at_ms: NOW - HOUR });
+    expect(decide([of(up, withBudget(100_000_000), person)], NOW)[0]).toMatchObject({ outcome: 'skipped_manual_override' });
+    expect(decide([of(up, withBudget(100_000_000), unknown)], NOW)[0]).toMatchObject({ outcome: 'skipped_manual_override' });
+    expect(decide([of(up, withBudget(100_000_000), byRule(20))], NOW)[0]).toMatchObject({ outcome: 'skipped_conflict', reason: expect.stringContaining('with its lifetime budget lowered by cut (priority 20') as unknown });
+    expect(decide([of(up, withBudget(100_000_000), byRule(5))], NOW)[0]?.outcome).toBe('act');
+  });
+
+  it('a decrease stops spend: allowed over anyone', () => {
+    const down = budget('down', { by_percent: -20, min_usd: 10 }, 1);
+    for (const holder of [person, unknown, creation, heldBy('other', 99, 'active')]) expect(decide([of(down, withBudget(100_000_000), holder)], NOW)[0]?.outcome).toBe('act');
+  });
+
+  it('approval mode proposes the exact change; dry run would act', () => {
+    expect(decide([of(budget('up', { by_percent: 20, max_usd: 1_000 }, 10, { mode: 'approval' }))], NOW)[0]).toMatchObject({ outcome: 'awaiting_approval', target: 120_000_000 });
+    expect(decide([of(budget('up', { by_percent: 20, max_usd: 1_000 }, 10, { mode: 'dry_run' }))], NOW)[0]).toMatchObject({ outcome: 'would_act', target: 120_000_000 });
+  });
+
+  it('an ad group without a max bid is left alone', () => {
+    const bid: PolicyRule = { id: 'bid', then: { action: 'change_bid', by_percent: -10, min_usd: 0.5 }, mode: 'live', priority: 1, cooldownMs: 0, maxActionsPerRun: undefined };
+    expect(decide([of(bid, entityOf({ level: 'ad_group', reviewStatus: null, maxBidMicros: null }))], NOW)[0]).toMatchObject({ outcome: 'skipped_not_applicable', reason: 'it has no max bid to change' });
+  });
+});
