@@ -45,7 +45,7 @@ export function configFromContext(node: Node): AutopilotConfig {
   const wireProfile = optional(node, 'wireProfile') ?? DEFAULT_WIRE_PROFILE;
   if (!isWireProfileName(wireProfile)) throw new RuleSynthError(`Context wireProfile must be one of ${WIRE_PROFILE_NAMES.join(', ')} (got "${wireProfile}").`);
   const limitRaw: unknown = node.tryGetContext('maxChangePercent');
-  const limit = maxChangeFractionFrom(limitRaw === undefined ? undefined : String(limitRaw), 'Context maxChangePercent');
+  const limit = maxChangeFractionFrom(typeof limitRaw === 'number' || typeof limitRaw === 'string' ? String(limitRaw) : limitRaw === undefined ? undefined : JSON.stringify(limitRaw), 'Context maxChangePercent');
   if ('error' in limit) throw new RuleSynthError(`${limit.error}.`);
   return {
     stage: optional(node, 'stage') ?? 'prod',

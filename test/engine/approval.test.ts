@@ -3,7 +3,7 @@
 // one; a proposal is refused once a higher-priority rule holds the entity; the digest lists what
 // waits for a person.
 import { afterEach, describe, expect, it } from 'vitest';
-import { formatDigest, type RunDigest } from '../../functions/engine/notifier';
+import { formatDigest } from '../../functions/engine/notifier';
 import { approveProposal, pendingProposals, rejectProposal } from '../../functions/engine/approval';
 import { ManualClock } from '../../functions/shared/clock';
 import type { RuleInput } from '../../functions/rules/schema';
@@ -94,7 +94,7 @@ describe('approval mode', () => {
     const result = await approveProposal(deps(r), ACCOUNT_ID, decisions[0]?.decision_id ?? '', { deadlineMs: Date.now() + 30_000, by: 'dana' });
     expect(result).toMatchObject({ status: 'approved', record: { outcome: 'acted', status_before: 'paused', status_after: 'active', approves: decisions[0]?.decision_id } });
     expect(r.sandbox.world.campaigns.get(eids.approved)?.status).toBe('active');
-    const digest = formatDigest(r.notifier.digests[0] as RunDigest);
+    const digest = formatDigest(r.notifier.digests[0]);
     expect(digest?.subject).toContain('1 awaiting approval');
     expect(digest?.body).toContain('1 proposal awaits approval: thrad-rules approvals, then thrad-rules approve <decision_id> or reject <decision_id>.');
   });

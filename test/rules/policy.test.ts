@@ -190,7 +190,7 @@ describe('decide', () => {
 describe('money actions', () => {
   const budget = (id: string, then: Omit<Extract<ThenParams, { action: 'change_budget' }>, 'action'>, priority = 10, extra: Partial<PolicyRule> = {}): PolicyRule => ({ id, then: { action: 'change_budget', ...then }, mode: 'live', priority, cooldownMs: 0, maxActionsPerRun: undefined, ...extra });
   const withBudget = (micros: number, overrides: Partial<EntitySnapshot> = {}): EntitySnapshot => entityOf({ budgetMicros: micros, ...overrides });
-  const of = (rule: PolicyRule, entity: EntitySnapshot = withBudget(100_000_000), holder: Holder = creation, context = { maxChangeFraction: 0.5, spentMicros: 10_000_000 }): Candidate => ({ rule, entity, verdict: 'match', holder, context });
+  const of = (rule: PolicyRule, entity: EntitySnapshot = withBudget(100_000_000), holder: Holder = creation, context = { maxChangeFraction: 0.5, spentMicros: 10_000_000 }): Candidate => ({ rule, entity, verdict: 'match', holder, previous: undefined, context });
   const pauseRule = (priority = 10): PolicyRule => ({ id: 'stop', then: { action: 'pause' }, mode: 'live', priority, cooldownMs: 0, maxActionsPerRun: undefined });
 
   it('computes the absolute target once, with the bounds said on the record', () => {
