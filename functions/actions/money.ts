@@ -127,7 +127,7 @@ export function moneyAction<Name extends string, Params extends { action: Name }
       if (target === null) throw new RangeError(`${spec.name} needs a target in micros`);
       const entity = await spec.update(client, request, target);
       const after = spec.read(entity) ?? null;
-      return { entity, valueBefore: request.valueBefore, valueAfter: after, changed: after === target && request.valueBefore !== target, attempts: 1, earlierAttemptMayHaveApplied: false };
+      return { entity, valueBefore: request.valueBefore, valueAfter: after, changed: after === target && request.valueBefore !== target, attempts: 1, earlierAttemptMayHaveApplied: false, ambiguous: false, answer: { httpStatus: 200, code: null } };
     },
     confirms: (entity, target) => spec.read(entity) === target,
     inverse: (record) => (typeof record.value_before === 'number' ? { action: spec.name, target: record.value_before } : { refuse: `no ${spec.noun} before the change is on record` }),

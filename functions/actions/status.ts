@@ -55,7 +55,9 @@ export function statusAction<Name extends StatusAction, Params extends { action:
       // of ours that may have landed. A refusal as "already there" (campaign_not_running) is not a
       // change. (updated_at has one-second resolution, so it cannot tell two changes in one second apart.)
       const changed = entity.status === target && request.valueBefore !== target && (result.outcome === 'changed' || result.earlierAttemptMayHaveApplied);
-      return { entity, valueBefore: request.valueBefore, valueAfter: entity.status, changed, attempts: result.attempts, earlierAttemptMayHaveApplied: result.earlierAttemptMayHaveApplied };
+      const ambiguous = changed && result.outcome === 'already_in_state';
+      const answer = result.refusal ? { httpStatus: result.refusal.httpStatus, code: result.refusal.code } : { httpStatus: 200, code: null };
+      return { entity, valueBefore: request.valueBefore, valueAfter: entity.status, changed, attempts: result.attempts, earlierAttemptMayHaveApplied: result.earlierAttemptMayHaveApplied, ambiguous, answer };
     },
     confirms: (entity, target) => entity.status === target,
     inverse: spec.inverse,

@@ -70,6 +70,13 @@ export interface ExecuteResult {
   attempts: number;
   /** An earlier attempt failed in a way that may have reached the API (so a "no change" may be ours). */
   earlierAttemptMayHaveApplied: boolean;
+  /**
+   * The change shows, but may be someone else's: the last answer said it was already there, and
+   * only an earlier attempt whose answer was lost could have made it.
+   */
+  ambiguous: boolean;
+  /** The last answer: 200, or the refusal that meant "already there" (400 campaign_not_running). */
+  answer: { httpStatus: number; code: string | null };
 }
 
 export interface ExecuteRequest {

@@ -133,6 +133,13 @@ export const decisionRecordSchema = z.object({
   api_result: apiResultSchema.nullable(),
   /** Real-time Unix ms until which the intent's owner may still be calling the API. */
   lease_until_ms: z.number().nullable().default(null),
+  /**
+   * Intents: when the call was sent (engine clock, Unix s), and when it ended without an answer;
+   * null when it was never sent. Reconciliation tells a change its own call made from one made
+   * since by these (absent on intents written before they were recorded: unknown).
+   */
+  called_at_s: z.number().nullable().optional(),
+  call_ended_at_s: z.number().nullable().optional(),
   /** The entity's updated_at (Unix s) as the decision saw it: reconciliation and undo compare it. */
   entity_updated_at_before: z.number().nullable().default(null),
   /** The entity's updated_at (Unix s) after the action, when the API said. */

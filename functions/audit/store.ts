@@ -379,16 +379,32 @@ export class AuditStore {
    * Give an intent up without an outcome (its call may or may not have landed): the lease ends now,
    * so the next run reconciles it from the entity's state.
    */
-  async releaseIntent(record: DecisionRecord): Promise<boolean> {
+  async releaseIntent(record: DecisionRecord, callEndedAtS: number | null = null): Promise<boolean> {
     return this.conditional('UpdateItem', () =>
       this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { [TABLE_KEYS.partitionKey]: k.decision(record.account_id, record.decision_id), [TABLE_KEYS.sortKey]: 'DECISION' },
-          UpdateExpression: 'SET lease_until_ms = :zero',
+          UpdateExpression: 'SET lease_until_ms = :zero, call_ended_at_s = :ended',
           ConditionExpression: '#outcome = :pending AND run_id = :run',
           ExpressionAttributeNames: { '#outcome': 'outcome' },
-          ExpressionAttributeValues: { ':zero': 0, ':pending': 'pending', ':run': record.run_id },
+          ExpressionAttributeValues: { ':zero': 0, ':pending': 'pending', ':run': record.run_id, ':ended': callEndedAtS },
+        }),
+      ),
+    );
+  }
+
+  /** Note on an intent that its call is being sent now (before the call: a crash after it leaves the mark). */
+  async markCalled(record: DecisionRecord, calledAtS: number): Promise<boolean> {
+    return this.conditional('UpdateItem', () =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [TABLE_KEYS.partitionKey]: k.decision(record.account_id, record.decision_id), [TABLE_KEYS.sortKey]: 'DECISION' },
+          UpdateExpression: 'SET called_at_s = :at',
+          ConditionExpression: '#outcome = :pending AND run_id = :run',
+          ExpressionAttributeNames: { '#outcome': 'outcome' },
+          ExpressionAttributeValues: { ':at': calledAtS, ':pending': 'pending', ':run': record.run_id },
         }),
       ),
     );

@@ -109,7 +109,7 @@ export class IntentExecutor {
       const claim = await store.claimDecision(record);
       return claim.claimed ? { kind: 'settled', record } : { kind: 'duplicate', existing: claim.existing };
     }
-    const intent: DecisionRecord = { ...spec.record, outcome: 'pending', lease_until_ms: deadlineMs + LEASE_MARGIN_MS };
+    const intent: DecisionRecord = { ...spec.record, outcome: 'pending', lease_until_ms: deadlineMs + LEASE_MARGIN_MS, called_at_s: null, call_ended_at_s: null };
     const claim = await store.claimDecision(intent);
     if (!claim.claimed) {
       this.deps.logger.info('decision already recorded for this occurrence; not calling again', { decision_id: intent.decision_id, by: claim.existing?.run_id });
@@ -148,28 +148,44 @@ export class IntentExecutor {
       if ('settlement' in checked) return checked.settlement;
       before = checked.fresh;
     }
+    // The mark that the call is being sent: reconciliation tells a change this call made from one
+    // made since by when it was sent (and a crash before this point from one after it).
+    const calledAtS = Math.floor(this.deps.clock.nowMs() / 1000);
+    if (!(await this.deps.store.markCalled(intent, calledAtS))) {
+      this.deps.logger.error('lost the intent before its call (lease expired?); not called', { decision_id: intent.decision_id });
+      return { kind: 'lost', record: intent };
+    }
+    const called: DecisionRecord = { ...intent, called_at_s: calledAtS };
     let result: ExecuteResult;
     try {
       result = await def.execute(this.deps.client, { level: intent.level, entityId: intent.entity_id, target: intent.target, updatedAtBefore: before.updatedAt, valueBefore: def.read(before), entity: before, options: { deadlineMs, idempotencyKey: intent.decision_id } });
     } catch (error) {
-      return this.callFailed(intent, error, confirmedBy);
+      return this.callFailed(called, error, confirmedBy);
     }
-    await this.deps.crashPoints?.afterCall?.(intent);
-    const apiResult: ApiResult = { http_status: 200, error_code: null, message: null, attempts: result.attempts, confirmed_by: result.earlierAttemptMayHaveApplied ? 'state_read' : confirmedBy };
+    await this.deps.crashPoints?.afterCall?.(called);
+    // The last answer as it was: a refusal that meant "already there" is not a 200.
+    const apiResult: ApiResult = { http_status: result.answer.httpStatus, error_code: result.answer.code, message: null, attempts: result.attempts, confirmed_by: result.earlierAttemptMayHaveApplied ? 'state_read' : confirmedBy };
     const values = { valueBefore: def.micros(def.read(before)), valueAfter: def.micros(def.read(result.entity)) };
+    if (result.changed && result.ambiguous) {
+      // An earlier attempt's answer was lost and the last said "already": this call, or someone
+      // between its attempts, made the change. Who cannot be told, so nobody is credited with it.
+      const detail = `it was found ${show(def, result.entity)} after a retried call: the first attempt's answer was lost and the last said it already was, so whether this rule's call or someone else did it cannot be told`;
+      await this.remember(called, result.entity, { kind: 'unknown', detail }, spec.remember);
+      return this.settle(called, { outcome: 'acted', reason: `${intent.reason}; ${detail} (a rule that starts spend leaves it alone)`, statusAfter: result.entity.status, apiResult, entityUpdatedAtAfter: result.entity.updatedAt, ...values });
+    }
     if (result.changed) {
-      await this.remember(intent, result.entity, spec.holderOnChange, spec.remember);
+      await this.remember(called, result.entity, spec.holderOnChange, spec.remember);
       const reason = result.earlierAttemptMayHaveApplied ? `${intent.reason}; confirmed by reading the ${intent.level.replace('_', ' ')} after a retried call` : intent.reason;
-      return this.settle(intent, { outcome: 'acted', reason, statusAfter: result.entity.status, apiResult, entityUpdatedAtAfter: result.entity.updatedAt, ...values });
+      return this.settle(called, { outcome: 'acted', reason, statusAfter: result.entity.status, apiResult, entityUpdatedAtAfter: result.entity.updatedAt, ...values });
     }
     if (!def.confirms(result.entity, intent.target) && def.read(result.entity) !== def.read(before)) {
       // The answer shows neither the value before nor the target: the call did something other
       // than asked (a value clamped or rounded by the API). Never recorded as this rule's change.
-      await this.observeForeign(intent, result.entity, `the API answered ${show(def, result.entity)} to a call that set ${showTarget(def, intent.target)}`);
-      return this.settle(intent, { outcome: 'failed', reason: `the API answered ${show(def, result.entity)}, neither the value before (${show(def, before)}) nor the target (${showTarget(def, intent.target)}): not recorded as this rule's change`, statusAfter: result.entity.status, apiResult: { ...apiResult, error_code: 'answer_mismatch' }, entityUpdatedAtAfter: result.entity.updatedAt, ...values });
+      await this.observeForeign(called, result.entity, `the API answered ${show(def, result.entity)} to a call that set ${showTarget(def, intent.target)}`);
+      return this.settle(called, { outcome: 'failed', reason: `the API answered ${show(def, result.entity)}, neither the value before (${show(def, before)}) nor the target (${showTarget(def, intent.target)}): not recorded as this rule's change`, statusAfter: result.entity.status, apiResult: { ...apiResult, error_code: 'answer_mismatch' }, entityUpdatedAtAfter: result.entity.updatedAt, ...values });
     }
-    await this.observeForeign(intent, result.entity, `it was already ${show(def, result.entity)} when the call landed, changed just before by someone else`);
-    return this.settle(intent, { outcome: 'already_in_state', reason: `the API answered that it is already ${show(def, result.entity)}: not this rule's change`, statusAfter: result.entity.status, apiResult, entityUpdatedAtAfter: result.entity.updatedAt, ...values });
+    await this.observeForeign(called, result.entity, `it was already ${show(def, result.entity)} when the call landed, changed just before by someone else`);
+    return this.settle(called, { outcome: 'already_in_state', reason: `the API answered that it is already ${show(def, result.entity)}: not this rule's change`, statusAfter: result.entity.status, apiResult, entityUpdatedAtAfter: result.entity.updatedAt, ...values });
   }
 
   private async recheck(spec: IntentSpec, def: ActionDefinition, deadlineMs: number, confirmedBy: string | null): Promise<{ fresh: EntitySnapshot } | { settlement: Settlement }> {
@@ -202,7 +218,7 @@ export class IntentExecutor {
     if (error instanceof ThradApiError && error.mayHaveApplied) {
       // The call may have landed: recording "failed" could hide an action the API took.
       await this.deps.crashPoints?.afterCall?.(intent);
-      await this.deps.store.releaseIntent(intent);
+      await this.deps.store.releaseIntent(intent, Math.ceil(this.deps.clock.nowMs() / 1000));
       this.deps.logger.warn('call unconfirmed; left for reconciliation', { decision_id: intent.decision_id, ...errorAttributes(error) });
       return { kind: 'unconfirmed', record: intent, error };
     }
@@ -242,7 +258,7 @@ export class IntentExecutor {
   }
 
   /** The entity changed without us: remember it as someone else's. */
-  private async observeForeign(intent: DecisionRecord, entity: EntitySnapshot, detail: string): Promise<void> {
+  async observeForeign(intent: DecisionRecord, entity: EntitySnapshot, detail: string): Promise<void> {
     const atMs = this.deps.clock.nowMs();
     const cls = heldClassOf(intent);
     await this.deps.store.updateEntityMemories(intent.account_id, [{ entityId: intent.entity_id, observed: observation(entity, atMs), ...(cls ? { holder: { cls, holder: { kind: 'person' as const, at_ms: entity.updatedAt === null ? atMs : entity.updatedAt * 1000, detail } } } : {}) }]);

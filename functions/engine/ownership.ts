@@ -118,12 +118,14 @@ export function mayStartSpend(holder: Holder, rule: StartRight, cls: HeldClass =
 }
 
 /**
- * Whether a live rule matching an entity already in its target value takes hold of it: only over
- * nobody (creation), itself, a rule it names, or a rule of lower or equal priority; never over a
- * person or an unknown change.
+ * Whether a live rule matching an entity already in its target value takes hold of it: over
+ * nobody (creation), itself, or a rule whose hold did not stop spend (one that wants it active, or
+ * raised it). Never over a person or an unknown change, and never over another rule's stop,
+ * whatever the priorities: taking over a pause would let a rule that resumes this one's pauses
+ * reverse a pause it never made (the hold would launder the other rule's pause).
  */
 export function mayAssert(holder: Holder, rule: StartRight): boolean {
   if (holder.kind === 'creation') return true;
   if (holder.kind !== 'rule') return false;
-  return holder.rule_id === rule.ruleId || holder.priority <= rule.priority || (rule.onlyIfPausedBy?.includes(holder.rule_id) ?? false);
+  return holder.rule_id === rule.ruleId || !holdsStopped(holder);
 }

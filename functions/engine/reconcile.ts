@@ -20,6 +20,29 @@ import { errorAttributes, type EngineLogger } from './logger';
 
 export const UNDO_RULE_ID = 'manual-undo';
 
+/**
+ * How long after it was sent an interrupted call may still land, in seconds: a call's attempts
+ * and backoffs end well within this (5 attempts of at most 10 s, backoffs of at most 8 s).
+ * A change found later than this is not attributed to the call. With `ATTRIBUTION_SKEW_S` for
+ * the difference between the engine's clock and the API's.
+ */
+export const CALL_LANDING_WINDOW_S = 120;
+export const ATTRIBUTION_SKEW_S = 5;
+
+const iso = (s: number | null): string => (s === null ? 'unknown' : new Date(s * 1000).toISOString());
+
+/**
+ * Whose change an intent's target found in place is: the intent's call (the entity last changed
+ * while the call was in flight), nobody's call (it was never sent), or unknown (changed after the
+ * call could have landed, or no times to compare).
+ */
+function attribute(intent: DecisionRecord, entity: EntitySnapshot): 'ours' | 'not_called' | 'unknown' {
+  if (intent.called_at_s === null) return 'not_called';
+  if (intent.called_at_s === undefined || entity.updatedAt === null) return 'unknown';
+  const end = intent.call_ended_at_s ?? intent.called_at_s + CALL_LANDING_WINDOW_S;
+  return entity.updatedAt >= intent.called_at_s - ATTRIBUTION_SKEW_S && entity.updatedAt <= end + ATTRIBUTION_SKEW_S ? 'ours' : 'unknown';
+}
+
 export interface ReconcileDeps {
   client: ThradClient;
   store: AuditStore;
@@ -67,9 +90,26 @@ export async function reconcileIntents(ctx: RunContext, deps: ReconcileDeps): Pr
     ctx.tally.bump('reconciled');
     const def = actionDefinition(intent.action);
     const level = intent.level.replace('_', ' ');
+    const reconciled = { http_status: null, error_code: null, message: null, attempts: 0, confirmed_by: 'reconciled' };
     if (def.confirms(entity, intent.target)) {
-      await deps.executor.remember(owned, entity, holderForIntent(owned, ctx.nowMs), intent.rule_id !== UNDO_RULE_ID);
-      out.push(await deps.executor.settle(owned, { outcome: 'acted', reason: `${intent.reason}; its run stopped before recording the outcome, and the ${level} was found ${show(def, entity)}`, statusAfter: entity.status, apiResult: { http_status: null, error_code: null, message: null, attempts: 0, confirmed_by: 'reconciled' }, entityUpdatedAtAfter: entity.updatedAt, valueAfter: def.micros(def.read(entity)) }));
+      const found = `the ${level} was found ${show(def, entity)}`;
+      const attribution = attribute(intent, entity);
+      if (attribution === 'not_called') {
+        // Its run stopped before the call: the value is someone else's change.
+        await deps.executor.observeForeign(owned, entity, `${found} after the autopilot's run stopped before its call`);
+        out.push(await deps.executor.settle(owned, { outcome: 'already_in_state', reason: `its run stopped before the call, and ${found}: someone else did it, not this rule`, statusAfter: entity.status, apiResult: reconciled, entityUpdatedAtAfter: entity.updatedAt, valueAfter: def.micros(def.read(entity)) }));
+        continue;
+      }
+      if (attribution === 'ours') {
+        await deps.executor.remember(owned, entity, holderForIntent(owned, ctx.nowMs), intent.rule_id !== UNDO_RULE_ID);
+        out.push(await deps.executor.settle(owned, { outcome: 'acted', reason: `${intent.reason}; its run stopped before recording the outcome (or the answer was lost), and ${found}, changed at ${iso(entity.updatedAt)} while its call was in flight`, statusAfter: entity.status, apiResult: reconciled, entityUpdatedAtAfter: entity.updatedAt, valueAfter: def.micros(def.read(entity)) }));
+        continue;
+      }
+      // Changed after the call could have landed (or when cannot be told): this call, or someone
+      // since, made it. Nobody is credited: a rule that starts spend leaves it alone.
+      const detail = `${found}, last changed ${entity.updatedAt === null ? 'at an unknown time' : `at ${iso(entity.updatedAt)}`}, after its interrupted call${intent.called_at_s ? ` of ${iso(intent.called_at_s)}` : ''} could have landed: whether that call or someone since did it cannot be told`;
+      await deps.executor.remember(owned, entity, { kind: 'unknown', detail }, intent.rule_id !== UNDO_RULE_ID);
+      out.push(await deps.executor.settle(owned, { outcome: 'acted', reason: `${intent.reason}; ${detail} (a rule that starts spend leaves it alone)`, statusAfter: entity.status, apiResult: reconciled, entityUpdatedAtAfter: entity.updatedAt, valueAfter: def.micros(def.read(entity)) }));
       continue;
     }
     const why = whyNotRetry(owned, entity, deps.rules, ctx.nowMs);

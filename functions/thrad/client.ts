@@ -131,6 +131,8 @@ export interface StatusActionResult<T> {
   attempts: number;
   /** An earlier attempt failed in a way that may have reached the API (timeout, reset, 5xx, bad body). */
   earlierAttemptMayHaveApplied: boolean;
+  /** `already_in_state`: the refusal's HTTP status and code (e.g. 400 campaign_not_running). */
+  refusal?: { httpStatus: number; code: string };
 }
 
 export interface CampaignUpdate {
@@ -444,7 +446,7 @@ export class ThradClient {
         throw readError;
       }
       if (entity.status !== READ_BACK_STATUS[level][action]) throw error;
-      return { outcome: 'already_in_state', entity, attempts: attemptsSoFar, earlierAttemptMayHaveApplied: ambiguous };
+      return { outcome: 'already_in_state', entity, attempts: attemptsSoFar, earlierAttemptMayHaveApplied: ambiguous, refusal: { httpStatus: error.httpStatus ?? 400, code: error.code } };
     }
   }
 
