@@ -12,7 +12,7 @@
 //   intent is released, and the next run reconciles it from the entity's state.
 import { actionDefinition } from '../actions/registry';
 import { snapshotOf } from '../actions/snapshot';
-import { showValue } from '../actions/classes';
+import { CLASS_INFO, showValue } from '../actions/classes';
 import type { ActionDefinition, EntitySnapshot, ExecuteResult, HeldClass } from '../actions/types';
 import type { ApiResult, DecisionRecord, Holder, MemoryUpdate, Outcome } from '../audit/records';
 import type { AuditStore } from '../audit/store';
@@ -20,7 +20,7 @@ import type { Clock } from '../shared/clock';
 import type { ThradClient } from '../thrad/client';
 import { RequestBudgetExceededError, ThradApiError } from '../thrad/errors';
 import { errorAttributes, type EngineLogger } from './logger';
-import { observation } from './ownership';
+import { describeHolder, observation } from './ownership';
 
 export const LEASE_MARGIN_MS = 5_000;
 
@@ -201,15 +201,22 @@ export class IntentExecutor {
     const apiResult: ApiResult = { http_status: null, error_code: null, message: null, attempts: 0, confirmed_by: 'state_read' };
     const values = { valueBefore: def.micros(def.read(fresh)), valueAfter: def.micros(def.read(fresh)) };
     if (def.read(fresh) === intent.target) {
-      await this.observeForeign(intent, fresh, `it was already ${show(def, fresh)} when read again just before the call`);
-      return { settlement: await this.settle(intent, { outcome: 'already_in_state', reason: `already ${show(def, fresh)} when read again just before the call (changed by someone else since the decision): not called`, statusAfter: fresh.status, apiResult, entityUpdatedAtAfter: fresh.updatedAt, ...values }) };
+      const who = await this.observeForeign(intent, fresh, `it was already ${show(def, fresh)} when read again just before the call`);
+      return { settlement: await this.settle(intent, { outcome: 'already_in_state', reason: `already ${show(def, fresh)} when read again just before the call (changed since the decision by ${who}): not called`, statusAfter: fresh.status, apiResult, entityUpdatedAtAfter: fresh.updatedAt, ...values }) };
     }
     const changed = changedSince(spec.seen, fresh, def);
+    const starts = def.spend(spec.seen, intent.target) === 'starts';
     // Starting spend acts only on the entity as it was judged; a money change of any direction
     // too, since its target was computed from the value read.
-    if (changed !== null && (def.spend(spec.seen, intent.target) === 'starts' || def.conflictClass === 'budget' || def.conflictClass === 'bid')) {
-      await this.observeForeign(intent, fresh, `it changed since the decision read it (${changed})`);
-      return { settlement: await this.settle(intent, { outcome: 'skipped_manual_override', reason: `changed since the decision read it (${changed}): it acts only on the entity as it was judged; not called`, statusAfter: fresh.status, apiResult, entityUpdatedAtAfter: fresh.updatedAt, ...values }) };
+    if (changed !== null && (starts || def.conflictClass === 'budget' || def.conflictClass === 'bid')) {
+      const who = await this.observeForeign(intent, fresh, `it changed since the decision read it (${changed})`);
+      return { settlement: await this.settle(intent, { outcome: 'skipped_manual_override', reason: `changed since the decision read it (${changed}${who === 'someone else' ? '' : `; held by ${who}`}): it acts only on the entity as it was judged; not called`, statusAfter: fresh.status, apiResult, entityUpdatedAtAfter: fresh.updatedAt, ...values }) };
+    }
+    // And on the ownership it was judged under: a hold taken since (by a run at the same moment) was not weighed.
+    const cls = heldClassOf(intent);
+    if (starts && cls !== null) {
+      const since = await this.holdSince(intent, cls);
+      if (since) return { settlement: await this.settle(intent, { outcome: 'skipped_conflict', reason: `held by ${describeHolder(since)} since the decision, which did not weigh that hold: starting spend acts only on the ownership it was judged under; not called`, statusAfter: fresh.status, apiResult, entityUpdatedAtAfter: fresh.updatedAt, ...values }) };
     }
     return { fresh };
   }
@@ -258,9 +265,39 @@ export class IntentExecutor {
   }
 
   /** The entity changed without us: remember it as someone else's. */
-  async observeForeign(intent: DecisionRecord, entity: EntitySnapshot, detail: string): Promise<void> {
+  /**
+   * The entity is found changed, not by this intent: remember it as someone else's, unless the
+   * engine's memory already accounts for it (another run of the autopilot left it so: same status,
+   * value and updated_at), whose holder stands. Returns who holds it, in words, for the reason.
+   */
+  async observeForeign(intent: DecisionRecord, entity: EntitySnapshot, detail: string): Promise<string> {
     const atMs = this.deps.clock.nowMs();
     const cls = heldClassOf(intent);
-    await this.deps.store.updateEntityMemories(intent.account_id, [{ entityId: intent.entity_id, observed: observation(entity, atMs), ...(cls ? { holder: { cls, holder: { kind: 'person' as const, at_ms: entity.updatedAt === null ? atMs : entity.updatedAt * 1000, detail } } } : {}) }]);
+    const memory = (await this.deps.store.entityMemories(intent.account_id, [intent.entity_id])).get(intent.entity_id);
+    const o = memory?.observed;
+    const accounted = cls !== null && o !== null && o !== undefined && entity.updatedAt !== null && o.updated_at === entity.updatedAt && o.status === entity.status && CLASS_INFO[cls].observed(o) === CLASS_INFO[cls].read(entity);
+    const standing = cls === null ? undefined : memory?.holders[cls];
+    if (accounted && standing) return describeHolder(standing);
+    const person: Holder = { kind: 'person', at_ms: entity.updatedAt === null ? atMs : entity.updatedAt * 1000, detail };
+    await this.deps.store.updateEntityMemories(intent.account_id, [{ entityId: intent.entity_id, observed: observation(entity, atMs), ...(cls ? { holder: { cls, holder: person } } : {}) }]);
+    return 'someone else';
   }
+
+  /**
+   * Before a start of spend: who holds the value now, if a hold was taken since the decision (a
+   * concurrent run's rule, found already paused and holding it): the decision did not weigh it.
+   */
+  private async holdSince(intent: DecisionRecord, cls: HeldClass): Promise<Holder | null> {
+    const stored = (await this.deps.store.entityMemories(intent.account_id, [intent.entity_id])).get(intent.entity_id)?.holders[cls];
+    if (!stored || intent.holder === null || sameHolder(stored, intent.holder)) return null;
+    if (stored.kind === 'rule' && stored.rule_id === intent.rule_id) return null;
+    return stored;
+  }
+}
+
+function sameHolder(a: Holder, b: Holder): boolean {
+  if (a.kind !== b.kind) return false;
+  if (a.kind === 'rule' && b.kind === 'rule') return a.rule_id === b.rule_id && a.intent === b.intent && a.by === b.by && a.decision_id === b.decision_id;
+  if (a.kind === 'person' && b.kind === 'person') return a.at_ms === b.at_ms;
+  return true;
 }
