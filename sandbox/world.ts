@@ -632,7 +632,9 @@ export class World {
     const group = this.adGroup(id);
     this.sync();
     const next = action === 'activate' ? 'active' : 'paused';
-    if (group.status === next) {
+    // Archiving is a write of its own (the ad group is retired; it reads back as paused): it moves
+    // updated_at even when the status reads back unchanged. A pause of a paused ad group changes nothing.
+    if (group.status === next && action !== 'archive') {
       if (this.behaviour.child_same_state === 'error') throw new ApiError(400, 'invalid_request_error', `already_${next}`, `The ad group is already ${next}.`, null);
       return this.adGroupView(group);
     }
@@ -676,7 +678,9 @@ export class World {
     const ad = this.ad(id);
     this.sync();
     const next = action === 'activate' ? 'active' : 'paused';
-    if (ad.status === next) {
+    // Archiving is a write of its own (the ad is retired; it reads back as paused): it moves
+    // updated_at even when the status reads back unchanged. A pause of a paused ad changes nothing.
+    if (ad.status === next && action !== 'archive') {
       if (this.behaviour.child_same_state === 'error') throw new ApiError(400, 'invalid_request_error', `already_${next}`, `The ad is already ${next}.`, null);
       return this.adView(ad);
     }

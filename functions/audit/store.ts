@@ -85,9 +85,10 @@ export type RunMode = 'live' | 'dry_run';
 
 /**
  * The decision id of (account, rule, entity, occurrence, mode): the same occurrence always maps to
- * the same record, and a dry-run decision never shares an id (or an intent) with a live one.
+ * the same record, and a dry-run decision never shares an id (or an intent) with a live one, nor a
+ * run forced to dry run (`run --dry-run`) with a dry_run rule's own record in a live run.
  */
-export function decisionIdFor(accountId: string, ruleId: string, entityId: string, occurrence: string, mode: RunMode | 'approval'): string {
+export function decisionIdFor(accountId: string, ruleId: string, entityId: string, occurrence: string, mode: RunMode | 'approval' | 'forced_dry_run'): string {
   return `d_${createHash('sha256').update(`${accountId}|${ruleId}|${entityId}|${occurrence}|${mode}`).digest('hex').slice(0, 24)}`;
 }
 

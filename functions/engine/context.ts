@@ -32,6 +32,11 @@ export interface RunContext {
   /** The scheduled occurrence, ISO 8601 to the second. */
   readonly occurrence: string;
   readonly scheduleId: string | null;
+  /**
+   * The occurrence claim's key: the schedule and the rules the run serves. Two processes (or
+   * deployments) running different rules at one instant each claim their own; the same rules, once.
+   */
+  readonly claimKey: string | null;
   /** `dry_run` when every rule is forced to record only (preview, --dry-run); else `live`. */
   readonly mode: RunMode;
   readonly forcedDryRun: boolean;

@@ -10,8 +10,8 @@
 //
 // The same code runs in the Lambda handler, the local runner and the simulator; preview runs the
 // read, evaluate and decide phases only, and records nothing.
+import { createHash, randomBytes } from 'node:crypto';
 import { DEFAULT_MAX_CHANGE_PERCENT } from '../actions/limits';
-import { randomBytes } from 'node:crypto';
 import { snapshotOf } from '../actions/snapshot';
 import type { EntitySnapshot } from '../actions/types';
 import { runSummary, type DecisionRecord, type RunSummary, type Trigger } from '../audit/records';
@@ -173,14 +173,16 @@ export class Engine {
     return selected;
   }
 
-  private context(request: CycleRequest, accountId: string, errors: RunSummary['errors']): RunContext {
+  private context(request: CycleRequest, accountId: string, errors: RunSummary['errors'], selected: readonly CompiledRule[] = []): RunContext {
     const clock = request.clock ?? this.deps.clock ?? systemClock;
     const nowMs = clock.nowMs();
     const occurrenceMs = request.scheduledTime === undefined ? nowMs : typeof request.scheduledTime === 'number' ? request.scheduledTime : Date.parse(request.scheduledTime);
     const runId = (this.deps.newRunId ?? defaultRunId)(nowMs);
     const mode: RunMode = request.mode === 'dry_run' ? 'dry_run' : 'live';
     const occurrence = isoSeconds(occurrenceMs);
-    return { runId, accountId, occurrence, scheduleId: request.scheduleId ?? null, mode, forcedDryRun: mode === 'dry_run', trigger: request.trigger ?? 'local', nowMs, deadlineMs: request.deadlineMs, clock, tally: new Tally(), errors, log: { run_id: runId, scheduled_time: occurrence } };
+    const scheduleId = request.scheduleId ?? null;
+    const claimKey = scheduleId === null ? null : `${scheduleId}#${createHash('sha256').update(selected.map((r) => r.id).sort().join(',')).digest('hex').slice(0, 12)}`;
+    return { runId, accountId, occurrence, scheduleId, claimKey, mode, forcedDryRun: mode === 'dry_run', trigger: request.trigger ?? 'local', nowMs, deadlineMs: request.deadlineMs, clock, tally: new Tally(), errors, log: { run_id: runId, scheduled_time: occurrence } };
   }
 
   async runCycle(request: CycleRequest): Promise<CycleResult> {
@@ -200,7 +202,7 @@ export class Engine {
       const ctx = this.context(request, 'unknown', errors);
       return { summary: this.summarize(ctx, selected, 'failed', startedReal, { api_requests: this.deps.client.budget.totalTaken - takenAtStart, api_requests_remaining: null, entities_read: 0 }), decisions: [] };
     }
-    const ctx = this.context(request, accountId, errors);
+    const ctx = this.context(request, accountId, errors, selected);
     this.logger.info('run started', { ...ctx.log, rule_ids: selected.map((r) => r.id), trigger: ctx.trigger, mode: ctx.mode });
     const finish = (status: RunSummary['status'], entitiesRead: number): Promise<CycleResult> => this.finish(ctx, selected, status, { startedReal, takenAtStart, keyFp, entitiesRead });
     if (this.deps.shared !== false) await this.syncLedger(accountId, keyFp);
@@ -223,12 +225,12 @@ export class Engine {
       const unavailable = evaluation.unavailable.map((u) => unavailableRecord(ctx, u.rule, u.failure, reads, this.deps.store.expiresAt()));
       await this.record(ctx, decided, unavailable, claim === 'taken_over');
       const result = await finish('completed', entitiesRead);
-      if (ctx.scheduleId) await this.deps.store.finishOccurrence(accountId, ctx.scheduleId, ctx.occurrence, ctx.mode, ctx.runId, 'completed');
+      if (ctx.claimKey) await this.deps.store.finishOccurrence(accountId, ctx.claimKey, ctx.occurrence, ctx.mode, ctx.runId, 'completed');
       return result;
     } catch (error) {
       errors.push(errorEntry(error));
       this.logger.error('run failed', { ...ctx.log, ...errorAttributes(error) });
-      if (ctx.scheduleId) await this.deps.store.finishOccurrence(accountId, ctx.scheduleId, ctx.occurrence, ctx.mode, ctx.runId, 'failed').catch(() => false);
+      if (ctx.claimKey) await this.deps.store.finishOccurrence(accountId, ctx.claimKey, ctx.occurrence, ctx.mode, ctx.runId, 'failed').catch(() => false);
       const result = await finish('failed', entitiesRead).catch(() => null);
       if (result) return result;
       throw error;
@@ -267,8 +269,8 @@ export class Engine {
 
   /** Claim the occurrence: a redelivery after completion, or a concurrent delivery, does nothing. */
   private async claim(ctx: RunContext): Promise<'claimed' | 'taken_over' | 'duplicate' | 'unclaimed'> {
-    if (!ctx.scheduleId) return 'unclaimed';
-    const claim = await this.deps.store.claimOccurrence(ctx.accountId, ctx.scheduleId, ctx.occurrence, ctx.mode, ctx.runId, ctx.deadlineMs + LEASE_MARGIN_MS);
+    if (!ctx.claimKey) return 'unclaimed';
+    const claim = await this.deps.store.claimOccurrence(ctx.accountId, ctx.claimKey, ctx.occurrence, ctx.mode, ctx.runId, ctx.deadlineMs + LEASE_MARGIN_MS);
     if (claim.status === 'completed' || claim.status === 'in_progress') {
       ctx.errors.push({ rule_id: null, code: `occurrence_${claim.status}`, message: `Occurrence ${ctx.occurrence} of ${ctx.scheduleId}${ctx.mode === 'live' ? '' : ` (${ctx.mode})`} is ${claim.status === 'completed' ? 'already done' : 'being run'} by ${claim.runId}; nothing to do` });
       this.logger.info('occurrence already handled', { ...ctx.log, by: claim.runId, state: claim.status });
@@ -324,8 +326,9 @@ export class Engine {
     const { store } = this.deps;
     const plain = [...decided.flatMap((d) => (d.record && d.record.outcome !== 'pending' ? [d.record] : [])), ...unavailable];
     // Dry runs and notifications keep their rules' cooldowns; a proposal blocks a second one until it expires.
+    // A run forced to dry run (run --dry-run) leaves no memory: it must not put a live process's rules into cooldown.
     const remembered = plain.flatMap((r) => {
-      if (r.action === null) return [];
+      if (r.action === null || ctx.forcedDryRun) return [];
       const proposal = r.outcome === 'awaiting_approval';
       if (!proposal && !((r.outcome === 'would_act' || r.outcome === 'acted') && durationMs(this.deps.rules.byId.get(r.rule_id)?.rule.guards.cooldown) > 0)) return [];
       return [{ entityId: r.entity_id, remember: { rule_id: r.rule_id, action: r.action, outcome: proposal ? ('proposed' as const) : (r.outcome as 'acted' | 'would_act'), at_ms: ctx.nowMs, entity_updated_at_after: null, decision_id: r.decision_id } }];

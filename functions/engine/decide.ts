@@ -64,6 +64,20 @@ function worthObserving(entity: EntityRecord): boolean {
   return entity.status === 'paused' && entity.reviewStatus === 'in_review' && entity.updatedAt !== null && entity.updatedAt === entity.createdAt;
 }
 
+/** Listed through insights and not read since: no timestamps to remember (the API has them; the listing does not carry them). */
+const unread = (entity: EntityRecord): boolean => entity.listedBy === 'insights' && entity.updatedAt === null;
+
+/**
+ * An entity as far as its memory can vouch for it: one listed through insights carries no
+ * updated_at, so, while its status is the one remembered, it is taken as unchanged since (a start
+ * of spend reads it first, so this never starts spend; it keeps the holder of a stop's record true).
+ */
+function asRemembered(entity: EntityRecord, memory: EntityMemory | undefined): EntityRecord {
+  const o = memory?.observed;
+  if (!unread(entity) || !o || o.status !== entity.status) return entity;
+  return { ...entity, updatedAt: o.updated_at, createdAt: entity.createdAt ?? o.created_at };
+}
+
 function sameHolder(a: Holder | undefined, b: Holder): boolean {
   if (!a || a.kind !== b.kind) return false;
   return a.kind !== 'rule' || (b.kind === 'rule' && a.rule_id === b.rule_id && a.intent === b.intent);
@@ -123,7 +137,7 @@ export async function decidePhase(ctx: RunContext, store: AuditStore, evaluation
     const key = `${c.entity.id}|${cls}`;
     let holder = holders.get(key);
     if (!holder) {
-      holder = cls === 'none' ? { kind: 'creation' } : holderOf(cls, c.entity, memories.get(c.entity.id));
+      holder = cls === 'none' ? { kind: 'creation' } : holderOf(cls, asRemembered(c.entity, memories.get(c.entity.id)), memories.get(c.entity.id));
       holders.set(key, holder);
     }
     return holder;
@@ -154,14 +168,14 @@ export async function decidePhase(ctx: RunContext, store: AuditStore, evaluation
   for (const c of evaluation.candidates) {
     const memory = memories.get(c.entity.id);
     const cls = classOf(c);
-    if (!memory?.observed || cls === 'none') continue;
+    if (!memory?.observed || cls === 'none' || unread(c.entity)) continue;
     const holder = holderFor(c);
     if (!sameObservation(memory, c.entity) || !sameHolder(memory.holders[cls], holder)) updates.set(`${c.entity.id}|${cls}`, { entityId: c.entity.id, observed: observation(c.entity, ctx.nowMs), holder: { cls, holder } });
   }
   for (const d of decided) {
     const hold = d.policy.takesHold;
     const cls = classOf(d.candidate);
-    if (hold && cls !== 'none') updates.set(`${d.candidate.entity.id}|${cls}`, { entityId: d.candidate.entity.id, observed: observation(d.candidate.entity, ctx.nowMs), holder: { cls, holder: hold.kind === 'rule' ? { ...hold, decision_id: d.record?.decision_id ?? null } : hold } });
+    if (hold && cls !== 'none' && !unread(d.candidate.entity)) updates.set(`${d.candidate.entity.id}|${cls}`, { entityId: d.candidate.entity.id, observed: observation(d.candidate.entity, ctx.nowMs), holder: { cls, holder: hold.kind === 'rule' ? { ...hold, decision_id: d.record?.decision_id ?? null } : hold } });
   }
   return { decided, memoryUpdates: [...updates.values()] };
 }

@@ -36,11 +36,13 @@ export function missingData(rule: CompiledRule, reads: ReadResult): ReadFailure 
 function levelFacts(set: CompiledRuleSet, level: Level, entities: readonly EntityRecord[], reads: ReadResult): Map<string, EntityFacts> {
   const layout = set.layouts[level];
   const totals = new Map<string, Map<string, WindowTotals>>();
+  const unknown = new Map<string, (entity: EntityRecord) => boolean>();
   for (const ref of layout.windows) {
     const read = reads.windows.get(windowReadKey(level, ref.key));
     if (read?.totals) totals.set(ref.key, read.totals);
+    if (read?.unknown) unknown.set(ref.key, read.unknown.applies);
   }
-  return new Map(entities.map((e) => [e.id, buildFacts(e, layout, totals)]));
+  return new Map(entities.map((e) => [e.id, buildFacts(e, layout, totals, unknown)]));
 }
 
 export function evaluateRules(set: CompiledRuleSet, rules: readonly CompiledRule[], reads: ReadResult, nowMs: number): Evaluation {

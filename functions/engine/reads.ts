@@ -29,6 +29,12 @@ export interface WindowRead {
   note: string | undefined;
   totals: Map<string, WindowTotals> | undefined;
   failure: ReadFailure | undefined;
+  /**
+   * Entities for which the window's totals say nothing (their metrics are insufficient data, not
+   * zero): every entity when the window holds no complete hour yet; for lifetime, those created
+   * before the API's lookback limit. Null when the read speaks for every entity.
+   */
+  unknown: { reason: string; applies: (entity: EntityRecord) => boolean } | null;
 }
 
 export interface ReadResult {
@@ -113,8 +119,18 @@ export async function readForPlan(plan: ReadPlan, ctx: ReadContext): Promise<Rea
   if (plan.lists.adGroups && ctx.childrenFromInsights) for (const level of plan.lists.childLevels as ChildLevel[]) listing.set(level, []);
 
   // Lifetime starts at creation (never at a start_time someone can move): nothing delivers before
-  // its campaign is created, so the earliest campaign creation bounds one read that serves all.
-  const earliestMs = campaigns.reduce((min, c) => Math.min(min, c.created_at * 1000), ctx.nowMs);
+  // its campaign is created, so the earliest campaign creation bounds one read that serves all,
+  // but never before the API's lookback limit (it refuses such ranges): a campaign created before
+  // that has no whole lifetime to read, and its lifetime metrics are insufficient data.
+  const createdMs = campaigns.reduce((min, c) => Math.min(min, c.created_at * 1000), ctx.nowMs);
+  const lookback = ctx.client.wireProfile.insights.timeRange.maxLookbackSeconds;
+  const horizonMs = lookback === null ? null : Math.ceil((ctx.nowMs - lookback * 1000) / 3_600_000) * 3_600_000;
+  const earliestMs = horizonMs === null ? createdMs : Math.max(createdMs, horizonMs);
+  const campaignCreatedMs = new Map(campaigns.map((c) => [c.id, c.created_at * 1000]));
+  const lifetimeLimit: LifetimeLimit | null =
+    horizonMs !== null && createdMs < horizonMs
+      ? { reason: `created before ${new Date(horizonMs).toISOString()}, and the API serves insights from the last ${Math.round((lookback ?? 0) / 86_400)} days only: its lifetime cannot be read whole`, note: `from ${new Date(horizonMs).toISOString()}, the API's lookback limit (${Math.round((lookback ?? 0) / 86_400)} days); entities created before it are insufficient data`, createdBefore: (entity) => (entity.createdAt !== null ? entity.createdAt * 1000 : (campaignCreatedMs.get(entity.campaignId ?? entity.id) ?? 0)) < horizonMs }
+      : null;
   const reads = resolveInsightsReads(plan, ctx.nowMs, () => earliestMs);
   let done = 0;
   for (const read of reads) {
@@ -126,7 +142,7 @@ export async function readForPlan(plan: ReadPlan, ctx: ReadContext): Promise<Rea
     const lists = listing.get(read.level as ChildLevel);
     const listHere = lists !== undefined && read.range.ranges.length > 0 && !result.entities[read.level] && !result.levelFailures[read.level];
     try {
-      recordReads(result, read, { totals: await readTotals(read, plan, ctx, listHere ? lists : undefined) });
+      recordReads(result, read, { totals: await readTotals(read, plan, ctx, listHere ? lists : undefined) }, lifetimeLimit);
       if (listHere) result.entities[read.level] = lists;
     } catch (error) {
       if (listHere) result.levelFailures[read.level] = failureOf(error, `the ${read.level.replace('_', ' ')}s (listed by insights)`);
@@ -172,10 +188,19 @@ function collectEntities(level: ChildLevel, rows: readonly InsightsRow[], into: 
   }
 }
 
-function recordReads(result: ReadResult, read: InsightsRead, outcome: { totals?: Map<string, WindowTotals>; failure?: ReadFailure }): void {
+interface LifetimeLimit {
+  reason: string;
+  note: string;
+  createdBefore: (entity: EntityRecord) => boolean;
+}
+
+function recordReads(result: ReadResult, read: InsightsRead, outcome: { totals?: Map<string, WindowTotals>; failure?: ReadFailure }, lifetimeLimit: LifetimeLimit | null = null): void {
   for (const serve of read.serves) {
-    const note = serve.window.name === 'lifetime' ? 'from the earliest campaign creation' : undefined;
-    result.windows.set(windowReadKey(read.level, serve.key), { level: read.level, key: serve.key, window: serve.window, range: read.range, note, totals: outcome.totals, failure: outcome.failure });
+    const lifetime = serve.window.name === 'lifetime';
+    const note = lifetime ? (lifetimeLimit ? lifetimeLimit.note : 'from the earliest campaign creation') : undefined;
+    // No complete hour yet (today at 00:30): the read says nothing about delivery, not that there was none.
+    const unknown = read.range.ranges.length === 0 ? { reason: read.range.note ?? 'no complete hour in the window yet', applies: () => true } : lifetime && lifetimeLimit ? { reason: lifetimeLimit.reason, applies: lifetimeLimit.createdBefore } : null;
+    result.windows.set(windowReadKey(read.level, serve.key), { level: read.level, key: serve.key, window: serve.window, range: read.range, note, totals: outcome.totals, failure: outcome.failure, unknown });
   }
 }
 

@@ -49,7 +49,7 @@ export function decisionRecord(ctx: RunContext, rule: CompiledRule, entity: Enti
   const proposing = outcome === 'awaiting_approval';
   return {
     ...base(ctx, rule, expiresAt),
-    decision_id: decisionIdFor(ctx.accountId, rule.id, entity.id, ctx.occurrence, mode),
+    decision_id: decisionIdFor(ctx.accountId, rule.id, entity.id, ctx.occurrence, ctx.forcedDryRun ? 'forced_dry_run' : mode),
     level: entity.level,
     entity_id: entity.id,
     entity_name: entity.name,
@@ -80,7 +80,7 @@ export function unavailableRecord(ctx: RunContext, rule: CompiledRule, failure: 
   const mode = ctx.forcedDryRun ? 'dry_run' : rule.rule.mode;
   return {
     ...base(ctx, rule, expiresAt),
-    decision_id: decisionIdFor(ctx.accountId, rule.id, '*', ctx.occurrence, mode),
+    decision_id: decisionIdFor(ctx.accountId, rule.id, '*', ctx.occurrence, ctx.forcedDryRun ? 'forced_dry_run' : mode),
     level: rule.rule.level,
     entity_id: '*',
     entity_name: '*',

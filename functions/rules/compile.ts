@@ -314,6 +314,7 @@ class RuleCompiler {
     const get = getters[metric];
     const why = (f: EntityFacts): string => {
       const m = f.metrics;
+      if (Number.isNaN(m[iImp]) || Number.isNaN(m[iSpend])) return `${ref.name} says nothing about it yet (the window's note says why): unknown, not 0`;
       if (metric === 'budget_spent_fraction') return 'no lifetime budget to divide by';
       const divisor = metric === 'cpc' ? 'clicks' : 'impressions';
       const divisorValue = metric === 'cpc' ? m[iClk] : m[iImp];

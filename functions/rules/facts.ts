@@ -88,12 +88,18 @@ export function adEntity(a: Ad, group: AdGroup, campaign: Campaign): EntityRecor
   };
 }
 
-/** Facts for the rules: one metrics array per entity laid out by `layout`. */
-export function buildFacts(entity: EntityRecord, layout: FactsLayout, totals: ReadonlyMap<string, ReadonlyMap<string, WindowTotals>>): EntityFacts {
+/** Facts for the rules: one metrics array per entity laid out by `layout` (NaN counts: a window that says nothing about it). */
+export function buildFacts(entity: EntityRecord, layout: FactsLayout, totals: ReadonlyMap<string, ReadonlyMap<string, WindowTotals>>, unknown?: ReadonlyMap<string, (entity: EntityRecord) => boolean>): EntityFacts {
   const metrics = new Float64Array(layout.size);
   layout.windows.forEach((ref, i) => {
     const t = totals.get(ref.key)?.get(entity.id);
-    if (t) {
+    if (unknown?.get(ref.key)?.(entity)) {
+      // The window says nothing about this entity (no complete hour yet; older than the API's
+      // lookback): its counts are unknown, so every metric over it is insufficient data, not 0.
+      metrics[i * 3] = Number.NaN;
+      metrics[i * 3 + 1] = Number.NaN;
+      metrics[i * 3 + 2] = Number.NaN;
+    } else if (t) {
       metrics[i * 3] = t.impressions;
       metrics[i * 3 + 1] = t.clicks;
       metrics[i * 3 + 2] = t.spendUsd;

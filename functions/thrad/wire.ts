@@ -150,6 +150,12 @@ export interface WireProfile {
       readonly hourlyMaxRangeSeconds: number;
       /** Window the API answers with when none is given: the 30 UTC days ending with today. */
       readonly defaultRangeDays: number;
+      /**
+       * How far back a range may start (the reference: within 5 years); null when the profile
+       * knows no limit. Lifetime reads start no earlier; an entity created before that has no
+       * whole lifetime to read (its lifetime metrics are insufficient data, never a partial sum).
+       */
+      readonly maxLookbackSeconds: number | null;
     };
     /** How a metric is named in `fields[]`: `{level}.{metric}` (canonical) or bare (`spend`). Metric keys come back bare either way. */
     readonly fieldNames: 'canonical' | 'bare';
@@ -215,7 +221,7 @@ export const WIRE_PROFILES: Readonly<Record<WireProfileName, WireProfile>> = {
     summary: 'OpenAI Ads API insights reference: limit ≤ 2000, uppercase IN/GREATER_THAN/LESS_THAN, canonical fields[], metadata fields, includes[]=zero_impression_items',
     insights: {
       params: { ...COMMON_PARAMS, includes: 'includes[]' },
-      timeRange: { ...COMMON_RANGE, types: ['unix_range', 'hour_range', 'date_range'], endNotAfterNow: true },
+      timeRange: { ...COMMON_RANGE, types: ['unix_range', 'hour_range', 'date_range'], endNotAfterNow: true, maxLookbackSeconds: 5 * 365 * 86_400 },
       fieldNames: 'canonical',
       filter: {
         idFields: { 'campaign.id': 'campaign.id', 'ad_group.id': 'ad_group.id', 'ad.id': 'ad.id' },
@@ -239,7 +245,7 @@ export const WIRE_PROFILES: Readonly<Record<WireProfileName, WireProfile>> = {
     summary: 'the choices made before the reference was read: limit ≤ 10000, lowercase in/equals, bare fields[], no metadata fields',
     insights: {
       params: { ...COMMON_PARAMS, includes: null },
-      timeRange: { ...COMMON_RANGE, types: ['unix_range', 'date_range', 'preset'], endNotAfterNow: false },
+      timeRange: { ...COMMON_RANGE, types: ['unix_range', 'date_range', 'preset'], endNotAfterNow: false, maxLookbackSeconds: null },
       fieldNames: 'bare',
       filter: {
         idFields: { 'campaign.id': 'campaign.id', 'ad_group.id': 'ad_group.id', 'ad.id': 'ad.id' },
