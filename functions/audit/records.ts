@@ -240,6 +240,8 @@ export interface EntityMemory {
   acted: Map<string, PriorActionRecord>;
   /** rule id → last would_act (dry run). */
   wouldAct: Map<string, PriorActionRecord>;
+  /** rule id → last would_act of a run forced to dry run (`run --dry-run`): its own, so it never cools down a live process's rules. */
+  forcedWouldAct: Map<string, PriorActionRecord>;
 }
 
 /** A change to an entity's memory: a new observation, a new holder, a rule's action remembered. */
@@ -249,4 +251,6 @@ export interface MemoryUpdate {
   /** A new holder of one class. */
   holder?: { cls: HeldClass; holder: Holder };
   remember?: PriorActionRecord;
+  /** The remembered action is a forced dry run's (kept apart). */
+  forced?: boolean;
 }

@@ -529,9 +529,9 @@ export class AuditStore {
   }
 
   private parseMemory(item: Record<string, unknown>): EntityMemory {
-    const memory: EntityMemory = { entityId: String(item.entity_id), observed: null, holders: {}, acted: new Map(), wouldAct: new Map() };
+    const memory: EntityMemory = { entityId: String(item.entity_id), observed: null, holders: {}, acted: new Map(), wouldAct: new Map(), forcedWouldAct: new Map() };
     for (const [key, value] of Object.entries(item)) {
-      const target = key.startsWith('r_') ? memory.acted : key.startsWith('w_') ? memory.wouldAct : null;
+      const target = key.startsWith('r_') ? memory.acted : key.startsWith('w_') ? memory.wouldAct : key.startsWith('f_') ? memory.forcedWouldAct : null;
       if (target) {
         const parsed = priorActionSchema.safeParse(value);
         if (parsed.success) target.set(parsed.data.rule_id, parsed.data);
@@ -563,7 +563,7 @@ export class AuditStore {
               TableName: this.tableName,
               Key: key(update.entityId),
               UpdateExpression: 'SET #a = :a, entity_id = :entity, #type = :type REMOVE expires_at',
-              ExpressionAttributeNames: { '#a': `${action.outcome === 'acted' ? 'r' : 'w'}_${action.rule_id}`, '#type': 'type' },
+              ExpressionAttributeNames: { '#a': `${update.forced ? 'f' : action.outcome === 'acted' ? 'r' : 'w'}_${action.rule_id}`, '#type': 'type' },
               ExpressionAttributeValues: { ':a': action, ':entity': update.entityId, ':type': 'entity' },
             }),
           ),

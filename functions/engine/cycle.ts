@@ -326,12 +326,12 @@ export class Engine {
     const { store } = this.deps;
     const plain = [...decided.flatMap((d) => (d.record && d.record.outcome !== 'pending' ? [d.record] : [])), ...unavailable];
     // Dry runs and notifications keep their rules' cooldowns; a proposal blocks a second one until it expires.
-    // A run forced to dry run (run --dry-run) leaves no memory: it must not put a live process's rules into cooldown.
+    // A run forced to dry run (run --dry-run) remembers apart: it must not put a live process's rules into cooldown.
     const remembered = plain.flatMap((r) => {
-      if (r.action === null || ctx.forcedDryRun) return [];
+      if (r.action === null) return [];
       const proposal = r.outcome === 'awaiting_approval';
       if (!proposal && !((r.outcome === 'would_act' || r.outcome === 'acted') && durationMs(this.deps.rules.byId.get(r.rule_id)?.rule.guards.cooldown) > 0)) return [];
-      return [{ entityId: r.entity_id, remember: { rule_id: r.rule_id, action: r.action, outcome: proposal ? ('proposed' as const) : (r.outcome as 'acted' | 'would_act'), at_ms: ctx.nowMs, entity_updated_at_after: null, decision_id: r.decision_id } }];
+      return [{ entityId: r.entity_id, ...(ctx.forcedDryRun ? { forced: true } : {}), remember: { rule_id: r.rule_id, action: r.action, outcome: proposal ? ('proposed' as const) : (r.outcome as 'acted' | 'would_act'), at_ms: ctx.nowMs, entity_updated_at_after: null, decision_id: r.decision_id } }];
     });
     await store.updateEntityMemories(ctx.accountId, remembered);
     if (takeover) {

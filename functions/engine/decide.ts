@@ -42,10 +42,10 @@ export function policyRule(rule: CompiledRule, forcedDryRun: boolean): PolicyRul
   };
 }
 
-/** A rule's last action on an entity; a rule that does not act live counts what it would have done and proposed. */
-function previousAction(memory: EntityMemory | undefined, ruleId: string, live: boolean): PriorAction | undefined {
+/** A rule's last action on an entity; a rule that does not act live counts what it would have done and proposed (a forced dry run: what it itself would have done). */
+function previousAction(memory: EntityMemory | undefined, ruleId: string, live: boolean, forced: boolean): PriorAction | undefined {
   if (!memory) return undefined;
-  const latest = [memory.acted.get(ruleId), live ? undefined : memory.wouldAct.get(ruleId)].filter((p) => p !== undefined).sort((a, b) => b.at_ms - a.at_ms)[0];
+  const latest = [memory.acted.get(ruleId), forced ? memory.forcedWouldAct.get(ruleId) : live ? undefined : memory.wouldAct.get(ruleId)].filter((p) => p !== undefined).sort((a, b) => b.at_ms - a.at_ms)[0];
   return latest ? { ruleId: latest.rule_id, action: latest.action, outcome: latest.outcome, atMs: latest.at_ms } : undefined;
 }
 
@@ -145,7 +145,7 @@ export async function decidePhase(ctx: RunContext, store: AuditStore, evaluation
   const policyCandidates: Candidate[] = evaluation.candidates.map((c) => {
     const rule = policyRule(c.rule, ctx.forcedDryRun);
     const needsSpend = actionDefinition(c.rule.rule.then.action).needsLifetimeSpend === true;
-    return { rule, entity: c.entity, verdict: c.verdict, holder: holderFor(c), previous: previousAction(memories.get(c.entity.id), c.rule.id, rule.mode === 'live'), context: { maxChangeFraction: options.maxChangeFraction, ...(needsSpend ? { spentMicros: spentMicros(c, options.layouts) } : {}) } };
+    return { rule, entity: c.entity, verdict: c.verdict, holder: holderFor(c), previous: previousAction(memories.get(c.entity.id), c.rule.id, rule.mode === 'live', ctx.forcedDryRun), context: { maxChangeFraction: options.maxChangeFraction, ...(needsSpend ? { spentMicros: spentMicros(c, options.layouts) } : {}) } };
   });
   const policy = decide(policyCandidates, ctx.nowMs);
   const expiresAt = store.expiresAt();

@@ -8,7 +8,7 @@ import { observation, statusHolder } from '../../functions/engine/ownership';
 const AT = Date.parse('2026-11-20T03:00:00Z');
 const entity = (overrides: Partial<EntitySnapshot> = {}): EntitySnapshot => ({ level: 'campaign', id: 'c1', status: 'paused', reviewStatus: 'approved', updatedAt: 1_795_143_000, createdAt: 1_795_000_000, ...overrides });
 const byRule: Holder = { kind: 'rule', rule_id: 'daypart-pause', priority: 10, intent: 'paused', by: 'change', decision_id: 'd1', at_ms: AT };
-const memory = (seen: EntitySnapshot, holder: Holder = byRule): EntityMemory => ({ entityId: seen.id, observed: observation(seen, AT), holders: { status: holder }, acted: new Map(), wouldAct: new Map() });
+const memory = (seen: EntitySnapshot, holder: Holder = byRule): EntityMemory => ({ entityId: seen.id, observed: observation(seen, AT), holders: { status: holder }, acted: new Map(), wouldAct: new Map(), forcedWouldAct: new Map() });
 
 describe('statusHolder', () => {
   it.each([

@@ -28,4 +28,16 @@ describe('a forced dry run beside a live process', () => {
     const records = await r.store.queryDecisions(ACCOUNT_ID, { ruleId: 'watch-cheap' });
     expect(new Set(records.map((d) => d.run_id))).toEqual(new Set([forced.summary.run_id, live.summary.run_id]));
   });
+
+  it("a forced dry run's would_act does not cool down the live process's dry_run rule; each keeps its own", async () => {
+    r = await rig(engineFixture(), rules());
+    const forced = await r.engine().runCycle({ scheduledTime: '2026-03-10T15:00:00Z', mode: 'dry_run', scheduleId: 'tick', deadlineMs: Date.now() + 30_000 });
+    expect(forced.decisions).toMatchObject([{ outcome: 'would_act' }]);
+    r.sandbox.world.clock.advance(15 * 60);
+    const live = await r.engine().runCycle({ scheduledTime: '2026-03-10T15:15:00Z', scheduleId: 'tick', deadlineMs: Date.now() + 30_000 });
+    expect(live.decisions).toMatchObject([{ outcome: 'would_act' }]);
+    r.sandbox.world.clock.advance(15 * 60);
+    const forcedAgain = await r.engine().runCycle({ scheduledTime: '2026-03-10T15:30:00Z', mode: 'dry_run', scheduleId: 'tick', deadlineMs: Date.now() + 30_000 });
+    expect(forcedAgain.decisions).toMatchObject([{ outcome: 'skipped_cooldown' }]);
+  });
 });
