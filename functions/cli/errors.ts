@@ -3,6 +3,8 @@
 // modules throw typed errors with fields (functions/thrad, audit, local); only this file turns
 // them into words for the terminal. Stack traces are printed only when asked for (--debug or
 // THRAD_RULES_DEBUG=1); nothing printed here ever contains the API key.
+import { OrgsFileError, UnknownOrgError } from '../orgs/errors';
+import { ORG_ID_ENV, ORG_KEY_ENV_ENV } from '../orgs/select';
 import { SimulationInputError } from '../sim/errors';
 import { FixtureError } from '../../sandbox/fixture';
 import { AuditStoreError, AuditTableMissingError } from '../audit/errors';
@@ -108,6 +110,11 @@ function keyOrigin(env: NodeJS.ProcessEnv): { from: string; fix: string } {
       from: `the Secrets Manager secret ${source.secretId} (named by ${API_KEY_SECRET_ENV})`,
       fix: `Put the current key in the secret ${source.secretId} (aws secretsmanager put-secret-value --secret-id ${source.secretId} --secret-string '{"api_key":"ak_..."}')`,
     };
+  }
+  const orgKeyVar = nonEmpty(env[ORG_KEY_ENV_ENV]);
+  if (source?.variable === API_KEY_ENV && orgKeyVar !== undefined) {
+    const org = nonEmpty(env[ORG_ID_ENV]) ?? '?';
+    return { from: `the environment variable ${orgKeyVar} (organization ${org})`, fix: `Put organization ${org}'s current key in ${orgKeyVar} (Thrad Platform → Settings → API keys; a new key is shown once)` };
   }
   if (source?.variable === API_KEY_ENV) {
     return { from: `the environment variable ${API_KEY_ENV}`, fix: `Put the current key in ${API_KEY_ENV} (Thrad Platform → Settings → API keys; a new key is shown once)` };
@@ -332,6 +339,8 @@ export function explainError(error: unknown, situation: Situation): Explanation 
   if (error instanceof AuditStoreError) return { lines: explainStoreError(error, situation), exit: EXIT.failure };
   // Written to be read as they are: what could not be opened, and what to do.
   if (error instanceof EnvironmentError) return { lines: [error.message], exit: EXIT.failure };
+  if (error instanceof UnknownOrgError) return { lines: [error.message.endsWith('.') ? error.message : `${error.message}.`, 'List them with `thrad-rules orgs list --orgs FILE`.'], exit: EXIT.usage };
+  if (error instanceof OrgsFileError) return { lines: [error.message], exit: EXIT.failure };
   if (error instanceof SimulationInputError || error instanceof FixtureError) {
     const problems = error instanceof SimulationInputError ? error.problems : error.problems;
     const file = error instanceof SimulationInputError ? error.file : error.source;

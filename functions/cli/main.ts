@@ -15,6 +15,10 @@ import { reportCommand } from './report';
 import { runCommand } from './run';
 import { simulateCommand } from './simulate';
 import { undoCommand } from './undo';
+import { orgsCommand } from './orgs';
+import { runOrgsCommand } from './run-orgs';
+import { resolveOrgs, takeOrgFlags } from '../orgs/select';
+import type { OrgEntry } from '../orgs/schema';
 import { runValidate, VALIDATE_HELP } from './validate';
 
 export const ROOT = resolve(__dirname, '..', '..');
@@ -36,12 +40,16 @@ Commands:
   simulate           how the rules interact over simulated days, with people acting between runs
   validate [paths]   check rule files (default: rules/)
   doctor             read-only probes: does the API answer the way the wire profile assumes?
+  orgs               the organizations served: add, list, disable, enable (--orgs FILE)
   schema             print the rules JSON Schema
 
 Configuration (flags > environment > defaults): THRAD_ADS_API_KEY or THRAD_API_KEY_SECRET_ID
 (none: the bundled sandbox), THRAD_API_BASE_URL, AUDIT_TABLE_NAME, DYNAMODB_ENDPOINT,
 THRAD_RULES_DATA_DIR, THRAD_RULES_DIR, THRAD_WIRE_PROFILE (reference | legacy),
 THRAD_RULES_MAX_CHANGE_PERCENT (the most one budget or bid change may move, default 50).
+
+Many organizations: every command takes --orgs FILE (or THRAD_ORGS_FILE) and --org ID (default:
+the only org); \`run\` without --org serves every enabled org of the file.
 
 Every command also takes --debug: on an error, print the stack trace too (or set
 THRAD_RULES_DEBUG=1). audit, report and undo print times in the rules' time zone (the machine's
@@ -59,7 +67,12 @@ export interface CliContext {
   signal?: AbortSignal;
   /** How long one `run` cycle may take in real time (default 5 minutes; tests shorten it). */
   cycleTimeoutMs?: number;
+  /** The organization the command serves (--orgs/--org), when there is a registry. */
+  org?: OrgEntry;
 }
+
+/** The commands that serve one organization of a registry (--orgs FILE, --org ID). */
+const ORG_COMMANDS: ReadonlySet<string> = new Set(['run', 'preview', 'audit', 'undo', 'approvals', 'approve', 'reject', 'report', 'simulate', 'doctor']);
 
 type Command = (args: string[], ctx: CliContext) => Promise<number> | number;
 
@@ -74,6 +87,7 @@ const COMMANDS: Record<string, Command> = {
   report: (args, ctx) => reportCommand(args, ctx),
   simulate: (args, ctx) => simulateCommand(args, ctx),
   doctor: (args, ctx) => doctorCommand(args, ctx),
+  orgs: (args, ctx) => orgsCommand(args, ctx),
   validate: (args, ctx) => {
     const parsed = parseFlags(args, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, ctx.io, VALIDATE_HELP);
     if (parsed.values.help) {
@@ -109,7 +123,8 @@ export function interruptSignal(): AbortSignal {
 /** Run one command; never throws: every error is printed by the CLI's error printer. */
 export async function main(argv: string[], ctx: CliContext = { io: processOutput, cwd: process.cwd(), env: process.env, signal: interruptSignal() }): Promise<number> {
   const { args, debug } = takeDebugFlag(argv, ctx.env);
-  const [command, ...rest] = args;
+  const [command, ...given] = args;
+  let situationEnv = ctx.env;
   try {
     if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
       ctx.io.out(HELP);
@@ -117,8 +132,15 @@ export async function main(argv: string[], ctx: CliContext = { io: processOutput
     }
     const handler = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
     if (!handler) throw new UsageError(`Unknown command "${command}". Commands: ${Object.keys(COMMANDS).join(', ')}.`, 'Run "thrad-rules --help" for what each does.');
-    return await handler(rest, ctx);
+    if (!ORG_COMMANDS.has(command)) return await handler(given, ctx);
+    const flags = takeOrgFlags(given, ctx.env, ctx.cwd);
+    const selection = resolveOrgs(flags, ctx.env, command === 'run');
+    if (selection.kind === 'all') return await runOrgsCommand(flags.args, { ...ctx, orgs: selection.orgs, registry: selection.registry });
+    if (selection.kind === 'none') return await handler(flags.args, ctx);
+    if (command === 'run' && !selection.org.enabled) throw new UsageError(`Organization ${selection.org.org_id} is disabled; enable it with \`thrad-rules orgs enable --orgs ${selection.registry.path} ${selection.org.org_id}\`.`);
+    situationEnv = selection.env;
+    return await handler(flags.args, { ...ctx, env: selection.env, org: selection.org });
   } catch (error) {
-    return reportError(error, ctx.io, { env: ctx.env, command: command !== undefined && Object.hasOwn(COMMANDS, command) ? command : undefined, debug });
+    return reportError(error, ctx.io, { env: situationEnv, command: command !== undefined && Object.hasOwn(COMMANDS, command) ? command : undefined, debug });
   }
 }

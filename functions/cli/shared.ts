@@ -9,11 +9,14 @@ import { formatIssue } from '../rules/errors';
 import { loadRules, type RuleSetLoad } from '../rules/validate';
 import { RulesUnavailableError } from './errors';
 import type { Output } from './output';
+import type { OrgEntry } from '../orgs/schema';
 
 export interface CommandContext {
   io: Output;
   cwd: string;
   env: NodeJS.ProcessEnv;
+  /** The organization served (--orgs/--org): its `rule_ids` narrow the rules. */
+  org?: OrgEntry;
 }
 
 /** Open what a command needs, run it, and close what was opened (also when it throws). */
@@ -45,7 +48,16 @@ export function loadRuleFolder(rulesDir: string, ctx: CommandContext, flag: stri
   if (loaded.files.length === 0 && loaded.issues.length === 0) throw new RulesUnavailableError({ rulesDir, problem: 'empty', chosenBy: by });
   for (const issue of loaded.issues) ctx.io.err(formatIssue(issue));
   if (loaded.rules.length === 0) throw new RulesUnavailableError({ rulesDir, problem: 'invalid', chosenBy: by, errors: loaded.issues.filter((i) => i.severity === 'error').length });
-  return loaded;
+  return forOrg(loaded, ctx);
+}
+
+/** The rules that apply to the org served: its `rule_ids`, when it names them (an unknown id is said). */
+export function forOrg(loaded: RuleSetLoad, ctx: Pick<CommandContext, 'io' | 'org'>): RuleSetLoad {
+  const only = ctx.org?.rule_ids;
+  if (!only) return loaded;
+  const known = new Set(loaded.rules.map((r) => r.rule.id));
+  for (const id of only) if (!known.has(id)) ctx.io.err(`Organization ${ctx.org?.org_id ?? ''}: its rule_ids name "${id}", which is not a valid rule of this folder; it is skipped.`);
+  return { ...loaded, rules: loaded.rules.filter((r) => only.includes(r.rule.id)) };
 }
 
 /**

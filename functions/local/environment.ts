@@ -15,6 +15,7 @@ import { DEMO_FIXTURE_PATH, loadFixtureFile } from '../../sandbox/fixture';
 import { startSandbox, type Sandbox } from '../../sandbox/server';
 import { DEFAULT_TABLE_NAME, type LocalConfig } from './config';
 import { EnvironmentError } from './errors';
+import { ORG_ID_ENV } from '../orgs/select';
 import { localDynamoClient, startEmbeddedDynamo, type EmbeddedDynamo } from './dynalite';
 
 export const DEMO_CLOCK_SPEED = 1200;
@@ -173,7 +174,9 @@ async function openApiSide(config: LocalConfig, options: OpenOptions, closers: (
     const clock = followed ?? systemClock;
     const client = new ThradClient({ baseUrl: config.apiBaseUrl, keyProvider, clock, wireProfile: config.wireProfile, onEvent: options.onClientEvent });
     let account: string | undefined = options.env.THRAD_AD_ACCOUNT_ID || undefined;
-    const accountFile = join(config.dataDir, 'account.json');
+    // Per org: each org's key answers for its own ad account.
+    const org = options.env[ORG_ID_ENV]?.trim();
+    const accountFile = join(config.dataDir, org ? `account-${org}.json` : 'account.json');
     return {
       mode: 'api',
       client,

@@ -1,0 +1,119 @@
+// `thrad-rules run --orgs FILE` with several enabled orgs: the local runner for a fleet. One
+// scheduler wakes at every instant any org's rules are due; at each, every org with rules due runs
+// one cycle for all of them (functions/local/fleet.ts), at most --concurrency at once, each org
+// with its own key, its own ad account (its records' prefix) and its own request ledger. One
+// org's failure (a revoked key) is printed and recorded for that org only; the others go on.
+import { Engine } from '../engine/cycle';
+import type { Notifier } from '../engine/notifier';
+import { compileRuleSet } from '../rules/compile';
+import { scheduleGroups } from '../rules/groups';
+import { loadConfig } from '../local/config';
+import { openEnvironment, type LocalEnvironment } from '../local/environment';
+import { Fleet, type FleetOrg } from '../local/fleet';
+import { cycleLine, decisionLine } from '../local/format';
+import { LocalScheduler, waitForClock } from '../local/scheduler';
+import type { FileOrgRegistry } from '../orgs/file';
+import type { OrgEntry } from '../orgs/schema';
+import { orgEnvironment } from '../orgs/select';
+import { ThradClient } from '../thrad/client';
+import { apiKeyProviderFromEnv } from '../thrad/keys';
+import { numberFlag, parseFlags } from './args';
+import { explainError, UsageError } from './errors';
+import type { CliContext } from './main';
+import { EXIT } from './output';
+import { loadRuleFolder } from './shared';
+
+export const ORG_CONCURRENCY_ENV = 'THRAD_RULES_ORG_CONCURRENCY';
+export const DEFAULT_ORG_CONCURRENCY = 4;
+
+const noNotifications: Notifier = { notify: () => Promise.resolve() };
+
+export interface FleetContext extends CliContext {
+  orgs: OrgEntry[];
+  registry: FileOrgRegistry;
+}
+
+export async function runOrgsCommand(args: string[], ctx: FleetContext): Promise<number> {
+  const { io } = ctx;
+  const { values } = parseFlags(args, { 'dry-run': { type: 'boolean' }, rules: { type: 'string' }, concurrency: { type: 'string' }, once: { type: 'boolean' }, rule: { type: 'string', multiple: true }, 'clock-speed': { type: 'string' }, 'sandbox-port': { type: 'string' }, help: { type: 'boolean', short: 'h' } }, io, 'Usage: thrad-rules run --orgs FILE [--org ID] [--dry-run] [--concurrency N]');
+  if (values.once || values.rule) throw new UsageError('--once runs one org: name it with --org ID (the fleet runner serves every org on its schedules).');
+  const concurrency = numberFlag(values.concurrency ?? ctx.env[ORG_CONCURRENCY_ENV], { flag: '--concurrency', min: 1, max: 64, integer: true, meaning: 'org cycles run at once', example: '--concurrency 8' }) ?? DEFAULT_ORG_CONCURRENCY;
+  const enabled = ctx.orgs.filter((o) => o.enabled);
+  const disabled = ctx.orgs.length - enabled.length;
+  if (enabled.length === 0) throw new UsageError(`Every organization in ${ctx.registry.path} is disabled; enable one with \`thrad-rules orgs enable --orgs ${ctx.registry.path} ID\`.`);
+  const mode = values['dry-run'] ? 'dry_run' : undefined;
+
+  // The store (and, for a sandbox at THRAD_API_BASE_URL, its clock) come from the first org's environment.
+  const first = enabled[0];
+  const firstEnv = orgEnvironment(ctx.env, first, ctx.registry);
+  const baseConfig = loadConfig({ rules: values.rules }, firstEnv, ctx.cwd);
+  const environment: LocalEnvironment = await openEnvironment(baseConfig, { role: 'runner', needApi: true, env: firstEnv });
+  try {
+    io.out(`API: ${environment.describeApi}`);
+    io.out(`Audit trail: ${environment.describeStore}`);
+    const fleet: FleetOrg[] = [];
+    const zones = new Map<string, (ruleId: string) => string>();
+    for (const org of enabled) {
+      const env = org === first ? firstEnv : orgEnvironment(ctx.env, org, ctx.registry);
+      const config = loadConfig({ rules: values.rules }, env, ctx.cwd);
+      try {
+        const loaded = loadRuleFolder(config.rulesDir, { ...ctx, env, org }, values.rules);
+        const ruleSet = compileRuleSet(loaded.rules);
+        const keyProvider = apiKeyProviderFromEnv(env);
+        if (!keyProvider) throw new UsageError(`Organization ${org.org_id}: no key.`);
+        const client = org === first ? environment.client : new ThradClient({ baseUrl: config.apiBaseUrl, keyProvider, clock: environment.clock, wireProfile: config.wireProfile });
+        const accountId = org.ad_account_id ?? (await client.getAdAccount()).id;
+        if (org.ad_account_id === undefined) await ctx.registry.setAccount(org.org_id, accountId);
+        const zoneOf = (ruleId: string): string => ruleSet.byId.get(ruleId)?.rule.schedule.timezone ?? 'UTC';
+        zones.set(org.org_id, zoneOf);
+        const engine = new Engine({ client, store: environment.store, rules: ruleSet, notifier: noNotifications, clock: environment.clock, accountId, maxChangeFraction: config.maxChangeFraction, onDecision: (d) => io.out(`[${org.org_id}] ${decisionLine(d, zoneOf(d.rule_id))}`) });
+        fleet.push({ orgId: org.org_id, accountId, engine, groups: scheduleGroups(loaded.rules.map((r) => r.rule)) });
+        io.out(`Organization ${org.org_id}: account ${accountId}, ${loaded.rules.length} rules from ${config.rulesDir}`);
+      } catch (error) {
+        // An org that cannot start (its key refused, its rules unusable) is left out; the others run.
+        const { lines } = explainError(error, { env, command: 'run' });
+        io.err(`Organization ${org.org_id} is not served: ${lines.join(' ')}`);
+      }
+    }
+    if (fleet.length === 0) {
+      io.err('No organization could start.');
+      return EXIT.failure;
+    }
+    io.out(`Serving ${fleet.length} of ${ctx.orgs.length} organizations${disabled ? ` (${disabled} disabled)` : ''}, ${concurrency} at a time${mode ? '; every rule forced to dry_run' : ''}.`);
+    const pool = new Fleet({
+      orgs: fleet,
+      store: environment.store,
+      concurrency,
+      nowMs: () => environment.clock.nowMs(),
+      deadlineMs: () => Date.now() + (ctx.cycleTimeoutMs ?? 5 * 60_000),
+      mode,
+      onCycle: (org, _tick, result) => {
+        io.out(`[${org.orgId}] ${cycleLine(result.summary, zones.get(org.orgId)?.(result.summary.rule_ids[0] ?? '') ?? 'UTC')}`);
+        for (const error of result.summary.errors) io.err(`[${org.orgId}]   ${error.rule_id ? `${error.rule_id}: ` : ''}${error.code}: ${error.message}`);
+      },
+      onSkipped: (org, tick, reason) => io.err(`[${org.orgId}] tick ${new Date(tick.tickMs).toISOString()}: ${reason}`),
+      onError: (org, _tick, error) => io.err(`[${org.orgId}] ${explainError(error, { env: ctx.env, command: 'run' }).lines.join(' ')}`),
+    });
+    const scheduler = new LocalScheduler({
+      groups: pool.unionGroups(),
+      clock: environment.clock,
+      wait: waitForClock(environment.clock, 1),
+      runTick: (_due, at) => {
+        pool.tick(at);
+        return Promise.resolve();
+      },
+    });
+    io.out('Running; Ctrl-C stops after the cycles under way.');
+    const controller = new AbortController();
+    ctx.signal?.addEventListener('abort', () => {
+      io.err('Stopping after the cycles under way…');
+      controller.abort();
+    }, { once: true });
+    await scheduler.run(controller.signal, { fromMs: environment.clock.nowMs() });
+    await pool.drain();
+    io.out('Stopped.');
+    return EXIT.ok;
+  } finally {
+    await environment.close();
+  }
+}
