@@ -12,7 +12,7 @@ import { orgEntrySchema, keySourceOf, type OrgEntry } from '../orgs/schema';
 import { orgEnvironment } from '../orgs/select';
 import { describeIssues } from '../shared/issues';
 import { parseFlags } from './args';
-import { UsageError } from './errors';
+import { explainError, UsageError } from './errors';
 import { EXIT } from './output';
 import type { CommandContext } from './shared';
 
@@ -110,7 +110,16 @@ async function addOrg(registry: FileOrgRegistry, values: { org?: string; 'key-en
     const keyProvider = apiKeyProviderFromEnv(env);
     if (!keyProvider) throw new UsageError('orgs add: no key source.');
     const client = new ThradClient({ baseUrl: config.apiBaseUrl, keyProvider, wireProfile: config.wireProfile });
-    const account = await client.getAdAccount();
+    let account;
+    try {
+      account = await client.getAdAccount();
+    } catch (error) {
+      // Explained with the org's environment: the key came from its variable or secret.
+      const { lines } = explainError(error, { env, command: 'orgs' });
+      for (const l of lines) ctx.io.err(l);
+      ctx.io.err(`Organization ${entry.org_id} was not added (add it anyway with --no-check).`);
+      return EXIT.failure;
+    }
     entry = { ...entry, ad_account_id: account.id };
     ctx.io.out(`The key in ${keySourceOf(entry)} answers for ad account ${account.id}${account.name ? ` (${account.name})` : ''}.`);
   }

@@ -16,9 +16,18 @@ export const orgEntrySchema = z
     /** The name this deployment gives the organization (flags, logs, records). */
     org_id: z.string().regex(ORG_ID, 'expected 1–63 letters, digits, ".", "_" or "-", starting with a letter or digit'),
     /** The environment variable holding the org's key (local use). */
-    api_key_env: z.string().regex(ENV_NAME, 'expected an environment variable name such as THRAD_KEY_ACME').optional(),
+    api_key_env: z
+      .string()
+      .regex(ENV_NAME, 'expected an environment variable name such as THRAD_KEY_ACME')
+      .refine((name) => !name.startsWith('ak_'), 'this looks like a key itself: give the name of the environment variable that holds it (e.g. THRAD_KEY_ACME)')
+      .optional(),
     /** The Secrets Manager secret holding the org's key ({"api_key": "ak_..."} or the bare key). */
-    api_key_secret_id: z.string().min(1).max(2048).optional(),
+    api_key_secret_id: z
+      .string()
+      .min(1)
+      .max(2048)
+      .refine((id) => !id.startsWith('ak_'), 'this looks like a key itself: give the name or ARN of the secret that holds it')
+      .optional(),
     /** The org's rules folder (default: the deployment's rules). Relative to the orgs file. */
     rules_dir: z.string().min(1).optional(),
     /** Only these rules apply to the org (default: every rule of its folder). */
