@@ -2,7 +2,8 @@
 // occurrence it is given, against the parent's sandbox and dynalite. It dies by SIGKILL: at a
 // chosen crash point (CRASH_POINT=afterIntent:2 kills itself when the second intent is written,
 // before its call; afterCall:1 after the first call, before its outcome), or wherever the parent
-// kills it. Configured through the environment.
+// kills it. Configured through the environment. Its deadline is generous (60 s): on a busy machine
+// a short one would end the cycle before the chosen crash point, and the test would depend on speed.
 import { AuditStore } from '../../functions/audit/store';
 import { Engine } from '../../functions/engine/cycle';
 import { MemoryNotifier } from '../../functions/engine/notifier';
@@ -27,7 +28,7 @@ async function main(): Promise<void> {
   const crashPoints = { afterIntent: die('afterIntent'), afterCall: die('afterCall') };
   const engine = new Engine({ client, store, rules: rulesWithoutCooldowns(), notifier: new MemoryNotifier(), clock, accountId: env.CRASH_ACCOUNT, actionConcurrency: 1, crashPoints });
   process.stdout.write('ready\n');
-  await engine.runCycle({ scheduledTime: Number(env.CRASH_OCCURRENCE_MS), scheduleId: 'crash-schedule', deadlineMs: Date.now() + 2_000, trigger: 'schedule' });
+  await engine.runCycle({ scheduledTime: Number(env.CRASH_OCCURRENCE_MS), scheduleId: 'crash-schedule', deadlineMs: Date.now() + 60_000, trigger: 'schedule' });
   process.stdout.write('done\n');
 }
 
