@@ -3,7 +3,7 @@
 // environment variable and its least-privilege grant together. The planner and the worker are both
 // built with it.
 import type { Duration } from 'aws-cdk-lib';
-import { Arn, ArnFormat, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Aws, RemovalPolicy } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
@@ -41,6 +41,15 @@ export const FUNCTION_BUNDLE = {
 
 /** DynamoDB actions the engine uses: single-item conditional writes, queries, batch reads and writes. */
 export const AUDIT_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem'];
+
+/**
+ * A secret ARN pattern in this stack's account and region, always written with the pseudo
+ * parameters (also when the stack's environment is known), so the IAM resource and its cdk-nag
+ * acknowledgment read the same everywhere.
+ */
+export function secretArnPattern(namePattern: string): string {
+  return `arn:${Aws.PARTITION}:secretsmanager:${Aws.REGION}:${Aws.ACCOUNT_ID}:secret:${namePattern}`;
+}
 
 export interface AutopilotFunctionProps {
   entry: FunctionName;
@@ -121,7 +130,7 @@ export class AutopilotFunction extends Construct {
   /** Reading the keys of registered orgs: only secrets whose name starts with the prefix. */
   bindOrgSecrets(prefix: string): string {
     this.env(ORG_SECRET_PREFIX_ENV, prefix);
-    const arn = Arn.format({ service: 'secretsmanager', resource: 'secret', resourceName: `${prefix}*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }, Stack.of(this));
+    const arn = secretArnPattern(`${prefix}*`);
     this.role.addToPolicy(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [arn] }));
     return arn;
   }
@@ -129,7 +138,8 @@ export class AutopilotFunction extends Construct {
   /** The deployment's default org (its own secret, wherever its name is). */
   bindDefaultOrg(org: { org_id: string; api_key_secret_id: string; ad_account_id?: string }, secret: ISecret | null): void {
     this.env(DEFAULT_ORG_ENV, JSON.stringify(org));
-    if (secret) this.role.addToPolicy(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secret.secretFullArn ?? `${secret.secretArn}-??????`] }));
+    // A secret imported by name has a random 6-character suffix in its ARN.
+    if (secret) this.role.addToPolicy(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secret.secretFullArn ?? secretArnPattern(`${org.api_key_secret_id}-??????`)] }));
   }
 
   /** Only the prefix check of the default org, for a function that reads no secret. */
