@@ -4,9 +4,9 @@
 //
 // Before it runs, the worker re-reads the org's registry entry (a disabled or removed org does
 // nothing, even for a message queued before), skips a tick older than its rules' shortest period
-// (recorded `skipped_stale` under the org's account), and checks that the key in the org's secret
-// answers for the org's ad account (once per key, per warm container): another org's key would
-// act on another org's campaigns. Each org has its own engine (cached per warm container): its
+// (recorded `skipped_stale` under the org's account), and uses only keys that answered for the
+// org's ad account (each key checked once, per warm container, before its first use): another
+// org's key would act on another org's campaigns. Each org has its own engine (cached per warm container): its
 // key from its own Secrets Manager secret, its ad account (its records' prefix), and so its own
 // request ledger (the ledger is keyed by account and key fingerprint).
 //
@@ -24,8 +24,10 @@ import { recordStaleOccurrence } from '../engine/skipped';
 import { TICK_SCHEDULE_ID } from '../orgs/plan';
 import type { OrgEntry } from '../orgs/schema';
 import { compileRuleSet, type CompiledRuleSet } from '../rules/compile';
+import { RequestBudget } from '../thrad/budget';
 import { ThradClient } from '../thrad/client';
-import { SecretsManagerApiKeyProvider } from '../thrad/keys';
+import { keyFingerprint } from '../shared/secrets';
+import { SecretsManagerApiKeyProvider, StaticApiKeyProvider, type ApiKeyProvider } from '../thrad/keys';
 import { WIRE_PROFILE_ENV, WIRE_PROFILE_NAMES, wireProfileNamed, type WireProfile } from '../thrad/wire';
 import { HandlerConfigError, InvalidTickMessageError, KeyAccountMismatchError, RunFailedError } from './errors';
 import { baseRuntime, bundledRules, engineLogger, publishCycleMetrics, SAFETY_MARGIN_MS, secretOutsidePrefix, type BaseRuntime, type HandlerContext, type HandlerOverrides } from './runtime';
@@ -57,12 +59,47 @@ interface OrgRuntime {
   /** What the engine was built from: a changed entry builds a new one. */
   fingerprint: string;
   org: OrgEntry;
+  keys: AccountBoundKeyProvider;
   client: ThradClient;
-  /** The ad account the key must answer for (the entry's; for a default org without one, the first the key answered). */
-  accountId: string | undefined;
   engine: Engine | undefined;
-  /** Key fingerprints checked against the account. */
-  verified: Set<string>;
+}
+
+/**
+ * The org's key provider, bound to its ad account: every key it hands out (the first, one read
+ * again after its cache expires, one re-read after a 401) has answered GET /ad_account for the
+ * org's account before anything uses it, so a secret that now holds another organization's key is
+ * refused (KeyAccountMismatchError), never used to act. For a default org without a known account,
+ * the first key's account becomes the one every later key must answer for.
+ */
+class AccountBoundKeyProvider implements ApiKeyProvider {
+  readonly source: string;
+  private readonly verified = new Set<string>();
+  constructor(
+    private readonly inner: ApiKeyProvider,
+    private readonly orgId: string,
+    public accountId: string | undefined,
+    private readonly accountOf: (key: string) => Promise<string>,
+  ) {
+    this.source = inner.source;
+  }
+
+  async getKey(): Promise<string> {
+    return this.bound(await this.inner.getKey());
+  }
+
+  async refresh(): Promise<string> {
+    return this.bound(await this.inner.refresh());
+  }
+
+  private async bound(key: string): Promise<string> {
+    const fp = keyFingerprint(key);
+    if (this.verified.has(fp) && this.accountId !== undefined) return key;
+    const keyAccount = await this.accountOf(key);
+    if (this.accountId !== undefined && keyAccount !== this.accountId) throw new KeyAccountMismatchError(this.orgId, this.accountId, keyAccount, this.inner.source);
+    this.accountId = keyAccount;
+    this.verified.add(fp);
+    return key;
+  }
 }
 
 interface WorkerRuntime extends BaseRuntime {
@@ -101,7 +138,7 @@ async function currentEntry(rt: WorkerRuntime, message: TickMessage): Promise<Or
   return { notServed: registered ? `ad account ${message.ad_account_id ?? '?'} is now served by "${registered.org_id}"` : 'the organization is no longer in the registry' };
 }
 
-function orgRuntime(rt: WorkerRuntime, org: OrgEntry, overrides: HandlerOverrides): OrgRuntime {
+function orgRuntime(rt: WorkerRuntime, org: OrgEntry, overrides: HandlerOverrides, deadlineMs: () => number): OrgRuntime {
   const fingerprint = `${org.api_key_secret_id ?? ''}|${org.ad_account_id ?? ''}`;
   const cached = rt.orgs.get(org.org_id);
   if (cached && cached.fingerprint === fingerprint) {
@@ -111,23 +148,23 @@ function orgRuntime(rt: WorkerRuntime, org: OrgEntry, overrides: HandlerOverride
   const secretId = org.api_key_secret_id;
   if (secretId === undefined) throw new HandlerConfigError(`Organization "${org.org_id}" has no api_key_secret_id.`);
   const { env, logger, clock } = rt;
-  const keyProvider = new SecretsManagerApiKeyProvider({ secretId, client: rt.secrets, cacheTtlMs: Number(env.THRAD_API_KEY_CACHE_TTL_MS ?? 300_000) });
-  const client = new ThradClient({ baseUrl: env.THRAD_API_BASE_URL, keyProvider, wireProfile: rt.wireProfile, clock, fetch: overrides.fetch, onEvent: (event) => logger.debug('thrad api', { ...event, org_id: org.org_id }) });
-  const created: OrgRuntime = { fingerprint, org, client, accountId: org.ad_account_id, engine: undefined, verified: new Set() };
+  const options = { baseUrl: env.THRAD_API_BASE_URL, wireProfile: rt.wireProfile, clock, fetch: overrides.fetch };
+  const secret = new SecretsManagerApiKeyProvider({ secretId, client: rt.secrets, cacheTtlMs: Number(env.THRAD_API_KEY_CACHE_TTL_MS ?? 300_000) });
+  // The check is made with that key alone, and counted in the org's request budget.
+  const budget = new RequestBudget(clock);
+  const accountOf = async (key: string): Promise<string> => (await new ThradClient({ ...options, budget, keyProvider: new StaticApiKeyProvider(key) }).getAdAccount({ deadlineMs: deadlineMs() })).id;
+  const keys = new AccountBoundKeyProvider(secret, org.org_id, org.ad_account_id, accountOf);
+  const client = new ThradClient({ ...options, budget, keyProvider: keys, onEvent: (event) => logger.debug('thrad api', { ...event, org_id: org.org_id }) });
+  const created: OrgRuntime = { fingerprint, org, keys, client, engine: undefined };
   rt.orgs.set(org.org_id, created);
   return created;
 }
 
-/** The org's engine, once the key in its secret is known to answer for its ad account. */
-async function verifiedEngine(rt: WorkerRuntime, o: OrgRuntime, deadlineMs: number): Promise<{ engine: Engine; accountId: string }> {
-  const fp = await o.client.currentKeyFingerprint();
-  if (!o.verified.has(fp) || o.accountId === undefined) {
-    const account = await o.client.getAdAccount({ deadlineMs });
-    if (o.accountId !== undefined && account.id !== o.accountId) throw new KeyAccountMismatchError(o.org.org_id, o.accountId, account.id, o.org.api_key_secret_id ?? '?');
-    o.accountId = account.id;
-    o.verified.add(await o.client.currentKeyFingerprint());
-  }
-  const accountId = o.accountId;
+/** The org's engine, once the key its secret holds now is known to answer for its ad account. */
+async function verifiedEngine(rt: WorkerRuntime, o: OrgRuntime): Promise<{ engine: Engine; accountId: string }> {
+  await o.keys.getKey();
+  const accountId = o.keys.accountId;
+  if (accountId === undefined) throw new HandlerConfigError(`Organization "${o.org.org_id}": no ad account after its key was checked.`);
   o.engine ??= new Engine({ client: o.client, store: rt.store, rules: rt.rules, notifier: rt.notifier, logger: engineLogger(rt.logger), clock: rt.clock, accountId, maxChangeFraction: rt.maxChangeFraction });
   return { engine: o.engine, accountId };
 }
@@ -145,18 +182,18 @@ async function runTick(rt: WorkerRuntime, record: TickRecord, context: HandlerCo
     return { kind: 'not_served', org_id: message.org_id, reason: entry.notServed };
   }
   const deadlineMs = Date.now() + context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS;
-  const o = orgRuntime(rt, entry, overrides);
+  const o = orgRuntime(rt, entry, overrides, () => deadlineMs);
   const nowMs = rt.clock.nowMs();
   const ageMs = nowMs - tickMs;
   if (ageMs > message.period_seconds * 1000) {
     // A tick run later than its rules' shortest period acts on an occurrence the next one replaces.
-    const accountId = o.accountId ?? (await verifiedEngine(rt, o, deadlineMs)).accountId;
+    const accountId = o.keys.accountId ?? (await verifiedEngine(rt, o)).accountId;
     const summary = await recordStaleOccurrence(rt.store, { accountId, scheduleId: TICK_SCHEDULE_ID, scheduledMs: tickMs, ruleIds: message.rule_ids, trigger: 'schedule', nowMs, message: `Delivered ${Math.round(ageMs / 1000)} s after its tick, more than the shortest period of its rules (${message.period_seconds} s); skipped` });
     logger.warn('skipped a stale tick', { age_seconds: Math.round(ageMs / 1000), period_seconds: message.period_seconds });
     metrics.addMetric('StaleDeliveries', MetricUnit.Count, 1);
     return { kind: 'skipped_stale', org_id: message.org_id, run_id: summary.run_id };
   }
-  const { engine } = await verifiedEngine(rt, o, deadlineMs);
+  const { engine } = await verifiedEngine(rt, o);
   const { summary } = await engine.runCycle({ ruleIds: message.rule_ids, scheduledTime: tickMs, scheduleId: TICK_SCHEDULE_ID, deadlineMs, trigger: 'schedule' });
   publishCycleMetrics(metrics, summary);
   // A run that could not work fails its message: it is retried (the claim is taken over), then dead-lettered.

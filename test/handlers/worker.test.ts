@@ -213,9 +213,27 @@ describe('planner → tick queue → worker', () => {
     const result = await worker(eventOf(recordOf(message)), context);
     vi.restoreAllMocks();
     expect(result.batchItemFailures).toHaveLength(1);
-    expect(worker.lastOutcomes[0]).toMatchObject({ kind: 'failed', org_id: 'beta', error: expect.stringContaining(`KeyAccountMismatchError: Organization "beta" is registered for ad account ${ACCOUNT_B}, but the key in thrad-rules/orgs/beta answers for ${ACCOUNT_ID}`) as string });
+    expect(worker.lastOutcomes[0]).toMatchObject({ kind: 'failed', org_id: 'beta', error: expect.stringContaining(`KeyAccountMismatchError: Organization "beta" is registered for ad account ${ACCOUNT_B}, but the key in Secrets Manager secret thrad-rules/orgs/beta answers for ${ACCOUNT_ID}: nothing was run`) as string });
     expect(posts(acme)).toEqual([]);
     expect(acme.requests().map((r) => r.path)).toEqual(['/v1/ad_account']);
+  });
+
+  it("checks a key that changes in the secret (its cache expired) before using it: another org's key is refused", async () => {
+    const worker = workerWith({ THRAD_API_KEY_CACHE_TTL_MS: '0' });
+    const first = (await plan(NY_22)).find((m) => m.groupId === 'beta');
+    if (!first) throw new Error('no message for beta');
+    expect(await worker(eventOf(recordOf(first)), context)).toEqual({ batchItemFailures: [] });
+    expect(posts(beta)).toHaveLength(2);
+    keys.set(secretOf('beta'), KEY);
+    clock.set(NY_22 + 15 * 60_000 + 20_000);
+    const next = (await plan(NY_22 + 15 * 60_000)).find((m) => m.groupId === 'beta');
+    if (!next) throw new Error('no message for beta');
+    const result = await worker(eventOf(recordOf(next)), context);
+    vi.restoreAllMocks();
+    expect(result.batchItemFailures).toHaveLength(1);
+    expect(worker.lastOutcomes[0]).toMatchObject({ kind: 'failed', error: expect.stringContaining('KeyAccountMismatchError') as string });
+    // acme's sandbox answered the one check, and nothing else.
+    expect(acme.requests().map((r) => `${r.method} ${r.path}`)).toEqual(['GET /v1/ad_account']);
   });
 
   it.each([
