@@ -1,5 +1,6 @@
-// The CDK app: `npx cdk deploy` (or `npm run synth` offline). Context: stage, secretName or
-// secretArn, alarmEmail, retentionDays, apiBaseUrl, adAccountId, rulesDir, wireProfile, maxChangePercent (README, "Deploying").
+// The CDK app: `npx cdk deploy` (or `npm run synth` offline). Context: stage, orgSecretPrefix,
+// workerConcurrency, secretName or secretArn (the default org), defaultOrgId, adAccountId,
+// alarmEmail, retentionDays, apiBaseUrl, rulesDir, wireProfile, maxChangePercent (README, "Deploying to AWS").
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { configFromContext, shippedRules } from './config';

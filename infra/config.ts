@@ -1,9 +1,10 @@
 // Synth-time configuration: context parameters, and the rules shipped with the deployment,
-// validated (an invalid rule fails the synth with the validator's message) and grouped into one
-// EventBridge Scheduler schedule per distinct (expression, time zone).
+// validated (an invalid rule fails the synth with the validator's message) and grouped by
+// (expression, time zone) for the planner, which works out each org's due rules every minute.
 import { resolve } from 'node:path';
 import type { Node } from 'constructs';
 import { maxChangeFractionFrom } from '../functions/actions/limits';
+import { ORG_ID } from '../functions/orgs/schema';
 import { formatIssue } from '../functions/rules/errors';
 import { scheduleGroups, type ScheduleGroup } from '../functions/rules/groups';
 import { loadRuleTexts, readRuleTexts, type LoadedRule, type RuleText } from '../functions/rules/validate';
@@ -13,9 +14,18 @@ export const ROOT = resolve(__dirname, '..');
 
 export interface AutopilotConfig {
   stage: string;
-  /** Import the API key secret by name or ARN; created (with an empty key) when neither is given. */
+  /**
+   * The single-account deployment's key secret, by name or ARN: served as the default org
+   * (`defaultOrgId`) until the registry has an org of that name or ad account.
+   */
   secretName?: string;
   secretArn?: string;
+  /** The default org's name (context `defaultOrgId`, default `default`). */
+  defaultOrgId: string;
+  /** Registered orgs' secrets must be named with this prefix (context `orgSecretPrefix`). */
+  orgSecretPrefix: string;
+  /** The most worker invocations at once, across orgs (context `workerConcurrency`, 2–1000). */
+  workerConcurrency: number;
   alarmEmail?: string;
   retentionDays: number;
   apiBaseUrl?: string;
@@ -34,6 +44,12 @@ export class RuleSynthError extends Error {
   }
 }
 
+export const DEFAULT_ORG_SECRET_PREFIX = 'thrad-rules/orgs/';
+export const DEFAULT_WORKER_CONCURRENCY = 10;
+export const DEFAULT_ORG_ID = 'default';
+/** Characters of a Secrets Manager secret name (no wildcards: the prefix becomes an IAM resource). */
+const SECRET_PREFIX = /^[A-Za-z0-9/_+=.@-]{1,400}$/;
+
 function optional(node: Node, key: string): string | undefined {
   const value: unknown = node.tryGetContext(key);
   return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
@@ -47,10 +63,21 @@ export function configFromContext(node: Node): AutopilotConfig {
   const limitRaw: unknown = node.tryGetContext('maxChangePercent');
   const limit = maxChangeFractionFrom(typeof limitRaw === 'number' || typeof limitRaw === 'string' ? String(limitRaw) : limitRaw === undefined ? undefined : JSON.stringify(limitRaw), 'Context maxChangePercent');
   if ('error' in limit) throw new RuleSynthError(`${limit.error}.`);
+  const concurrencyRaw: unknown = node.tryGetContext('workerConcurrency') ?? DEFAULT_WORKER_CONCURRENCY;
+  const workerConcurrency = typeof concurrencyRaw === 'number' ? concurrencyRaw : typeof concurrencyRaw === 'string' && concurrencyRaw.trim() !== '' ? Number(concurrencyRaw) : Number.NaN;
+  // SQS event sources take a maximum concurrency of 2 to 1000.
+  if (!Number.isInteger(workerConcurrency) || workerConcurrency < 2 || workerConcurrency > 1000) throw new RuleSynthError(`Context workerConcurrency must be a whole number from 2 to 1000 (the most org cycles at once; got ${JSON.stringify(concurrencyRaw)}).`);
+  const orgSecretPrefix = optional(node, 'orgSecretPrefix') ?? DEFAULT_ORG_SECRET_PREFIX;
+  if (!SECRET_PREFIX.test(orgSecretPrefix)) throw new RuleSynthError(`Context orgSecretPrefix must be the start of a secret name (letters, digits and / _ + = . @ -, no wildcards), e.g. thrad-rules/orgs/ (got "${orgSecretPrefix}").`);
+  const defaultOrgId = optional(node, 'defaultOrgId') ?? DEFAULT_ORG_ID;
+  if (!ORG_ID.test(defaultOrgId)) throw new RuleSynthError(`Context defaultOrgId must be 1–63 letters, digits, ".", "_" or "-" (got "${defaultOrgId}").`);
   return {
     stage: optional(node, 'stage') ?? 'prod',
     secretName: optional(node, 'secretName'),
     secretArn: optional(node, 'secretArn'),
+    defaultOrgId,
+    orgSecretPrefix,
+    workerConcurrency,
     alarmEmail: optional(node, 'alarmEmail'),
     retentionDays: retention,
     apiBaseUrl: optional(node, 'apiBaseUrl'),

@@ -23,3 +23,28 @@ export class UnknownOrgError extends Error {
     this.name = 'UnknownOrgError';
   }
 }
+
+/** The registry table refused a change or holds an entry it cannot use; the message says which and why. */
+export class OrgRegistryError extends Error {
+  constructor(
+    message: string,
+    readonly orgId: string | null,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'OrgRegistryError';
+  }
+}
+
+/** `add` of an org_id (or an ad account) the registry already has. */
+export class DuplicateOrgError extends OrgRegistryError {
+  constructor(
+    message: string,
+    orgId: string,
+    /** The org already registered (the same org_id, or the org serving that ad account). */
+    readonly existing: string,
+  ) {
+    super(message, orgId);
+    this.name = 'DuplicateOrgError';
+  }
+}

@@ -1,5 +1,6 @@
-// The CDK stack: what matters for safety asserted on the template, cdk-nag AwsSolutions clean,
-// and a synth that fails on an invalid rule. Bundling is skipped (it is exercised by npm run synth
+// The CDK stack: one schedule → the planner → a FIFO tick queue per org → the worker; what matters
+// for safety asserted on the template (retries, dead letters, encryption, IAM scoped to the org
+// secrets' prefix, alarms), cdk-nag AwsSolutions clean, and a synth that fails on an invalid rule. Bundling is skipped (it is exercised by npm run synth
 // and the benchmark).
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -10,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { TABLE_KEYS } from '../../functions/audit/table';
 import { RuleSynthError } from '../../infra/config';
 import { buildApp } from '../../infra/app';
-import { AUDIT_TABLE_ACTIONS } from '../../infra/constructs/evaluate-function';
+import { AUDIT_TABLE_ACTIONS } from '../../infra/constructs/autopilot-function';
 
 function synth(context: Record<string, unknown> = {}): { template: Template; app: App; stack: ReturnType<typeof buildApp>['stack'] } {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [], ...context } });
@@ -40,90 +41,119 @@ describe('AutopilotStack', () => {
     });
   });
 
-  it('has one schedule per distinct (expression, time zone) of the shipped rules, each with its rule ids', () => {
-    const schedules = template.findResources('AWS::Scheduler::Schedule');
-    const byExpression = Object.values(schedules).map((s) => {
-      const p = s.Properties as { ScheduleExpression: string; ScheduleExpressionTimezone: string; Target: { Input: string; RetryPolicy: { MaximumEventAgeInSeconds: number; MaximumRetryAttempts: number } } };
-      const input = JSON.parse(p.Target.Input) as { rule_ids: string[]; period_seconds: number; scheduled_time: string };
-      return [p.ScheduleExpression, p.ScheduleExpressionTimezone, input.rule_ids.join(','), input.period_seconds, p.Target.RetryPolicy.MaximumEventAgeInSeconds, input.scheduled_time];
-    });
-    expect(byExpression.sort()).toEqual(
-      [
-        ['cron(0 12 * * ? *)', 'America/New_York', 'stalled-ads', 82_800, 82_800, '<aws.scheduler.scheduled-time>'],
-        ['cron(0 22 * * ? *)', 'America/New_York', 'daypart-pause', 82_800, 82_800, '<aws.scheduler.scheduled-time>'],
-        ['cron(0 7 * * ? *)', 'America/New_York', 'daypart-resume', 82_800, 82_800, '<aws.scheduler.scheduled-time>'],
-        ['rate(1 hour)', 'America/New_York', 'ctr-floor', 3_600, 3_600, '<aws.scheduler.scheduled-time>'],
-        ['rate(10 minutes)', 'America/New_York', 'budget-guard', 600, 600, '<aws.scheduler.scheduled-time>'],
-        ['rate(15 minutes)', 'America/New_York', 'bid-down-expensive,cpc-guard,scale-winners', 900, 900, '<aws.scheduler.scheduled-time>'],
-        ['rate(30 minutes)', 'America/New_York', 'cpc-spike-guard', 1_800, 1_800, '<aws.scheduler.scheduled-time>'],
-        ['rate(5 minutes)', 'America/New_York', 'activate-approved', 300, 300, '<aws.scheduler.scheduled-time>'],
-      ].sort(),
-    );
-  });
-
-  it('retries a schedule within its period and sends what it gives up on to the dead-letter queue', () => {
-    template.allResourcesProperties('AWS::Scheduler::Schedule', {
-      FlexibleTimeWindow: { Mode: 'OFF' },
-      Target: Match.objectLike({
-        RetryPolicy: { MaximumEventAgeInSeconds: Match.anyValue(), MaximumRetryAttempts: 2 },
-        DeadLetterConfig: { Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DeadLetters'), 'Arn'] } },
-      }),
-    });
-    template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
+  it('has one schedule, every minute, invoking the planner with the tick: no schedule per rule group', () => {
+    template.resourceCountIs('AWS::Scheduler::Schedule', 1);
+    const [schedule] = Object.values(template.findResources('AWS::Scheduler::Schedule')) as { Properties: { ScheduleExpression: string; FlexibleTimeWindow: unknown; Target: { Arn: unknown; Input: string; RetryPolicy: { MaximumEventAgeInSeconds: number; MaximumRetryAttempts: number }; DeadLetterConfig: unknown } } }[];
+    const p = schedule?.Properties;
+    expect(p?.ScheduleExpression).toBe('rate(1 minute)');
+    expect(p?.FlexibleTimeWindow).toEqual({ Mode: 'OFF' });
+    expect(JSON.parse(p?.Target.Input ?? '{}')).toEqual({ scheduled_time: '<aws.scheduler.scheduled-time>', execution_id: '<aws.scheduler.execution-id>', attempt: '<aws.scheduler.attempt-number>' });
+    expect(p?.Target.RetryPolicy).toEqual({ MaximumEventAgeInSeconds: 240, MaximumRetryAttempts: 2 });
+    expect(p?.Target.Arn).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^PlannerFunction/) as string, 'Arn'] });
+    expect(p?.Target.DeadLetterConfig).toEqual({ Arn: { 'Fn::GetAtt': [expect.stringMatching(/^DeadLetters/) as string, 'Arn'] } });
+    // The planner's own retries stay inside SQS's 5-minute deduplication window, then dead-letter.
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
-      MaximumRetryAttempts: 1,
+      FunctionName: { Ref: Match.stringLikeRegexp('^PlannerFunction') },
+      MaximumRetryAttempts: 2,
+      MaximumEventAgeInSeconds: 240,
       DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DeadLetters'), 'Arn'] } } },
     });
   });
 
-  it('runs the function on Node 22, ARM64, with the Secrets Manager secret and no key in its environment', () => {
-    template.hasResourceProperties('AWS::Lambda::Function', {
-      Runtime: 'nodejs22.x',
-      Architectures: ['arm64'],
-      Environment: {
-        Variables: Match.objectLike({
-          AUDIT_TABLE_NAME: Match.anyValue(),
-          THRAD_API_KEY_SECRET_ID: Match.anyValue(),
-          NOTIFY_TOPIC_ARN: Match.anyValue(),
-          RETENTION_DAYS: '400',
-        }),
-      },
-    });
-    const fn = Object.values(template.findResources('AWS::Lambda::Function'))[0] as { Properties: { Environment: { Variables: Record<string, unknown> } } };
-    expect(Object.keys(fn.Properties.Environment.Variables)).not.toContain('THRAD_ADS_API_KEY');
+  it('queues ticks in an encrypted FIFO queue with explicit dedup ids and a FIFO dead-letter queue', () => {
+    const queues = template.findResources('AWS::SQS::Queue') as Record<string, { Properties: Record<string, unknown> }>;
+    const ticksId = Object.keys(queues).find((id) => id.startsWith('Ticks') && !id.startsWith('TickDeadLetters'));
+    const dlqId = Object.keys(queues).find((id) => id.startsWith('TickDeadLetters'));
+    const ticks = queues[ticksId ?? '']?.Properties;
+    const worker = Object.values(template.findResources('AWS::Lambda::Function')).find((f) => JSON.stringify(f).includes('NOTIFY_TOPIC_ARN')) as { Properties: { Timeout: number } };
+    expect(worker.Properties.Timeout).toBe(300);
+    expect(ticks).toMatchObject({ FifoQueue: true, ContentBasedDeduplication: false, SqsManagedSseEnabled: true, RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] }, maxReceiveCount: 3 } });
+    expect(ticks?.VisibilityTimeout).toBeGreaterThanOrEqual(6 * worker.Properties.Timeout);
+    expect(queues[dlqId ?? '']?.Properties).toMatchObject({ FifoQueue: true, SqsManagedSseEnabled: true });
+    // Every queue refuses plain HTTP.
+    const policies = Object.values(template.findResources('AWS::SQS::QueuePolicy'));
+    expect(policies).toHaveLength(3);
+    for (const policy of policies) expect(JSON.stringify(policy)).toContain('"aws:SecureTransport":"false"');
   });
 
-  it('grants least privilege: no wildcard actions, resources scoped to this stack', () => {
-    const policies = Object.values(template.findResources('AWS::IAM::Policy')) as { Properties: { PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } } }[];
-    const statements = policies.flatMap((p) => p.Properties.PolicyDocument.Statement);
-    for (const statement of statements) {
+  it('feeds the worker one message at a time, reporting failures per message, at most workerConcurrency at once', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { BatchSize: 1, FunctionResponseTypes: ['ReportBatchItemFailures'], ScalingConfig: { MaximumConcurrency: 10 }, EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Ticks'), 'Arn'] } });
+    synth({ workerConcurrency: 25 }).template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: 25 } });
+  });
+
+  it.each([[1], [1001], [2.5], ['many']])('refuses workerConcurrency %j', (value) => {
+    expect(() => synth({ workerConcurrency: value })).toThrow(/Context workerConcurrency must be a whole number from 2 to 1000/);
+  });
+
+  it('runs both functions on Node 22, ARM64, with no key in their environment', () => {
+    const fns = Object.values(template.findResources('AWS::Lambda::Function')) as { Properties: { Runtime: string; Architectures: string[]; Environment: { Variables: Record<string, unknown> } } }[];
+    expect(fns).toHaveLength(2);
+    for (const fn of fns) {
+      expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'] });
+      expect(Object.keys(fn.Properties.Environment.Variables)).not.toContain('THRAD_ADS_API_KEY');
+      expect(Object.keys(fn.Properties.Environment.Variables)).not.toContain('THRAD_API_KEY_SECRET_ID');
+    }
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ AUDIT_TABLE_NAME: Match.anyValue(), NOTIFY_TOPIC_ARN: Match.anyValue(), RETENTION_DAYS: '400', THRAD_ORG_SECRET_PREFIX: 'thrad-rules/orgs/' }) } });
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ AUDIT_TABLE_NAME: Match.anyValue(), TICK_QUEUE_URL: Match.anyValue(), THRAD_ORG_SECRET_PREFIX: 'thrad-rules/orgs/' }) } });
+  });
+
+  it('grants least privilege: the planner lists the registry and sends ticks; the worker reads only secrets under the prefix', () => {
+    const statementsOf = (prefix: string) => {
+      const policies = Object.entries(template.findResources('AWS::IAM::Policy')) as [string, { Properties: { Roles: { Ref: string }[]; PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } } }][];
+      return policies.filter(([, p]) => p.Properties.Roles.some((r) => r.Ref.startsWith(prefix))).flatMap(([, p]) => p.Properties.PolicyDocument.Statement);
+    };
+    const all = [...statementsOf('Planner'), ...statementsOf('Worker'), ...statementsOf('SchedulerRole')];
+    for (const statement of all) {
       for (const action of [statement.Action].flat()) expect(action).not.toMatch(/\*/);
       expect(JSON.stringify(statement.Resource)).not.toBe('"*"');
     }
-    const actions = statements.flatMap((s) => [s.Action].flat()).sort();
-    expect(actions).toEqual(
-      [...AUDIT_TABLE_ACTIONS, 'logs:CreateLogStream', 'logs:PutLogEvents', 'secretsmanager:GetSecretValue', 'sns:Publish', 'sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'lambda:InvokeFunction', 'sqs:SendMessage'].sort(),
+    const planner = statementsOf('Planner');
+    // Ticks to the tick queue; what its async invocations give up on, to the dead-letter queue.
+    expect(planner.flatMap((s) => [s.Action].flat()).sort()).toEqual(['dynamodb:Query', 'logs:CreateLogStream', 'logs:PutLogEvents', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage', 'sqs:SendMessage']);
+    const sends = planner.filter((s) => [s.Action].flat().includes('sqs:SendMessage')).map((s) => JSON.stringify(s.Resource)).sort();
+    expect(sends).toEqual([expect.stringMatching(/DeadLetters/) as string, expect.stringMatching(/"Ticks[0-9A-F]+"/) as string]);
+    expect(JSON.stringify(planner.find((s) => s.Action === 'dynamodb:Query')?.Resource)).toMatch(/\/index\/byTime"\]\]\}$/);
+    const worker = statementsOf('Worker');
+    expect(worker.flatMap((s) => [s.Action].flat()).sort()).toEqual(
+      [...AUDIT_TABLE_ACTIONS, 'logs:CreateLogStream', 'logs:PutLogEvents', 'secretsmanager:GetSecretValue', 'sns:Publish', 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'].sort(),
     );
+    const secretResources = worker.filter((s) => [s.Action].flat().includes('secretsmanager:GetSecretValue')).map((s) => JSON.stringify(s.Resource));
+    expect(secretResources).toEqual(['{"Fn::Join":["",["arn:",{"Ref":"AWS::Partition"},":secretsmanager:",{"Ref":"AWS::Region"},":",{"Ref":"AWS::AccountId"},":secret:thrad-rules/orgs/*"]]}']);
+    expect(JSON.stringify(synth({ orgSecretPrefix: 'acme/thrad/' }).template.toJSON())).toContain(':secret:acme/thrad/*');
+    expect(() => synth({ orgSecretPrefix: 'thrad/*' })).toThrow(/Context orgSecretPrefix must be the start of a secret name/);
     template.resourceCountIs('AWS::IAM::ManagedPolicy', 0);
     template.hasResourceProperties('AWS::IAM::Role', { AssumeRolePolicyDocument: Match.objectLike({ Statement: [Match.objectLike({ Principal: { Service: 'scheduler.amazonaws.com' } })] }) });
+    expect(statementsOf('SchedulerRole').flatMap((s) => [s.Action].flat()).sort()).toEqual(['lambda:InvokeFunction', 'sqs:SendMessage']);
   });
 
-  it('alarms on function errors, dead letters and action failures, to the notifications topic', () => {
-    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as { Properties: { MetricName: string; Namespace: string; AlarmActions: unknown[] } }[];
-    expect(alarms.map((a) => `${a.Properties.Namespace}/${a.Properties.MetricName}`).sort()).toEqual(['AWS/Lambda/Errors', 'AWS/SQS/ApproximateNumberOfMessagesVisible', 'ThradAutopilot/ActionFailures']);
+  it('alarms on queue age, both dead-letter queues, both functions, failed org ticks, unservable orgs and action failures', () => {
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as { Properties: { MetricName: string; Namespace: string; Threshold: number; ComparisonOperator: string; AlarmActions: unknown[] } }[];
+    expect(alarms.map((a) => `${a.Properties.Namespace}/${a.Properties.MetricName}`).sort()).toEqual(
+      ['AWS/Lambda/Errors', 'AWS/Lambda/Errors', 'AWS/SQS/ApproximateAgeOfOldestMessage', 'AWS/SQS/ApproximateNumberOfMessagesVisible', 'AWS/SQS/ApproximateNumberOfMessagesVisible', 'ThradAutopilot/ActionFailures', 'ThradAutopilot/RunFailures', 'ThradAutopilot/UnplannedOrgs'].sort(),
+    );
+    expect(alarms.find((a) => a.Properties.MetricName === 'ApproximateAgeOfOldestMessage')?.Properties).toMatchObject({ Threshold: 120, ComparisonOperator: 'GreaterThanThreshold' });
+    for (const alarm of alarms.filter((a) => a.Properties.MetricName === 'ApproximateNumberOfMessagesVisible')) expect(alarm.Properties).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
     for (const alarm of alarms) expect(JSON.stringify(alarm.Properties.AlarmActions)).toContain('Notifications');
     template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
   });
 
-  it('creates an empty API key secret unless one is imported, and subscribes an alarm email', () => {
-    template.resourceCountIs('AWS::SecretsManager::Secret', 1);
-    const imported = synth({ secretName: 'thrad/api-key', alarmEmail: 'ops@example.com' }).template;
+  it('creates no key secret; a single-account deployment (secretName or secretArn) is served as the default org', () => {
+    template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    const noDefault = Object.values(template.findResources('AWS::Lambda::Function')).map((f) => JSON.stringify(f));
+    for (const fn of noDefault) expect(fn).not.toContain('THRAD_DEFAULT_ORG');
+    const imported = synth({ secretName: 'thrad/api-key', adAccountId: 'acct-1', alarmEmail: 'ops@example.com' }).template;
     imported.resourceCountIs('AWS::SecretsManager::Secret', 0);
-    imported.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ THRAD_API_KEY_SECRET_ID: 'thrad/api-key' }) } });
+    const defaultOrg = JSON.stringify({ org_id: 'default', api_key_secret_id: 'thrad/api-key', ad_account_id: 'acct-1' });
+    imported.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ THRAD_DEFAULT_ORG: defaultOrg, TICK_QUEUE_URL: Match.anyValue() }) } });
+    imported.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ THRAD_DEFAULT_ORG: defaultOrg, AUDIT_TABLE_NAME: Match.anyValue(), NOTIFY_TOPIC_ARN: Match.anyValue() }) } });
     imported.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+    // The worker may read that one secret too (by name: its ARN's random suffix), besides the prefix.
+    expect(JSON.stringify(imported.toJSON())).toContain(':secret:thrad/api-key-??????');
+    const byArn = synth({ secretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:thrad-api-key-AbCdEf', defaultOrgId: 'acme' }).template;
+    byArn.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ THRAD_DEFAULT_ORG: JSON.stringify({ org_id: 'acme', api_key_secret_id: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:thrad-api-key-AbCdEf' }) }) } });
   });
 
-  it.each([{}, { secretName: 'thrad/api-key' }, { secretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:thrad-api-key-AbCdEf' }])('passes cdk-nag AwsSolutions with every finding acknowledged (%j)', (context) => {
+  it.each([{}, { secretName: 'thrad/api-key' }, { secretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:thrad-api-key-AbCdEf' }, { orgSecretPrefix: 'acme/' }])('passes cdk-nag AwsSolutions with every finding acknowledged (%j)', (context) => {
     const built = Object.keys(context).length === 0 ? stack : synth(context).stack;
     const report = new AwsSolutionsChecks().validateScope(built);
     expect(report.violations.map((v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);

@@ -5,7 +5,7 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { HandlerConfigError } from '../../functions/handlers/errors';
-import { createHandler } from '../../functions/handlers/evaluate';
+import { createWorkerHandler } from '../../functions/handlers/worker';
 import { loadConfig } from '../../functions/local/config';
 import { ConfigError } from '../../functions/local/errors';
 import { buildApp } from '../../infra/app';
@@ -14,8 +14,11 @@ import { configFromContext, RuleSynthError } from '../../infra/config';
 const fnEnvironment = (context: Record<string, unknown>): Record<string, unknown> => {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [], ...context } });
   const template = Template.fromStack(buildApp(app).stack);
-  const fn = Object.values(template.findResources('AWS::Lambda::Function'))[0] as { Properties: { Environment: { Variables: Record<string, unknown> } } };
-  return fn.Properties.Environment.Variables;
+  // The worker is the function that speaks to the API.
+  const fns = Object.values(template.findResources('AWS::Lambda::Function')) as { Properties: { Environment: { Variables: Record<string, unknown> } } }[];
+  const worker = fns.find((fn) => 'THRAD_WIRE_PROFILE' in fn.Properties.Environment.Variables);
+  if (!worker) throw new Error('no function with THRAD_WIRE_PROFILE');
+  return worker.Properties.Environment.Variables;
 };
 
 describe('wire profile selection', () => {
@@ -35,8 +38,8 @@ describe('wire profile selection', () => {
   });
 
   it('the Lambda refuses an unknown THRAD_WIRE_PROFILE at cold start', async () => {
-    const handler = createHandler({ env: { AUDIT_TABLE_NAME: 'audit', THRAD_API_KEY_SECRET_ID: 'thrad/api-key', THRAD_WIRE_PROFILE: 'openai', THRAD_RULES_JSON: '[]' } });
-    const error = await handler({}, { getRemainingTimeInMillis: () => 60_000, awsRequestId: 'r1' }).catch((e: unknown) => e);
+    const handler = createWorkerHandler({ env: { AUDIT_TABLE_NAME: 'audit', THRAD_WIRE_PROFILE: 'openai', THRAD_RULES_JSON: '[]' } });
+    const error = await handler({ Records: [] }, { getRemainingTimeInMillis: () => 60_000, awsRequestId: 'r1' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(HandlerConfigError);
     expect((error as Error).message).toBe('THRAD_WIRE_PROFILE must be one of reference, legacy (got "openai").');
   });
