@@ -17,7 +17,9 @@ import {
 import * as z from 'zod';
 import { HELD_CLASSES } from '../actions/types';
 import { systemClock, type Clock } from '../shared/clock';
+import { forEachConcurrent } from '../shared/concurrency';
 import { describeIssues } from '../shared/issues';
+import { assembleLedger, ledgerShardSchema, type LedgerShard, type RuleLedger } from './repeats';
 import { AuditRecordInvalidError, AuditStoreError, AuditTableMissingError } from './errors';
 import {
   ACTION_OUTCOMES,
@@ -31,6 +33,7 @@ import {
   type EntityMemory,
   type MemoryUpdate,
   type Outcome,
+  type RepeatTally,
   type RunSummary,
 } from './records';
 import { createTableInput, DEFAULT_RETENTION_DAYS, INDEXES, TABLE_KEYS } from './table';
@@ -75,7 +78,12 @@ const k = {
   pending: (acct: string) => `A#${acct}#PENDING`,
   capabilities: (acct: string, profile: string) => `A#${acct}#CAP#${profile}`,
   lock: (acct: string, entityId: string, cls: string) => `A#${acct}#L#${entityId}#${cls}`,
+  repeats: (acct: string) => `A#${acct}#REP`,
+  ledgerShard: (ruleId: string, shard: number) => `R#${ruleId}#${shard}`,
 };
+
+/** Rules counted per UpdateItem (DynamoDB caps an expression at 4 KB). */
+const RUN_COUNTS_PER_UPDATE = 100;
 
 const capabilitiesRecordSchema = z.object({ metadata_fields: z.boolean(), zero_impression_items: z.boolean(), detail: z.string(), checked_at_ms: z.number(), expires_at: z.number() });
 export type CapabilitiesRecord = z.infer<typeof capabilitiesRecordSchema>;
@@ -750,5 +758,102 @@ export class AuditStore {
       const [minute = '', writerId = ''] = String(item[TABLE_KEYS.sortKey]).split('#');
       return { minuteMs: Date.parse(minute), writerId, count: typeof item.count === 'number' ? item.count : 0 };
     });
+  }
+
+  // ---- repeats (repeats.ts): runs per rule, and the rules' repeat ledgers ---------------------------
+
+  /** The rules' run counts and repeat ledgers: one GetItem, and one Query per rule. */
+  async repeatLedgers(accountId: string, ruleIds: readonly string[]): Promise<Map<string, RuleLedger>> {
+    const out = new Map<string, RuleLedger>();
+    if (ruleIds.length === 0) return out;
+    const runs = (await this.send('GetItem', () => this.doc.send(new GetCommand({ TableName: this.tableName, Key: { [TABLE_KEYS.partitionKey]: k.repeats(accountId), [TABLE_KEYS.sortKey]: 'RUNS' }, ConsistentRead: true })))).Item ?? {};
+    const num = (value: unknown): number | null => (typeof value === 'number' ? value : null);
+    await forEachConcurrent([...new Set(ruleIds)], 8, async (ruleId) => {
+      const items = await this.queryAll({
+        TableName: this.tableName,
+        KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+        ExpressionAttributeNames: { '#pk': TABLE_KEYS.partitionKey, '#sk': TABLE_KEYS.sortKey },
+        ExpressionAttributeValues: { ':pk': k.repeats(accountId), ':prefix': k.ledgerShard(ruleId, 0).slice(0, -1) },
+        ConsistentRead: true,
+      });
+      // A shard that does not parse is left out: the ledger reads as incomplete, and its entities are written afresh.
+      const shards = items.flatMap((item) => {
+        const parsed = ledgerShardSchema.safeParse(item);
+        return parsed.success && parsed.data.rule_id === ruleId ? [parsed.data] : [];
+      });
+      out.set(ruleId, assembleLedger(ruleId, num(runs[`n_${ruleId}`]) ?? 0, num(runs[`t_${ruleId}`]), shards));
+    });
+    return out;
+  }
+
+  /** Write one shard of a rule's ledger if it is still as read (`expectedVer`; null: absent). False when another run rewrote it meanwhile. */
+  async putLedgerShard(accountId: string, shard: LedgerShard, expectedVer: string | null): Promise<boolean> {
+    return this.conditional('PutItem', () =>
+      this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...shard, [TABLE_KEYS.partitionKey]: k.repeats(accountId), [TABLE_KEYS.sortKey]: k.ledgerShard(shard.rule_id, shard.shard), type: 'repeats' },
+          ConditionExpression: expectedVer === null ? 'attribute_not_exists(#pk)' : 'ver = :ver',
+          ExpressionAttributeNames: expectedVer === null ? { '#pk': TABLE_KEYS.partitionKey } : undefined,
+          ExpressionAttributeValues: expectedVer === null ? undefined : { ':ver': expectedVer },
+        }),
+      ),
+    );
+  }
+
+  /** Empty a rule's ledger whatever it holds (another run wrote it concurrently): its entities are written afresh next time. */
+  async resetLedger(accountId: string, ruleId: string, runId: string): Promise<void> {
+    const shard: LedgerShard = { rule_id: ruleId, shard: 0, shards: 1, epoch: `${runId}#reset`, ver: runId, entries: {} };
+    await this.send('PutItem', () => this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...shard, [TABLE_KEYS.partitionKey]: k.repeats(accountId), [TABLE_KEYS.sortKey]: k.ledgerShard(ruleId, 0), type: 'repeats' } })));
+  }
+
+  /**
+   * Count one run of each rule (an atomic ADD, so concurrent runs both count), noting its engine
+   * time; returns each rule's count before, so a run can tell another counted meanwhile.
+   */
+  async countRuleRuns(accountId: string, ruleIds: readonly string[], nowMs: number): Promise<Map<string, number>> {
+    const before = new Map<string, number>();
+    const unique = [...new Set(ruleIds)];
+    for (let i = 0; i < unique.length; i += RUN_COUNTS_PER_UPDATE) {
+      const chunk = unique.slice(i, i + RUN_COUNTS_PER_UPDATE);
+      const names: Record<string, string> = { '#type': 'type' };
+      chunk.forEach((ruleId, j) => {
+        names[`#n${j}`] = `n_${ruleId}`;
+        names[`#t${j}`] = `t_${ruleId}`;
+      });
+      const output = await this.send('UpdateItem', () =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { [TABLE_KEYS.partitionKey]: k.repeats(accountId), [TABLE_KEYS.sortKey]: 'RUNS' },
+            UpdateExpression: `ADD ${chunk.map((_, j) => `#n${j} :one`).join(', ')} SET #type = :type, ${chunk.map((_, j) => `#t${j} = :now`).join(', ')}`,
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: { ':one': 1, ':now': nowMs, ':type': 'repeat_runs' },
+            ReturnValues: 'UPDATED_OLD',
+          }),
+        ),
+      );
+      for (const ruleId of chunk) {
+        const old = output.Attributes?.[`n_${ruleId}`];
+        before.set(ruleId, typeof old === 'number' ? old : 0);
+      }
+    }
+    return before;
+  }
+
+  /** Write an ended streak's tally on its first record, if that record is still there. */
+  async closeStreak(accountId: string, decisionId: string, tally: RepeatTally): Promise<boolean> {
+    return this.conditional('UpdateItem', () =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [TABLE_KEYS.partitionKey]: k.decision(accountId, decisionId), [TABLE_KEYS.sortKey]: 'DECISION' },
+          UpdateExpression: 'SET repeats = :tally',
+          ConditionExpression: 'attribute_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': TABLE_KEYS.partitionKey },
+          ExpressionAttributeValues: { ':tally': tally },
+        }),
+      ),
+    );
   }
 }
