@@ -762,13 +762,14 @@ export class AuditStore {
 
   // ---- repeats (repeats.ts): runs per rule, and the rules' repeat ledgers ---------------------------
 
-  /** The rules' run counts and repeat ledgers: one GetItem, and one Query per rule. */
-  async repeatLedgers(accountId: string, ruleIds: readonly string[]): Promise<Map<string, RuleLedger>> {
+  /** The rules' run counts and repeat ledgers (default: of every rule ever counted): one GetItem, and one Query per rule. */
+  async repeatLedgers(accountId: string, ruleIds?: readonly string[]): Promise<Map<string, RuleLedger>> {
     const out = new Map<string, RuleLedger>();
-    if (ruleIds.length === 0) return out;
+    if (ruleIds?.length === 0) return out;
     const runs = (await this.send('GetItem', () => this.doc.send(new GetCommand({ TableName: this.tableName, Key: { [TABLE_KEYS.partitionKey]: k.repeats(accountId), [TABLE_KEYS.sortKey]: 'RUNS' }, ConsistentRead: true })))).Item ?? {};
     const num = (value: unknown): number | null => (typeof value === 'number' ? value : null);
-    await forEachConcurrent([...new Set(ruleIds)], 8, async (ruleId) => {
+    const rules = ruleIds ?? Object.keys(runs).flatMap((name) => (name.startsWith('n_') ? [name.slice(2)] : []));
+    await forEachConcurrent([...new Set(rules)], 8, async (ruleId) => {
       const items = await this.queryAll({
         TableName: this.tableName,
         KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',

@@ -186,7 +186,7 @@ describe('repeats: an audit that grows with changes', () => {
     const original = store.repeatLedgers.bind(store);
     store.repeatLedgers = async (accountId, ruleIds) => {
       const read = await original(accountId, ruleIds);
-      await store.countRuleRuns(accountId, ruleIds, r?.sandbox.world.clock.nowMs() ?? 0);
+      await store.countRuleRuns(accountId, ruleIds ?? [], r?.sandbox.world.clock.nowMs() ?? 0);
       return read;
     };
     await cycles(1);
