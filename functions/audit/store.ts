@@ -835,7 +835,7 @@ export class AuditStore {
         ),
       );
       for (const ruleId of chunk) {
-        const old = output.Attributes?.[`n_${ruleId}`];
+        const old: unknown = output.Attributes?.[`n_${ruleId}`];
         before.set(ruleId, typeof old === 'number' ? old : 0);
       }
     }
