@@ -82,6 +82,20 @@ const k = {
   ledgerShard: (ruleId: string, shard: number) => `R#${ruleId}#${shard}`,
 };
 
+/** A ledger shard as stored: its entries as one JSON string (a thousand small maps are slow to marshal, a string is not). */
+function ledgerShardItem(accountId: string, shard: LedgerShard): Record<string, unknown> {
+  return { ...shard, entries: JSON.stringify(shard.entries), [TABLE_KEYS.partitionKey]: k.repeats(accountId), [TABLE_KEYS.sortKey]: k.ledgerShard(shard.rule_id, shard.shard), type: 'repeats' };
+}
+
+function parseJson(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    return null;
+  }
+}
+
 /** Rules counted per UpdateItem (DynamoDB caps an expression at 4 KB). */
 const RUN_COUNTS_PER_UPDATE = 100;
 
@@ -779,7 +793,7 @@ export class AuditStore {
       });
       // A shard that does not parse is left out: the ledger reads as incomplete, and its entities are written afresh.
       const shards = items.flatMap((item) => {
-        const parsed = ledgerShardSchema.safeParse(item);
+        const parsed = ledgerShardSchema.safeParse({ ...item, entries: parseJson(item.entries) });
         return parsed.success && parsed.data.rule_id === ruleId ? [parsed.data] : [];
       });
       out.set(ruleId, assembleLedger(ruleId, num(runs[`n_${ruleId}`]) ?? 0, num(runs[`t_${ruleId}`]), shards));
@@ -793,7 +807,7 @@ export class AuditStore {
       this.doc.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { ...shard, [TABLE_KEYS.partitionKey]: k.repeats(accountId), [TABLE_KEYS.sortKey]: k.ledgerShard(shard.rule_id, shard.shard), type: 'repeats' },
+          Item: ledgerShardItem(accountId, shard),
           ConditionExpression: expectedVer === null ? 'attribute_not_exists(#pk)' : 'ver = :ver',
           ExpressionAttributeNames: expectedVer === null ? { '#pk': TABLE_KEYS.partitionKey } : undefined,
           ExpressionAttributeValues: expectedVer === null ? undefined : { ':ver': expectedVer },
@@ -805,7 +819,7 @@ export class AuditStore {
   /** Empty a rule's ledger whatever it holds (another run wrote it concurrently): its entities are written afresh next time. */
   async resetLedger(accountId: string, ruleId: string, runId: string): Promise<void> {
     const shard: LedgerShard = { rule_id: ruleId, shard: 0, shards: 1, epoch: `${runId}#reset`, ver: runId, entries: {} };
-    await this.send('PutItem', () => this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...shard, [TABLE_KEYS.partitionKey]: k.repeats(accountId), [TABLE_KEYS.sortKey]: k.ledgerShard(ruleId, 0), type: 'repeats' } })));
+    await this.send('PutItem', () => this.doc.send(new PutCommand({ TableName: this.tableName, Item: ledgerShardItem(accountId, shard) })));
   }
 
   /**

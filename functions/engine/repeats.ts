@@ -63,7 +63,10 @@ export async function planRepeats(ctx: RunContext, store: AuditStore, ruleIds: r
   const ledgers = await store.repeatLedgers(ctx.accountId, ruleIds);
   const records = new Map<string, DecisionRecord[]>();
   for (const d of decided) {
-    if (d.record) records.set(d.record.rule_id, [...(records.get(d.record.rule_id) ?? []), d.record]);
+    if (!d.record) continue;
+    const list = records.get(d.record.rule_id);
+    if (list) list.push(d.record);
+    else records.set(d.record.rule_id, [d.record]);
   }
   const suppressed = new Map<string, string>();
   const groups = new Map<string, RunRepeat>();
