@@ -7,6 +7,8 @@
 //            pk = A#<acct>#OCC#<schedule>#<time>     sk = CLAIM         a scheduled occurrence's claim
 //            pk = A#<acct>#S#<entity_id>             sk = STATE         last automated actions on an entity
 //            pk = A#<acct>#K#<key fingerprint>       sk = <minute>      requests made in that minute
+//            pk = A#<acct>#REP                       sk = R#<rule>#<n>  a rule's repeat ledger, shard n (repeats.ts)
+//            pk = A#<acct>#REP                       sk = RUNS          runs per rule (streak counts)
 //   byEntity gsi1pk = A#<acct>#E#<entity_id>         gsi1sk = <evaluated_at>#<decision_id>
 //   byRule   gsi2pk = A#<acct>#R#<rule_id>           gsi2sk = <evaluated_at>#<decision_id>
 //   byRun    gsi3pk = A#<acct>#RUN#<run_id>          gsi3sk = <evaluated_at>#<decision_id>
