@@ -17,7 +17,6 @@ import {
 import * as z from 'zod';
 import { HELD_CLASSES } from '../actions/types';
 import { systemClock, type Clock } from '../shared/clock';
-import { forEachConcurrent } from '../shared/concurrency';
 import { describeIssues } from '../shared/issues';
 import { assembleLedger, ledgerShardSchema, type LedgerShard, type RuleLedger } from './repeats';
 import { AuditRecordInvalidError, AuditStoreError, AuditTableMissingError } from './errors';
@@ -776,41 +775,67 @@ export class AuditStore {
 
   // ---- repeats (repeats.ts): runs per rule, and the rules' repeat ledgers ---------------------------
 
-  /** The rules' run counts and repeat ledgers (default: of every rule ever counted): one GetItem, and one Query per rule. */
+  /**
+   * The rules' run counts and repeat ledgers (default: of every rule ever counted): one BatchGetItem
+   * for the counts and every ledger's first shard, and one more for the other shards of ledgers
+   * that have more than one.
+   */
   async repeatLedgers(accountId: string, ruleIds?: readonly string[]): Promise<Map<string, RuleLedger>> {
     const out = new Map<string, RuleLedger>();
     if (ruleIds?.length === 0) return out;
-    const runs = (await this.send('GetItem', () => this.doc.send(new GetCommand({ TableName: this.tableName, Key: { [TABLE_KEYS.partitionKey]: k.repeats(accountId), [TABLE_KEYS.sortKey]: 'RUNS' }, ConsistentRead: true })))).Item ?? {};
+    const pk = k.repeats(accountId);
+    const items = new Map<string, Record<string, unknown>>();
+    const read = async (sortKeys: readonly string[]): Promise<void> => {
+      for (let i = 0; i < sortKeys.length; i += 100) {
+        await this.drain(
+          'BatchGetItem',
+          sortKeys.slice(i, i + 100).map((sk) => ({ [TABLE_KEYS.partitionKey]: pk, [TABLE_KEYS.sortKey]: sk })),
+          async (keys) => {
+            const output = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }));
+            for (const item of output.Responses?.[this.tableName] ?? []) items.set(String(item[TABLE_KEYS.sortKey]), item);
+            return (output.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as typeof keys;
+          },
+        );
+      }
+    };
+    // A shard that does not parse is left out: the ledger reads as incomplete, and its entities are written afresh.
+    const shardAt = (ruleId: string, index: number): LedgerShard | null => {
+      const item = items.get(k.ledgerShard(ruleId, index));
+      const parsed = item ? ledgerShardSchema.safeParse({ ...item, entries: parseJson(item.entries) }) : null;
+      return parsed?.success && parsed.data.rule_id === ruleId && parsed.data.shard === index ? parsed.data : null;
+    };
+    let rules = ruleIds ? [...new Set(ruleIds)] : [];
+    await read(['RUNS', ...rules.map((ruleId) => k.ledgerShard(ruleId, 0))]);
+    const runs = items.get('RUNS') ?? {};
+    if (!ruleIds) {
+      rules = Object.keys(runs).flatMap((name) => (name.startsWith('n_') ? [name.slice(2)] : []));
+      await read(rules.map((ruleId) => k.ledgerShard(ruleId, 0)));
+    }
+    await read(rules.flatMap((ruleId) => Array.from({ length: Math.max(0, (shardAt(ruleId, 0)?.shards ?? 1) - 1) }, (_, i) => k.ledgerShard(ruleId, i + 1))));
     const num = (value: unknown): number | null => (typeof value === 'number' ? value : null);
-    const rules = ruleIds ?? Object.keys(runs).flatMap((name) => (name.startsWith('n_') ? [name.slice(2)] : []));
-    await forEachConcurrent([...new Set(rules)], 8, async (ruleId) => {
-      const items = await this.queryAll({
-        TableName: this.tableName,
-        KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
-        ExpressionAttributeNames: { '#pk': TABLE_KEYS.partitionKey, '#sk': TABLE_KEYS.sortKey },
-        ExpressionAttributeValues: { ':pk': k.repeats(accountId), ':prefix': k.ledgerShard(ruleId, 0).slice(0, -1) },
-        ConsistentRead: true,
-      });
-      // A shard that does not parse is left out: the ledger reads as incomplete, and its entities are written afresh.
-      const shards = items.flatMap((item) => {
-        const parsed = ledgerShardSchema.safeParse({ ...item, entries: parseJson(item.entries) });
-        return parsed.success && parsed.data.rule_id === ruleId ? [parsed.data] : [];
-      });
+    for (const ruleId of rules) {
+      const head = shardAt(ruleId, 0);
+      const shards = head ? [head, ...Array.from({ length: head.shards - 1 }, (_, i) => shardAt(ruleId, i + 1)).filter((x): x is LedgerShard => x !== null)] : [];
       out.set(ruleId, assembleLedger(ruleId, num(runs[`n_${ruleId}`]) ?? 0, num(runs[`t_${ruleId}`]), shards));
-    });
+    }
     return out;
   }
 
-  /** Write one shard of a rule's ledger if it is still as read (`expectedVer`; null: absent). False when another run rewrote it meanwhile. */
-  async putLedgerShard(accountId: string, shard: LedgerShard, expectedVer: string | null): Promise<boolean> {
+  /**
+   * Write one shard of a rule's ledger if it is still as read: the version read (`expected.ver`),
+   * or, for a shard not read, absent or left over from before the ledger's current resharding
+   * (`expected.epoch`). False when another run rewrote it meanwhile.
+   */
+  async putLedgerShard(accountId: string, shard: LedgerShard, expected: { ver: string } | { epoch: string | null }): Promise<boolean> {
+    const known = 'ver' in expected;
     return this.conditional('PutItem', () =>
       this.doc.send(
         new PutCommand({
           TableName: this.tableName,
           Item: ledgerShardItem(accountId, shard),
-          ConditionExpression: expectedVer === null ? 'attribute_not_exists(#pk)' : 'ver = :ver',
-          ExpressionAttributeNames: expectedVer === null ? { '#pk': TABLE_KEYS.partitionKey } : undefined,
-          ExpressionAttributeValues: expectedVer === null ? undefined : { ':ver': expectedVer },
+          ConditionExpression: known ? 'ver = :ver' : 'attribute_not_exists(#pk) OR epoch <> :epoch',
+          ExpressionAttributeNames: known ? undefined : { '#pk': TABLE_KEYS.partitionKey },
+          ExpressionAttributeValues: known ? { ':ver': expected.ver } : { ':epoch': expected.epoch ?? '' },
         }),
       ),
     );

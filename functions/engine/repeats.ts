@@ -40,7 +40,7 @@ interface LedgerChange {
 }
 
 /** The shards to write for a rule's ledger change: the touched ones, or all of them when the shard count changes. */
-function shardsToWrite(ctx: RunContext, change: LedgerChange): { shard: LedgerShard; expected: string | null }[] {
+function shardsToWrite(ctx: RunContext, change: LedgerChange): { shard: LedgerShard; expected: { ver: string } | { epoch: string | null } }[] {
   const { ledger, next, touched } = change;
   const shards = shardCount(next.size);
   const reshard = ledger.epoch === null || shards !== ledger.shards;
@@ -54,7 +54,10 @@ function shardsToWrite(ctx: RunContext, change: LedgerChange): { shard: LedgerSh
   // Shard 0 names the shard count: written last, so a resharding cut short reads as incomplete.
   return indexes
     .sort((a, b) => b - a)
-    .map((i) => ({ shard: { rule_id: ledger.ruleId, shard: i, shards, epoch, ver: ctx.runId, entries: entries.get(i) ?? {} }, expected: ledger.versions.get(i) ?? null }));
+    .map((i) => {
+      const ver = ledger.versions.get(i);
+      return { shard: { rule_id: ledger.ruleId, shard: i, shards, epoch, ver: ctx.runId, entries: entries.get(i) ?? {} }, expected: ver === undefined ? { epoch: ledger.epoch } : { ver } };
+    });
 }
 
 /** Compare the run's records with the rules' ledgers (one read per rule); nothing is written here. */
