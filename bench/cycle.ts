@@ -3,6 +3,7 @@
 // request log, against the lower bound and against a per-entity design.
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { AuditStore } from '../functions/audit/store';
 import { Engine } from '../functions/engine/cycle';
 import { MemoryNotifier } from '../functions/engine/notifier';
@@ -27,6 +28,27 @@ export interface CycleFigures {
   decisions_recorded: number;
   cycle_seconds: number;
   peak_rss_mb: number;
+  /** Items written to the audit table by the cycle (each PutItem, UpdateItem and batch item). */
+  first_cycle_records: number;
+  /** The same after the first cycle's own actions have been seen once: a second, identical cycle on the same world and table. */
+  steady_state_records_per_cycle: number;
+  /** The cycle in between: what the first cycle's actions changed (written, as every change is). */
+  settle_cycle_records: number;
+}
+
+/** Counts the items a DynamoDB client writes (each PutItem, UpdateItem and BatchWriteItem request item). */
+function countWrites(client: DynamoDBClient): { readonly count: number } {
+  const counter = { count: 0 };
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const input = args.input as { RequestItems?: Record<string, unknown[]> };
+      if (context.commandName === 'PutItemCommand' || context.commandName === 'UpdateItemCommand') counter.count += 1;
+      if (context.commandName === 'BatchWriteItemCommand') for (const items of Object.values(input.RequestItems ?? {})) counter.count += items.length;
+      return next(args);
+    },
+    { step: 'serialize', name: 'bench-count-writes' },
+  );
+  return counter;
 }
 
 const LIST_PAGE = 500;
@@ -61,8 +83,10 @@ export async function runCycleBench(campaigns = 10_000): Promise<CycleFigures> {
     const clock = new ManualClock(BENCH_NOW * 1000);
     // Insights pages are the wire profile's largest (the default profile, as the bench sandbox serves: 2000 in reference).
     const client = new ThradClient({ baseUrl: endpoints.apiUrl, keyProvider: new StaticApiKeyProvider(BENCH_KEY), clock, listPageSize: LIST_PAGE, requestTimeoutMs: 30_000 });
-    const store = new AuditStore({ tableName: 'bench-audit', client: localDynamoClient(endpoints.dynamoEndpoint), clock });
+    const dynamo = localDynamoClient(endpoints.dynamoEndpoint);
+    const store = new AuditStore({ tableName: 'bench-audit', client: dynamo, clock });
     await store.ensureTable();
+    const writes = countWrites(dynamo);
     const rules = cycleRules();
     const set = compileRuleSet(rules.map((rule) => ({ rule, file: 'bench', index: null, version: ruleVersion(rule) })));
     const engine = new Engine({ client, store, rules: set, notifier: new MemoryNotifier(), clock, accountId: BENCH_ACCOUNT });
@@ -76,6 +100,7 @@ export async function runCycleBench(campaigns = 10_000): Promise<CycleFigures> {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     clearInterval(sampler);
     peak = Math.max(peak, process.memoryUsage().rss);
+    const firstCycleRecords = writes.count;
 
     const log = (await (await fetch(`${endpoints.url}/_sandbox/requests`)).json()) as { data: { method: string; path: string; query: Record<string, string[]> }[] };
     const actions = log.data.filter((r) => r.method === 'POST' && /\/(pause|activate|archive)$/.test(r.path)).length;
@@ -99,6 +124,18 @@ export async function runCycleBench(campaigns = 10_000): Promise<CycleFigures> {
       insightsPages += Math.max(1, Math.ceil(rows.length / pageSize));
     }
     if (summary.status !== 'completed') throw new Error(`bench cycle ${summary.status}: ${JSON.stringify(summary.errors)}`);
+    // Then the same cycle twice more, 5 minutes apart (the same complete hours, the same world):
+    // the first of them still writes what the 103 pauses changed (dry-run pauses now find their
+    // campaigns paused); the second, identical one is the steady state.
+    const again = async (): Promise<number> => {
+      clock.advance(5 * 60_000);
+      const before = writes.count;
+      const next = await engine.runCycle({ deadlineMs: Date.now() + 120_000, scheduledTime: clock.nowMs() });
+      if (next.summary.status !== 'completed') throw new Error(`bench cycle ${next.summary.status}: ${JSON.stringify(next.summary.errors)}`);
+      return writes.count - before;
+    };
+    const settleRecords = await again();
+    const steadyRecords = await again();
     return {
       campaigns: entities,
       rules: rules.length,
@@ -110,6 +147,9 @@ export async function runCycleBench(campaigns = 10_000): Promise<CycleFigures> {
       decisions_recorded: decisions.length,
       cycle_seconds: Math.round(seconds * 100) / 100,
       peak_rss_mb: Math.round(peak / 1024 / 1024),
+      first_cycle_records: firstCycleRecords,
+      steady_state_records_per_cycle: steadyRecords,
+      settle_cycle_records: settleRecords,
     };
   } finally {
     child.kill('SIGTERM');

@@ -33,9 +33,11 @@ async function main(): Promise<void> {
     api_requests_ad_level_lower_bound: adLevel.api_requests_ad_level_lower_bound,
     cycle_seconds: cycle.cycle_seconds,
     peak_rss_mb: cycle.peak_rss_mb,
+    first_cycle_records: cycle.first_cycle_records,
+    steady_state_records_per_cycle: cycle.steady_state_records_per_cycle,
     lambda_bundle_kb: bundle.lambda_bundle_kb,
     lambda_cold_load_ms: bundle.lambda_cold_load_ms,
-    setup: { ad_level_ads: adLevel.ad_level_ads, campaigns: cycle.campaigns, rules: cycle.rules, windows: cycle.windows, actions: cycle.actions, decisions_recorded: cycle.decisions_recorded, evaluator_rules: evaluator.rules, evaluator_campaigns: evaluator.campaigns, json_rules_engine_campaigns_measured: evaluator.json_rules_engine_campaigns_measured },
+    setup: { ad_level_ads: adLevel.ad_level_ads, campaigns: cycle.campaigns, rules: cycle.rules, windows: cycle.windows, actions: cycle.actions, decisions_recorded: cycle.decisions_recorded, settle_cycle_records: cycle.settle_cycle_records, evaluator_rules: evaluator.rules, evaluator_campaigns: evaluator.campaigns, json_rules_engine_campaigns_measured: evaluator.json_rules_engine_campaigns_measured },
   };
   const rows: Row[] = [
     { figure: 'evaluations_per_second', value: figures.evaluations_per_second, target: '', ok: null },
@@ -50,6 +52,8 @@ async function main(): Promise<void> {
     { figure: 'api_requests_ad_level_lower_bound', value: figures.api_requests_ad_level_lower_bound, target: '', ok: null },
     { figure: 'cycle_seconds', value: figures.cycle_seconds, target: '< 10', ok: figures.cycle_seconds < 10 },
     { figure: 'peak_rss_mb', value: figures.peak_rss_mb, target: '< 512', ok: figures.peak_rss_mb < 512 },
+    { figure: 'first_cycle_records', value: figures.first_cycle_records, target: '', ok: null },
+    { figure: 'steady_state_records_per_cycle', value: figures.steady_state_records_per_cycle, target: '≤ 1%', ok: figures.steady_state_records_per_cycle <= figures.first_cycle_records / 100 },
     { figure: 'lambda_bundle_kb', value: figures.lambda_bundle_kb, target: '< 1024', ok: figures.lambda_bundle_kb < 1024 },
     { figure: 'lambda_cold_load_ms', value: figures.lambda_cold_load_ms, target: '', ok: null },
   ];

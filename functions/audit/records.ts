@@ -100,6 +100,10 @@ export const apiResultSchema = z.object({
 });
 export type ApiResult = z.infer<typeof apiResultSchema>;
 
+/** How often an unchanged outcome was seen (ISO times, engine clock); `open` while it still recurs. */
+export const repeatTallySchema = z.object({ count: z.number().int().positive(), first_seen: z.string(), last_seen: z.string(), open: z.boolean() });
+export type RepeatTally = z.infer<typeof repeatTallySchema>;
+
 export const decisionRecordSchema = z.object({
   decision_id: z.string(),
   run_id: z.string(),
@@ -155,9 +159,20 @@ export const decisionRecordSchema = z.object({
   /** An action executed on approval: the proposal it carries out. */
   approves: z.string().nullable().default(null),
   message: z.string().nullable().default(null),
+  /**
+   * A non-action outcome that recurred unchanged after this record (same rule, entity, outcome and
+   * reason key: repeats.ts): how often it was seen in all, this record included, and when first and
+   * last. Set on the streak's first record when the streak ends; `audit` adds it to an open one.
+   */
+  repeats: repeatTallySchema.optional(),
   expires_at: z.number().int(),
 });
 export type DecisionRecord = z.infer<typeof decisionRecordSchema>;
+
+
+/** A run's repeats of one (rule, outcome): how many of its decisions were counted, not written, and since when they recur. */
+export const runRepeatSchema = z.object({ rule_id: z.string(), outcome: z.string(), count: z.number().int().nonnegative(), first_seen: z.string(), last_seen: z.string() });
+export type RunRepeat = z.infer<typeof runRepeatSchema>;
 
 export const RUN_STATUSES = ['completed', 'skipped_stale', 'skipped_duplicate', 'failed'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
@@ -180,6 +195,8 @@ export const runSummarySchema = z.object({
   api_requests_remaining: z.number().int().nullable(),
   entities_read: z.number().int(),
   errors: z.array(z.object({ rule_id: z.string().nullable(), code: z.string(), message: z.string() })),
+  /** Decisions counted, not written, because they repeat the last recorded one (per rule and outcome; absent before repeats were counted). */
+  repeats: z.array(runRepeatSchema).default([]),
   expires_at: z.number().int(),
 });
 export type RunSummary = z.infer<typeof runSummarySchema>;
@@ -198,6 +215,7 @@ export function runSummary(identity: RunIdentity, progress: Partial<Omit<RunSumm
     api_requests: 0,
     api_requests_remaining: null,
     entities_read: 0,
+    repeats: [],
     ...identity,
     ...progress,
   };

@@ -18,6 +18,7 @@ import * as z from 'zod';
 import { HELD_CLASSES } from '../actions/types';
 import { systemClock, type Clock } from '../shared/clock';
 import { describeIssues } from '../shared/issues';
+import { assembleLedger, ledgerShardSchema, type LedgerShard, type RuleLedger } from './repeats';
 import { AuditRecordInvalidError, AuditStoreError, AuditTableMissingError } from './errors';
 import {
   ACTION_OUTCOMES,
@@ -31,6 +32,7 @@ import {
   type EntityMemory,
   type MemoryUpdate,
   type Outcome,
+  type RepeatTally,
   type RunSummary,
 } from './records';
 import { createTableInput, DEFAULT_RETENTION_DAYS, INDEXES, TABLE_KEYS } from './table';
@@ -75,7 +77,26 @@ const k = {
   pending: (acct: string) => `A#${acct}#PENDING`,
   capabilities: (acct: string, profile: string) => `A#${acct}#CAP#${profile}`,
   lock: (acct: string, entityId: string, cls: string) => `A#${acct}#L#${entityId}#${cls}`,
+  repeats: (acct: string) => `A#${acct}#REP`,
+  ledgerShard: (ruleId: string, shard: number) => `R#${ruleId}#${shard}`,
 };
+
+/** A ledger shard as stored: its entries as one JSON string (a thousand small maps are slow to marshal, a string is not). */
+function ledgerShardItem(accountId: string, shard: LedgerShard): Record<string, unknown> {
+  return { ...shard, entries: JSON.stringify(shard.entries), [TABLE_KEYS.partitionKey]: k.repeats(accountId), [TABLE_KEYS.sortKey]: k.ledgerShard(shard.rule_id, shard.shard), type: 'repeats' };
+}
+
+function parseJson(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    return null;
+  }
+}
+
+/** Rules counted per UpdateItem (DynamoDB caps an expression at 4 KB). */
+const RUN_COUNTS_PER_UPDATE = 100;
 
 const capabilitiesRecordSchema = z.object({ metadata_fields: z.boolean(), zero_impression_items: z.boolean(), detail: z.string(), checked_at_ms: z.number(), expires_at: z.number() });
 export type CapabilitiesRecord = z.infer<typeof capabilitiesRecordSchema>;
@@ -750,5 +771,129 @@ export class AuditStore {
       const [minute = '', writerId = ''] = String(item[TABLE_KEYS.sortKey]).split('#');
       return { minuteMs: Date.parse(minute), writerId, count: typeof item.count === 'number' ? item.count : 0 };
     });
+  }
+
+  // ---- repeats (repeats.ts): runs per rule, and the rules' repeat ledgers ---------------------------
+
+  /**
+   * The rules' run counts and repeat ledgers (default: of every rule ever counted): one BatchGetItem
+   * for the counts and every ledger's first shard, and one more for the other shards of ledgers
+   * that have more than one.
+   */
+  async repeatLedgers(accountId: string, ruleIds?: readonly string[]): Promise<Map<string, RuleLedger>> {
+    const out = new Map<string, RuleLedger>();
+    if (ruleIds?.length === 0) return out;
+    const pk = k.repeats(accountId);
+    const items = new Map<string, Record<string, unknown>>();
+    const read = async (sortKeys: readonly string[]): Promise<void> => {
+      for (let i = 0; i < sortKeys.length; i += 100) {
+        await this.drain(
+          'BatchGetItem',
+          sortKeys.slice(i, i + 100).map((sk) => ({ [TABLE_KEYS.partitionKey]: pk, [TABLE_KEYS.sortKey]: sk })),
+          async (keys) => {
+            const output = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }));
+            for (const item of output.Responses?.[this.tableName] ?? []) items.set(String(item[TABLE_KEYS.sortKey]), item);
+            return (output.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as typeof keys;
+          },
+        );
+      }
+    };
+    // A shard that does not parse is left out: the ledger reads as incomplete, and its entities are written afresh.
+    const shardAt = (ruleId: string, index: number): LedgerShard | null => {
+      const item = items.get(k.ledgerShard(ruleId, index));
+      const parsed = item ? ledgerShardSchema.safeParse({ ...item, entries: parseJson(item.entries) }) : null;
+      return parsed?.success && parsed.data.rule_id === ruleId && parsed.data.shard === index ? parsed.data : null;
+    };
+    let rules = ruleIds ? [...new Set(ruleIds)] : [];
+    await read(['RUNS', ...rules.map((ruleId) => k.ledgerShard(ruleId, 0))]);
+    const runs = items.get('RUNS') ?? {};
+    if (!ruleIds) {
+      rules = Object.keys(runs).flatMap((name) => (name.startsWith('n_') ? [name.slice(2)] : []));
+      await read(rules.map((ruleId) => k.ledgerShard(ruleId, 0)));
+    }
+    await read(rules.flatMap((ruleId) => Array.from({ length: Math.max(0, (shardAt(ruleId, 0)?.shards ?? 1) - 1) }, (_, i) => k.ledgerShard(ruleId, i + 1))));
+    const num = (value: unknown): number | null => (typeof value === 'number' ? value : null);
+    for (const ruleId of rules) {
+      const head = shardAt(ruleId, 0);
+      const shards = head ? [head, ...Array.from({ length: head.shards - 1 }, (_, i) => shardAt(ruleId, i + 1)).filter((x): x is LedgerShard => x !== null)] : [];
+      out.set(ruleId, assembleLedger(ruleId, num(runs[`n_${ruleId}`]) ?? 0, num(runs[`t_${ruleId}`]), shards));
+    }
+    return out;
+  }
+
+  /**
+   * Write one shard of a rule's ledger if it is still as read: the version read (`expected.ver`),
+   * or, for a shard not read, absent or left over from before the ledger's current resharding
+   * (`expected.epoch`). False when another run rewrote it meanwhile.
+   */
+  async putLedgerShard(accountId: string, shard: LedgerShard, expected: { ver: string } | { epoch: string | null }): Promise<boolean> {
+    const known = 'ver' in expected;
+    return this.conditional('PutItem', () =>
+      this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: ledgerShardItem(accountId, shard),
+          ConditionExpression: known ? 'ver = :ver' : 'attribute_not_exists(#pk) OR epoch <> :epoch',
+          ExpressionAttributeNames: known ? undefined : { '#pk': TABLE_KEYS.partitionKey },
+          ExpressionAttributeValues: known ? { ':ver': expected.ver } : { ':epoch': expected.epoch ?? '' },
+        }),
+      ),
+    );
+  }
+
+  /** Empty a rule's ledger whatever it holds (another run wrote it concurrently): its entities are written afresh next time. */
+  async resetLedger(accountId: string, ruleId: string, runId: string): Promise<void> {
+    const shard: LedgerShard = { rule_id: ruleId, shard: 0, shards: 1, epoch: `${runId}#reset`, ver: runId, entries: {} };
+    await this.send('PutItem', () => this.doc.send(new PutCommand({ TableName: this.tableName, Item: ledgerShardItem(accountId, shard) })));
+  }
+
+  /**
+   * Count one run of each rule (an atomic ADD, so concurrent runs both count), noting its engine
+   * time; returns each rule's count before, so a run can tell another counted meanwhile.
+   */
+  async countRuleRuns(accountId: string, ruleIds: readonly string[], nowMs: number): Promise<Map<string, number>> {
+    const before = new Map<string, number>();
+    const unique = [...new Set(ruleIds)];
+    for (let i = 0; i < unique.length; i += RUN_COUNTS_PER_UPDATE) {
+      const chunk = unique.slice(i, i + RUN_COUNTS_PER_UPDATE);
+      const names: Record<string, string> = { '#type': 'type' };
+      chunk.forEach((ruleId, j) => {
+        names[`#n${j}`] = `n_${ruleId}`;
+        names[`#t${j}`] = `t_${ruleId}`;
+      });
+      const output = await this.send('UpdateItem', () =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { [TABLE_KEYS.partitionKey]: k.repeats(accountId), [TABLE_KEYS.sortKey]: 'RUNS' },
+            UpdateExpression: `ADD ${chunk.map((_, j) => `#n${j} :one`).join(', ')} SET #type = :type, ${chunk.map((_, j) => `#t${j} = :now`).join(', ')}`,
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: { ':one': 1, ':now': nowMs, ':type': 'repeat_runs' },
+            ReturnValues: 'UPDATED_OLD',
+          }),
+        ),
+      );
+      for (const ruleId of chunk) {
+        const old: unknown = output.Attributes?.[`n_${ruleId}`];
+        before.set(ruleId, typeof old === 'number' ? old : 0);
+      }
+    }
+    return before;
+  }
+
+  /** Write an ended streak's tally on its first record, if that record is still there. */
+  async closeStreak(accountId: string, decisionId: string, tally: RepeatTally): Promise<boolean> {
+    return this.conditional('UpdateItem', () =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [TABLE_KEYS.partitionKey]: k.decision(accountId, decisionId), [TABLE_KEYS.sortKey]: 'DECISION' },
+          UpdateExpression: 'SET repeats = :tally',
+          ConditionExpression: 'attribute_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': TABLE_KEYS.partitionKey },
+          ExpressionAttributeValues: { ':tally': tally },
+        }),
+      ),
+    );
   }
 }

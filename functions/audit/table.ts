@@ -7,6 +7,8 @@
 //            pk = A#<acct>#OCC#<schedule>#<time>     sk = CLAIM         a scheduled occurrence's claim
 //            pk = A#<acct>#S#<entity_id>             sk = STATE         last automated actions on an entity
 //            pk = A#<acct>#K#<key fingerprint>       sk = <minute>      requests made in that minute
+//            pk = A#<acct>#REP                       sk = R#<rule>#<n>  a rule's repeat ledger, shard n (repeats.ts)
+//            pk = A#<acct>#REP                       sk = RUNS          runs per rule (streak counts)
 //            pk = A#<acct>#ORG                       sk = REGISTRY      the org serving this account (functions/orgs/table.ts)
 //            pk = ORG#<org_id>                       sk = NAME          the org_id's name guard: which account it names
 //                                                                       (the one key not under an account: org_ids are unique per table)

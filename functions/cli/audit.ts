@@ -1,8 +1,10 @@
 // `thrad-rules audit`: the decision records, newest first, as a table, JSON or CSV.
-import type { DecisionRecord } from '../audit/records';
+import type { DecisionRecord, RepeatTally } from '../audit/records';
 import { OUTCOMES } from '../audit/records';
+import { openTally } from '../audit/repeats';
+import type { AuditStore } from '../audit/store';
 import { describeExplanation } from '../engine/describe';
-import { localStamp } from '../local/format';
+import { localStamp, repeatLine } from '../local/format';
 import { checkTimeFlag, choiceFlag, numberFlag, parseFlags, parseTime, type NumberFlag } from './args';
 import { UsageError } from './errors';
 import { EXIT } from './output';
@@ -15,7 +17,9 @@ export const AUDIT_HELP = `Usage: thrad-rules audit [--entity ID] [--rule ID] [-
                          [--since T] [--until T] [--limit N] [--json | --csv] [--utc] [--rules DIR]
 
 The decision records of the audit trail, newest first: what each rule did to which entity,
-when, why (the values that decided), and what the API answered.
+when, why (the values that decided), and what the API answered. An outcome that is no action
+(would_act, already_in_state, skipped_*) and recurs unchanged is written once and counted after:
+it is shown as "would_act ×96 since …", and in --json as "repeats" on its first record.
 
   --entity ID    one entity's history       --rule ID     one rule's record
   --run ID       one run                    --outcome O   ${OUTCOMES.join(', ')}, pending
@@ -75,6 +79,47 @@ export function toTable(records: readonly DecisionRecord[], timeZone = 'UTC'): s
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
 }
 
+/** A streak of one unchanged outcome: its first record and its tally. */
+export interface Streak {
+  first: DecisionRecord;
+  tally: RepeatTally;
+}
+
+/**
+ * The streaks a query covers: ended ones on the records shown (their tally is stored there), and
+ * open ones from the rules' repeat ledgers that recur within the window (their first record may be
+ * older than it; it is read, at most `limit` of them). Records shown that begin an open streak get
+ * its tally (`repeats`).
+ */
+export async function streaksFor(store: AuditStore, accountId: string, records: DecisionRecord[], query: { entityId?: string; ruleId?: string; outcome?: string; sinceMs?: number; untilMs?: number; limit: number }): Promise<Streak[]> {
+  const streaks: Streak[] = records.flatMap((first) => (first.repeats && !first.repeats.open ? [{ first, tally: first.repeats }] : []));
+  const shown = new Map(records.map((r) => [r.decision_id, r]));
+  const ledgers = await store.repeatLedgers(accountId, query.ruleId === undefined ? undefined : [query.ruleId]);
+  for (const ledger of ledgers.values()) {
+    for (const [entityId, entry] of ledger.entries) {
+      if (streaks.length >= query.limit) break;
+      if ((query.entityId !== undefined && entityId !== query.entityId) || (query.outcome !== undefined && entry.o !== query.outcome)) continue;
+      const tally = openTally(entry, ledger);
+      if (tally.count < 2 || (query.sinceMs !== undefined && Date.parse(tally.last_seen) < query.sinceMs) || (query.untilMs !== undefined && entry.f > query.untilMs)) continue;
+      const first = shown.get(entry.d) ?? (await store.getDecision(accountId, entry.d));
+      if (!first) continue;
+      first.repeats = tally;
+      streaks.push({ first, tally });
+    }
+  }
+  return streaks.sort((a, b) => Date.parse(b.tally.last_seen) - Date.parse(a.tally.last_seen));
+}
+
+/** The streaks as lines for people: rule, entity, and "would_act ×96 since …". */
+export function streakLines(streaks: readonly Streak[], timeZone: string): string[] {
+  if (streaks.length === 0) return [];
+  return [
+    '',
+    'Repeated unchanged (written once, then counted; the decision named is the first):',
+    ...streaks.map(({ first, tally }) => `  ${first.rule_id}  ${first.entity_id === '*' ? '*' : first.entity_name.slice(0, 36)}  ${repeatLine(first.outcome + (first.mode === 'dry_run' ? ' (dry)' : ''), tally, timeZone)}  ${first.decision_id}`),
+  ];
+}
+
 export async function auditCommand(args: string[], ctx: CommandContext): Promise<number> {
   const { values } = parseFlags(
     args,
@@ -104,10 +149,23 @@ export async function auditCommand(args: string[], ctx: CommandContext): Promise
       untilMs: until,
       limit,
     });
+    const accountId = await environment.accountId();
+    // One run's repeats are in its summary; otherwise the streaks the query covers.
+    const streaks = values.run === undefined ? await streaksFor(environment.store, accountId, records, { entityId: values.entity, ruleId: values.rule, outcome, sinceMs: since, untilMs: until, limit }) : [];
+    const runRepeats = values.run === undefined ? [] : ((await environment.store.getRunSummary(accountId, values.run))?.repeats ?? []);
+    const timeZone = displayTimeZone(config, ctx, values.utc);
     if (values.json) ctx.io.out(JSON.stringify(records, null, 2));
     else if (values.csv) ctx.io.out(toCsv(records));
-    else if (records.length === 0) ctx.io.out('No decisions match. (The autopilot records what matched, acted, was skipped or failed; run it with: npm start)');
-    else for (const line of toTable(records, displayTimeZone(config, ctx, values.utc))) ctx.io.out(line);
+    else if (records.length === 0 && streaks.length === 0 && runRepeats.length === 0) ctx.io.out('No decisions match. (The autopilot records what matched, acted, was skipped or failed; run it with: npm start)');
+    else {
+      if (records.length > 0) for (const line of toTable(records, timeZone)) ctx.io.out(line);
+      for (const line of streakLines(streaks, timeZone)) ctx.io.out(line);
+      if (runRepeats.length > 0) {
+        ctx.io.out('');
+        ctx.io.out('Repeated unchanged in this run (counted, not written again):');
+        for (const r of runRepeats) ctx.io.out(`  ${r.rule_id}  ${r.outcome} ×${r.count} (entities), recurring since ${localStamp(r.first_seen, timeZone)}`);
+      }
+    }
     return EXIT.ok;
   });
 }

@@ -4,7 +4,7 @@
 // autopilot did.
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { DecisionRecord } from '../audit/records';
+import type { DecisionRecord, RunRepeat, RunSummary } from '../audit/records';
 import { describeExplanation, formatNumber } from '../engine/describe';
 import { localStamp, shortStamp } from '../local/format';
 import { checkTimeFlag, parseFlags, parseTime } from './args';
@@ -106,8 +106,38 @@ function metricChart(name: string, points: readonly MetricPoint[], fromMs: numbe
   return parts.join('');
 }
 
+/**
+ * The repeats of the runs in a period, per (rule, outcome): the occurrences counted, not written
+ * (each run's summary has its own, so the sum over the period's runs is exact), and when they
+ * first and last recurred.
+ */
+export function repeatTotals(runs: readonly RunSummary[]): RunRepeat[] {
+  const totals = new Map<string, RunRepeat>();
+  for (const run of runs) {
+    for (const r of run.repeats) {
+      const key = `${r.rule_id}|${r.outcome}`;
+      const total = totals.get(key);
+      if (!total) totals.set(key, { ...r });
+      else {
+        total.count += r.count;
+        if (r.first_seen < total.first_seen) total.first_seen = r.first_seen;
+        if (r.last_seen > total.last_seen) total.last_seen = r.last_seen;
+      }
+    }
+  }
+  return [...totals.values()].sort((a, b) => b.count - a.count || a.rule_id.localeCompare(b.rule_id));
+}
+
+function repeatsSection(repeats: readonly RunRepeat[], timeZone: string): string {
+  if (repeats.length === 0) return '';
+  const rows = repeats.map((r) => `<tr><td>${esc(r.rule_id)}</td><td>${esc(r.outcome)}</td><td>×${r.count}</td><td>${esc(localStamp(r.first_seen, timeZone))}</td><td>${esc(localStamp(r.last_seen, timeZone))}</td></tr>`).join('');
+  return `<h2>Repeated unchanged</h2>
+<p class="muted">Outcomes that are no action and recurred exactly as last recorded: written once, then counted (thrad-rules audit shows each entity's).</p>
+<table class="repeats"><thead><tr><th>rule</th><th>outcome</th><th>repeats in this period</th><th>recurring since</th><th>last</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
 /** The page; human-readable times in `timeZone` (default UTC), with its abbreviation. */
-export function renderReport(records: readonly DecisionRecord[], options: { accountId: string; fromMs: number; toMs: number; generatedAt: string; timeZone?: string }): string {
+export function renderReport(records: readonly DecisionRecord[], options: { accountId: string; fromMs: number; toMs: number; generatedAt: string; timeZone?: string; repeats?: readonly RunRepeat[] }): string {
   const timeZone = options.timeZone ?? 'UTC';
   const sorted = [...records].sort((a, b) => Date.parse(a.evaluated_at) - Date.parse(b.evaluated_at));
   const campaigns = new Map<string, string>();
@@ -116,7 +146,10 @@ export function renderReport(records: readonly DecisionRecord[], options: { acco
     if (!campaigns.has(id) || d.level === 'campaign') campaigns.set(id, d.level === 'campaign' ? d.entity_name : (campaigns.get(id) ?? `campaign ${id}`));
   }
   const list = [...campaigns.entries()].map(([id, name]) => ({ id, name })).sort((a, b) => a.name.localeCompare(b.name));
-  const count = (o: string): number => sorted.filter((d) => d.outcome === o).length;
+  const repeats = options.repeats ?? [];
+  const repeated = (o: string): number => repeats.filter((r) => r.outcome === o).reduce((sum, r) => sum + r.count, 0);
+  // Every occurrence: the records, and their repeats counted in the period's runs.
+  const count = (o: string): number => sorted.filter((d) => d.outcome === o).length + repeated(o);
   const sections = list.map((c) => {
     const mine = sorted.filter((d) => (d.campaign_id ?? d.entity_id) === c.id);
     const series = new Map<string, MetricPoint[]>();
@@ -154,7 +187,8 @@ tr.failed td { background: #fef2f2; } tr.would_act td { color: #4b5563; font-sty
 <body>
 <h1>Thrad autopilot report</h1>
 <p class="muted">Ad account ${esc(options.accountId)} · ${esc(period)} · generated ${esc(options.generatedAt)}</p>
-<p class="totals"><span><b>${count('acted')}</b> actions</span><span><b>${count('would_act')}</b> dry-run</span><span><b>${count('failed')}</b> failed</span><span><b>${list.length}</b> campaigns</span></p>
+<p class="totals"><span><b>${count('acted')}</b> actions</span><span><b>${count('would_act')}</b> dry-run</span><span><b>${count('failed')}</b> failed</span><span><b>${list.length}</b> campaigns</span>${repeats.length > 0 ? `<span><b>${repeats.reduce((sum, r) => sum + r.count, 0)}</b> repeated unchanged</span>` : ''}</p>
+${repeatsSection(repeats, timeZone)}
 ${sorted.length === 0 ? '<p>No automated actions in this period.</p>' : `<h2>Timeline of automated actions</h2>
 <p class="legend"><span style="color:${ACTION_COLOR.pause}">▼ pause</span><span style="color:${ACTION_COLOR.activate}">▲ activate</span><span style="color:${ACTION_COLOR.archive}">● archive</span><span style="color:${ACTION_COLOR.notify}">● notify</span><span>hollow: dry run</span><span>✕ failed</span></p>
 ${timeline(sorted, list, options.fromMs, options.toMs, timeZone)}
@@ -183,8 +217,9 @@ export async function reportCommand(args: string[], ctx: CommandContext): Promis
     const timeZone = displayTimeZone(config, ctx, values.utc);
     const accountId = await environment.accountId();
     const records = await environment.store.queryDecisions(accountId, { actionsOnly: true, sinceMs: fromMs, untilMs: toMs, limit: 10_000 });
+    const repeats = repeatTotals(await environment.store.listRuns(accountId, { sinceMs: fromMs, untilMs: toMs, limit: 100_000 }));
     const out = resolve(ctx.cwd, values.out ?? 'thrad-autopilot-report.html');
-    writeFileSync(out, renderReport(records, { accountId, fromMs, toMs, generatedAt: localStamp(new Date().toISOString(), timeZone), timeZone }));
+    writeFileSync(out, renderReport(records, { accountId, fromMs, toMs, generatedAt: localStamp(new Date().toISOString(), timeZone), timeZone, repeats }));
     ctx.io.out(`Wrote ${out}: ${records.length} actions across ${new Set(records.map((r) => r.campaign_id ?? r.entity_id)).size} campaigns, ${localStamp(new Date(fromMs).toISOString(), timeZone)} – ${localStamp(new Date(toMs).toISOString(), timeZone)}.`);
     return EXIT.ok;
   });

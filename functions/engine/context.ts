@@ -1,7 +1,7 @@
 // Per-run state, apart from the engine's definitions (json-rules-engine's Almanac is the model):
 // who the run is, the one instant its windows and evaluation use, its deadline, and what it has
 // settled so far. A fresh one per run, so nothing of one run leaks into the next in a warm Lambda.
-import type { DecisionRecord, RunSummary, Trigger } from '../audit/records';
+import type { DecisionRecord, RunRepeat, RunSummary, Trigger } from '../audit/records';
 import type { RunMode } from '../audit/store';
 import type { Clock } from '../shared/clock';
 
@@ -10,6 +10,8 @@ export class Tally {
   readonly decisions: DecisionRecord[] = [];
   readonly counts: Record<string, number> = {};
   readonly perRule: Record<string, Record<string, number>> = {};
+  /** Decisions counted, not written, because they repeat the last recorded one (engine/repeats.ts). */
+  repeats: RunRepeat[] = [];
 
   bump(key: string, by = 1, ruleId?: string): void {
     this.counts[key] = (this.counts[key] ?? 0) + by;

@@ -5,8 +5,9 @@
 //   read       lists and ranged insights, every window resolved once (reads.ts)
 //   evaluate   rules × entities → candidates (evaluate.ts)
 //   decide     ownership, the policy, records, memory updates (decide.ts)
+//   repeats    which records repeat the last recorded outcome of their (rule, entity) (repeats.ts)
 //   act        intents through the one executor (act.ts, intents.ts)
-//   record     the other decisions, the memory, the run summary, the digest
+//   record     the other decisions (repeats counted, not written), the memory, the ledgers, the run summary, the digest
 //
 // The same code runs in the Lambda handler, the local runner and the simulator; preview runs the
 // read, evaluate and decide phases only, and records nothing.
@@ -14,7 +15,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { DEFAULT_MAX_CHANGE_PERCENT } from '../actions/limits';
 import { snapshotOf } from '../actions/snapshot';
 import type { EntitySnapshot } from '../actions/types';
-import { runSummary, type DecisionRecord, type RunSummary, type Trigger } from '../audit/records';
+import { runSummary, type DecisionRecord, type MemoryUpdate, type RunSummary, type Trigger } from '../audit/records';
 import type { AuditStore, RunMode } from '../audit/store';
 import { durationMs, type CompiledRule, type CompiledRuleSet } from '../rules/compile';
 import { planReads } from '../rules/plan';
@@ -33,6 +34,7 @@ import { errorAttributes, silentLogger, type EngineLogger } from './logger';
 import type { Notifier } from './notifier';
 import { readForPlan, type ReadResult } from './reads';
 import { reconcileIntents } from './reconcile';
+import { planRepeats, type RepeatPlan } from './repeats';
 import { unavailableRecord } from './record';
 
 export interface EngineDeps {
@@ -130,6 +132,16 @@ function errorEntry(error: unknown): RunSummary['errors'][number] {
   return { rule_id: null, code: error instanceof ThradApiError ? error.code : error instanceof Error ? error.name : 'error', message: error instanceof Error ? error.message : String(error) };
 }
 
+/** Holds taken by a decision that was counted, not written, name the streak's first record (the one in the trail). */
+function withFirstRecords(updates: MemoryUpdate[], suppressed: ReadonlyMap<string, string>): MemoryUpdate[] {
+  if (suppressed.size === 0) return updates;
+  return updates.map((u) => {
+    const held = u.holder?.holder;
+    const first = held?.kind === 'rule' && held.decision_id !== null ? suppressed.get(held.decision_id) : undefined;
+    return first === undefined || !u.holder || held?.kind !== 'rule' ? u : { ...u, holder: { cls: u.holder.cls, holder: { ...held, decision_id: first } } };
+  });
+}
+
 export class Engine {
   private accountId: string | undefined;
   /** This engine's name in the shared request ledger, and what it has already taken from others there. */
@@ -219,11 +231,13 @@ export class Engine {
       const evaluation = evaluateRules(this.deps.rules, selected, reads, ctx.nowMs);
       this.countEvaluation(ctx, evaluation.counts, evaluation.unavailable.length > 0 ? evaluation.unavailable.map((u) => u.rule.id) : []);
       const { decided, memoryUpdates } = await decidePhase(ctx, this.deps.store, evaluation, reads, { readOnly: false, refresh: this.refresher(ctx), layouts: this.deps.rules.layouts, maxChangeFraction: this.maxChangeFraction });
+      const repeats = await planRepeats(ctx, this.deps.store, [...evaluation.counts.keys()], decided);
+      ctx.tally.repeats = repeats.summary;
       // What the run observed is remembered before it acts, so what the actions leave is newer.
-      await this.deps.store.updateEntityMemories(ctx.accountId, memoryUpdates);
+      await this.deps.store.updateEntityMemories(ctx.accountId, withFirstRecords(memoryUpdates, repeats.suppressed));
       await actPhase(ctx, this.executor, decided, this.deps.actionConcurrency ?? 4, (s) => this.settled(ctx, s));
       const unavailable = evaluation.unavailable.map((u) => unavailableRecord(ctx, u.rule, u.failure, reads, this.deps.store.expiresAt()));
-      await this.record(ctx, decided, unavailable, claim === 'taken_over');
+      await this.record(ctx, decided, unavailable, claim === 'taken_over', repeats);
       const result = await finish('completed', entitiesRead);
       if (ctx.claimKey) await this.deps.store.finishOccurrence(accountId, ctx.claimKey, ctx.occurrence, ctx.mode, ctx.runId, 'completed');
       return result;
@@ -321,29 +335,50 @@ export class Engine {
     for (const ruleId of unavailable) ctx.tally.bump('data_unavailable', 1, ruleId);
   }
 
-  /** The record phase: decisions that made no call, and the cooldown memories of dry runs and notifications. */
-  private async record(ctx: RunContext, decided: readonly Decided[], unavailable: readonly DecisionRecord[], takeover: boolean): Promise<void> {
+  /**
+   * The record phase: decisions that made no call (a repeat of the last recorded one is counted,
+   * not written), the cooldown memories of dry runs and notifications, then the repeat ledgers.
+   */
+  private async record(ctx: RunContext, decided: readonly Decided[], unavailable: readonly DecisionRecord[], takeover: boolean, repeats: RepeatPlan): Promise<void> {
     const { store } = this.deps;
-    const plain = [...decided.flatMap((d) => (d.record && d.record.outcome !== 'pending' ? [d.record] : [])), ...unavailable];
+    const settledNow = [...decided.flatMap((d) => (d.record && d.record.outcome !== 'pending' ? [d.record] : [])), ...unavailable];
+    const plain = settledNow.filter((r) => !repeats.suppressed.has(r.decision_id));
     // Dry runs and notifications keep their rules' cooldowns; a proposal blocks a second one until it expires.
     // A run forced to dry run (run --dry-run) remembers apart: it must not put a live process's rules into cooldown.
-    const remembered = plain.flatMap((r) => {
+    // A repeated would_act still moves its rule's cooldown (exactly as when it was written), naming the streak's first record.
+    const remembered = settledNow.flatMap((r) => {
       if (r.action === null) return [];
       const proposal = r.outcome === 'awaiting_approval';
       if (!proposal && !((r.outcome === 'would_act' || r.outcome === 'acted') && durationMs(this.deps.rules.byId.get(r.rule_id)?.rule.guards.cooldown) > 0)) return [];
-      return [{ entityId: r.entity_id, ...(ctx.forcedDryRun ? { forced: true } : {}), remember: { rule_id: r.rule_id, action: r.action, outcome: proposal ? ('proposed' as const) : (r.outcome as 'acted' | 'would_act'), at_ms: ctx.nowMs, entity_updated_at_after: null, decision_id: r.decision_id } }];
+      return [{ entityId: r.entity_id, ...(ctx.forcedDryRun ? { forced: true } : {}), remember: { rule_id: r.rule_id, action: r.action, outcome: proposal ? ('proposed' as const) : (r.outcome as 'acted' | 'would_act'), at_ms: ctx.nowMs, entity_updated_at_after: null, decision_id: repeats.suppressed.get(r.decision_id) ?? r.decision_id } }];
     });
     await store.updateEntityMemories(ctx.accountId, remembered);
+    for (const record of settledNow) if (repeats.suppressed.has(record.decision_id)) this.repeated(ctx, record);
     if (takeover) {
       await forEachConcurrent(plain, STORE_CONCURRENCY, async (record) => {
         const claim = await store.claimDecision(record);
         if (claim.claimed) this.settledRecord(ctx, record);
         else ctx.tally.bump('duplicate');
       });
-      return;
+    } else {
+      await store.putDecisions(plain);
+      for (const record of plain) this.settledRecord(ctx, record);
     }
-    await store.putDecisions(plain);
-    for (const record of plain) this.settledRecord(ctx, record);
+    // After the records they point to: a ledger is never ahead of the trail.
+    try {
+      const { conflicts } = await repeats.commit();
+      if (conflicts.length > 0) this.logger.warn('another run of these rules ran at the same time: their repeat ledgers start over', { ...ctx.log, rule_ids: conflicts });
+    } catch (error) {
+      // The records are written; a ledger left behind only means its entities are written afresh next run.
+      ctx.errors.push({ rule_id: null, code: 'repeats_not_recorded', message: `The repeat ledgers could not be updated (${error instanceof Error ? error.message : String(error)}); the next run writes these rules' outcomes afresh` });
+      this.logger.warn('could not update the repeat ledgers', { ...ctx.log, ...errorAttributes(error) });
+    }
+  }
+
+  /** A decision counted, not written: it repeats the last recorded one of its (rule, entity). */
+  private repeated(ctx: RunContext, record: DecisionRecord): void {
+    ctx.tally.bump(record.outcome, 1, record.rule_id);
+    ctx.tally.bump('repeated', 1, record.rule_id);
   }
 
   private settled(ctx: RunContext, settlement: Settlement): void {
@@ -398,7 +433,7 @@ export class Engine {
   private summarize(ctx: RunContext, selected: readonly CompiledRule[], status: RunSummary['status'], startedReal: number, progress: Partial<RunSummary>): RunSummary {
     return runSummary(
       { run_id: ctx.runId, account_id: ctx.accountId, schedule_id: ctx.scheduleId, scheduled_time: ctx.occurrence, started_at: new Date(ctx.nowMs).toISOString(), status, trigger: ctx.trigger, rule_ids: selected.map((r) => r.id), errors: ctx.errors, expires_at: this.deps.store.expiresAt() },
-      { finished_at: new Date(ctx.clock.nowMs()).toISOString(), duration_ms: Math.round(this.realClock.nowMs() - startedReal), mode_override: ctx.forcedDryRun ? 'dry_run' : null, counts: ctx.tally.counts, per_rule: ctx.tally.perRule, ...progress },
+      { finished_at: new Date(ctx.clock.nowMs()).toISOString(), duration_ms: Math.round(this.realClock.nowMs() - startedReal), mode_override: ctx.forcedDryRun ? 'dry_run' : null, counts: ctx.tally.counts, per_rule: ctx.tally.perRule, repeats: ctx.tally.repeats, ...progress },
     );
   }
 

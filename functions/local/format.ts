@@ -1,6 +1,6 @@
 // The local runner's console lines: one readable line per decision (time, rule, entity, the
 // values that decided, the action, the outcome), one per cycle, and a progress line on terminals.
-import type { DecisionRecord, RunSummary } from '../audit/records';
+import type { DecisionRecord, RepeatTally, RunSummary } from '../audit/records';
 import { ACTIONS, isActionName } from '../actions/registry';
 import { describeExplanation } from '../engine/describe';
 
@@ -75,6 +75,11 @@ export function decisionLine(d: DecisionRecord, timeZone: string): string {
   return `${localStamp(d.scheduled_time, timeZone)}  ${d.rule_id.padEnd(18)} ${verbOf(d.action).padEnd(8)} ${entity}${values ? `  ${values}` : ''}  ${outcome}${detail}`;
 }
 
+/** `would_act ×96 since 2026-11-24 22:00 EST, last 2026-11-25 21:45 EST` (an ended streak: `until …`). */
+export function repeatLine(outcome: string, tally: RepeatTally, timeZone: string): string {
+  return `${outcome} ×${tally.count} since ${localStamp(tally.first_seen, timeZone)}, ${tally.open ? 'last' : 'until'} ${localStamp(tally.last_seen, timeZone)}`;
+}
+
 export function cycleLine(summary: RunSummary, timeZone: string): string {
   const c = summary.counts;
   const parts = [
@@ -86,6 +91,7 @@ export function cycleLine(summary: RunSummary, timeZone: string): string {
     c.no_match ? `${c.no_match} no match` : '',
     c.insufficient_data ? `${c.insufficient_data} not enough data` : '',
     c.data_unavailable ? `${c.data_unavailable} without data` : '',
+    c.repeated ? `${c.repeated} repeated (counted, not written again)` : '',
     Object.entries(c)
       .filter(([k]) => k.startsWith('skipped_') || k === 'already_in_state')
       .map(([k, v]) => `${v} ${k.replace(/_/g, ' ')}`)
