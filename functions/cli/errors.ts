@@ -3,7 +3,7 @@
 // modules throw typed errors with fields (functions/thrad, audit, local); only this file turns
 // them into words for the terminal. Stack traces are printed only when asked for (--debug or
 // THRAD_RULES_DEBUG=1); nothing printed here ever contains the API key.
-import { OrgsFileError, UnknownOrgError } from '../orgs/errors';
+import { OrgRegistryError, OrgsFileError, UnknownOrgError } from '../orgs/errors';
 import { ORG_ID_ENV, ORG_KEY_ENV_ENV } from '../orgs/select';
 import { SimulationInputError } from '../sim/errors';
 import { FixtureError } from '../../sandbox/fixture';
@@ -340,7 +340,7 @@ export function explainError(error: unknown, situation: Situation): Explanation 
   // Written to be read as they are: what could not be opened, and what to do.
   if (error instanceof EnvironmentError) return { lines: [error.message], exit: EXIT.failure };
   if (error instanceof UnknownOrgError) return { lines: [error.message.endsWith('.') ? error.message : `${error.message}.`, 'List them with `thrad-rules orgs list --orgs FILE`.'], exit: EXIT.usage };
-  if (error instanceof OrgsFileError) return { lines: [error.message], exit: EXIT.failure };
+  if (error instanceof OrgsFileError || error instanceof OrgRegistryError) return { lines: [error.message], exit: EXIT.failure };
   if (error instanceof SimulationInputError || error instanceof FixtureError) {
     const problems = error instanceof SimulationInputError ? error.problems : error.problems;
     const file = error instanceof SimulationInputError ? error.file : error.source;

@@ -7,7 +7,10 @@ import { resolve } from 'node:path';
 import { ThradClient } from '../thrad/client';
 import { apiKeyProviderFromEnv } from '../thrad/keys';
 import { loadConfig } from '../local/config';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { localDynamoClient } from '../local/dynalite';
 import { FileOrgRegistry, ORGS_FILE_ENV } from '../orgs/file';
+import { TableOrgRegistry } from '../orgs/table';
 import { orgEntrySchema, keySourceOf, type OrgEntry } from '../orgs/schema';
 import { orgEnvironment } from '../orgs/select';
 import { describeIssues } from '../shared/issues';
@@ -25,7 +28,10 @@ The organizations this deployment serves. Each Thrad organization has its own ke
 per organization) and its own 1,000 requests an hour; everything the autopilot records for an org
 (decisions, claims, the request ledger) is kept under that org's ad account.
 
-The registry is the orgs file (--orgs FILE, or ${ORGS_FILE_ENV}): a JSON array of
+On AWS the registry is the deployment's audit table: set AUDIT_TABLE_NAME (and AWS credentials)
+and give --secret-id (a secret under the deployment's orgSecretPrefix, default thrad-rules/orgs/).
+
+Locally the registry is the orgs file (--orgs FILE, or ${ORGS_FILE_ENV}): a JSON array of
   { "org_id": "acme", "api_key_env": "THRAD_KEY_ACME" }            the key in that variable, or
   { "org_id": "acme", "api_key_secret_id": "thrad-rules/orgs/acme" } the key in that secret,
 each with an optional "rules_dir" (relative to the file), "rule_ids" and "enabled". It never holds
@@ -44,13 +50,19 @@ Exit codes: 0 ok; 1 the key does not answer, or the file is bad; 2 wrong usage.
 Examples:
   npx thrad-rules orgs add --orgs orgs.json --org acme --key-env THRAD_KEY_ACME
   npx thrad-rules orgs list --orgs orgs.json
-  npx thrad-rules orgs disable --orgs orgs.json acme`;
+  npx thrad-rules orgs disable --orgs orgs.json acme
+  AUDIT_TABLE_NAME=<AuditTableName> npx thrad-rules orgs add --org acme --secret-id thrad-rules/orgs/acme`;
 
-function registryFrom(flag: string | undefined, ctx: CommandContext): FileOrgRegistry {
+/** The orgs file (--orgs FILE, THRAD_ORGS_FILE), else the deployment's table (AUDIT_TABLE_NAME). */
+function registryFrom(flag: string | undefined, ctx: CommandContext): FileOrgRegistry | TableOrgRegistry {
   const file = flag ?? ctx.env[ORGS_FILE_ENV]?.trim();
-  if (file === undefined || file === '') throw new UsageError(`orgs: name the orgs file with --orgs FILE (or ${ORGS_FILE_ENV}).`, 'e.g. thrad-rules orgs list --orgs orgs.json');
-  return new FileOrgRegistry(resolve(ctx.cwd, file));
+  if (file !== undefined && file !== '') return new FileOrgRegistry(resolve(ctx.cwd, file));
+  const config = loadConfig({}, ctx.env, ctx.cwd);
+  if (config.tableName) return new TableOrgRegistry({ tableName: config.tableName, client: config.dynamoEndpoint ? localDynamoClient(config.dynamoEndpoint) : new DynamoDBClient({}) });
+  throw new UsageError(`orgs: name the orgs file with --orgs FILE (or ${ORGS_FILE_ENV}), or set AUDIT_TABLE_NAME for a deployment's registry on AWS.`, 'e.g. thrad-rules orgs list --orgs orgs.json');
 }
+
+const where = (registry: FileOrgRegistry | TableOrgRegistry): string => (registry instanceof FileOrgRegistry ? `--orgs ${registry.path}` : '');
 
 function line(org: OrgEntry): string {
   const rules = org.rule_ids ? `rules ${org.rule_ids.join(', ')}` : org.rules_dir ? `rules in ${org.rules_dir}` : 'all rules';
@@ -72,9 +84,9 @@ export async function orgsCommand(args: string[], ctx: CommandContext): Promise<
   const registry = registryFrom(values.orgs, ctx);
   switch (verb) {
     case 'list': {
-      const orgs = registry.read(true);
+      const orgs = registry instanceof FileOrgRegistry ? registry.read(true) : await registry.list();
       if (values.json) ctx.io.out(JSON.stringify(orgs, null, 2));
-      else if (orgs.length === 0) ctx.io.out(`No organizations in ${registry.path}; add one with: thrad-rules orgs add --orgs ${registry.path} --org ID --key-env VAR`);
+      else if (orgs.length === 0) ctx.io.out(`No organizations in ${registry.describe}; add one with: thrad-rules orgs add ${where(registry)} --org ID ${registry instanceof FileOrgRegistry ? '--key-env VAR' : '--secret-id thrad-rules/orgs/ID'}`.replace('  ', ' '));
       else for (const org of orgs) ctx.io.out(line(org));
       return EXIT.ok;
     }
@@ -83,7 +95,7 @@ export async function orgsCommand(args: string[], ctx: CommandContext): Promise<
     case 'disable':
     case 'enable': {
       const [id] = rest;
-      if (id === undefined) throw new UsageError(`orgs ${verb}: name the org (e.g. thrad-rules orgs ${verb} --orgs ${registry.path} acme).`);
+      if (id === undefined) throw new UsageError(`orgs ${verb}: name the org (e.g. thrad-rules orgs ${verb} ${where(registry)} acme).`.replace('  ', ' '));
       const org = await registry.setEnabled(id, verb === 'enable');
       ctx.io.out(`${org.org_id}: ${org.enabled ? 'enabled: the autopilot serves it from its next tick' : 'disabled: the autopilot plans no more runs for it (its records stay)'}.`);
       return EXIT.ok;
@@ -93,7 +105,7 @@ export async function orgsCommand(args: string[], ctx: CommandContext): Promise<
   }
 }
 
-async function addOrg(registry: FileOrgRegistry, values: { org?: string; 'key-env'?: string; 'secret-id'?: string; rules?: string; rule?: string[]; 'no-check'?: boolean }, ctx: CommandContext): Promise<number> {
+async function addOrg(registry: FileOrgRegistry | TableOrgRegistry, values: { org?: string; 'key-env'?: string; 'secret-id'?: string; rules?: string; rule?: string[]; 'no-check'?: boolean }, ctx: CommandContext): Promise<number> {
   if (values.org === undefined) throw new UsageError('orgs add: name the org with --org ID (e.g. --org acme).');
   if ((values['key-env'] === undefined) === (values['secret-id'] === undefined)) throw new UsageError('orgs add: say where its key is with exactly one of --key-env VAR or --secret-id ID (never the key itself).');
   const parsed = orgEntrySchema.safeParse({
@@ -104,6 +116,10 @@ async function addOrg(registry: FileOrgRegistry, values: { org?: string; 'key-en
   });
   if (!parsed.success) throw new UsageError(`orgs add: ${describeIssues(parsed.error.issues, { root: '(org)' }).join('; ')}.`);
   let entry = parsed.data;
+  if (registry instanceof TableOrgRegistry) {
+    if (entry.api_key_secret_id === undefined) throw new UsageError('orgs add: on AWS the key lives in a Secrets Manager secret: give --secret-id (e.g. --secret-id thrad-rules/orgs/acme), not --key-env.');
+    if (values['no-check']) throw new UsageError('orgs add: on AWS the org\'s ad account is read with its key before it is added; --no-check is for the orgs file only.');
+  }
   if (!values['no-check']) {
     const env = orgEnvironment(ctx.env, entry, registry);
     const config = loadConfig({}, env, ctx.cwd);
@@ -124,6 +140,6 @@ async function addOrg(registry: FileOrgRegistry, values: { org?: string; 'key-en
     ctx.io.out(`The key in ${keySourceOf(entry)} answers for ad account ${account.id}${account.name ? ` (${account.name})` : ''}.`);
   }
   await registry.add(entry);
-  ctx.io.out(`Added ${entry.org_id} to ${registry.path}. \`thrad-rules run --orgs ${registry.path}\` serves it from its next tick.`);
+  ctx.io.out(registry instanceof FileOrgRegistry ? `Added ${entry.org_id} to ${registry.path}. \`thrad-rules run --orgs ${registry.path}\` serves it from its next tick.` : `Added ${entry.org_id} to ${registry.describe}: the planner sends its ticks within a minute.`);
   return EXIT.ok;
 }

@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { API_KEY_ENV, API_KEY_SECRET_ENV } from '../thrad/keys';
 import { OrgsFileError, UnknownOrgError } from './errors';
 import { FileOrgRegistry, ORGS_FILE_ENV } from './file';
+import type { OrgRegistry } from './registry';
 import { selectOrg, type OrgEntry } from './schema';
 
 /** The org a process serves, for the account cache and for logs. */
@@ -55,7 +56,7 @@ export function takeOrgFlags(argv: readonly string[], env: NodeJS.ProcessEnv, cw
  * The environment of a command for one org: its key's source (THRAD_ADS_API_KEY from the
  * variable named, or THRAD_API_KEY_SECRET_ID), its ad account when known, its rules folder.
  */
-export function orgEnvironment(env: NodeJS.ProcessEnv, org: OrgEntry, registry: FileOrgRegistry): NodeJS.ProcessEnv {
+export function orgEnvironment(env: NodeJS.ProcessEnv, org: OrgEntry, registry: Pick<OrgRegistry, 'describe'> & { rulesDirOf?: (org: OrgEntry) => string | undefined }): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = { ...env, [ORG_ID_ENV]: org.org_id };
   delete out[API_KEY_ENV];
   delete out[API_KEY_SECRET_ENV];
@@ -63,14 +64,14 @@ export function orgEnvironment(env: NodeJS.ProcessEnv, org: OrgEntry, registry: 
   delete out[ORG_KEY_ENV_ENV];
   if (org.api_key_env !== undefined) {
     const key = env[org.api_key_env];
-    if (key === undefined || key.trim() === '') throw new OrgsFileError(`Organization "${org.org_id}": its key variable ${org.api_key_env} is not set (${registry.describe} says the key is there). Set it, or change the entry's "api_key_env".`, registry.path);
+    if (key === undefined || key.trim() === '') throw new OrgsFileError(`Organization "${org.org_id}": its key variable ${org.api_key_env} is not set (${registry.describe} says the key is there). Set it, or change the entry's "api_key_env".`, registry.describe);
     out[API_KEY_ENV] = key;
     out[ORG_KEY_ENV_ENV] = org.api_key_env;
   } else if (org.api_key_secret_id !== undefined) {
     out[API_KEY_SECRET_ENV] = org.api_key_secret_id;
   }
   if (org.ad_account_id !== undefined) out.THRAD_AD_ACCOUNT_ID = org.ad_account_id;
-  const rulesDir = registry.rulesDirOf(org);
+  const rulesDir = registry.rulesDirOf?.(org);
   if (rulesDir !== undefined) out.THRAD_RULES_DIR = rulesDir;
   return out;
 }

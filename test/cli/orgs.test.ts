@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../functions/cli/main';
 import type { Output } from '../../functions/cli/output';
 import { startEmbeddedDynamo, type EmbeddedDynamo } from '../../functions/local/dynalite';
+import { TableOrgRegistry } from '../../functions/orgs/table';
+import { AuditStore } from '../../functions/audit/store';
 import type { Sandbox } from '../../sandbox/server';
 import { engineRuleInputs } from '../helpers/engine';
 import { engineFixture, KEY } from '../helpers/fixtures';
@@ -125,6 +127,22 @@ describe('thrad-rules orgs, --orgs and --org', () => {
     expect(noFile.err).toContain('no registry of organizations; name one with --orgs FILE or THRAD_ORGS_FILE');
     const viaEnv = await main(['audit', '--org', 'acme', '--limit', '1'], { io: { out: () => undefined, err: () => undefined, isTTY: false }, cwd, env: { ...env, THRAD_ORGS_FILE: orgsFile } });
     expect(viaEnv).toBe(0);
+  });
+
+  it("manages a deployment's registry in the table when no orgs file is named (AUDIT_TABLE_NAME)", async () => {
+    await new AuditStore({ tableName: 'orgs-audit', client: dynamo.client }).ensureTable();
+    const table = new TableOrgRegistry({ tableName: 'orgs-audit', client: dynamo.client });
+    const empty = await cli('orgs', 'list');
+    expect(empty.code).toBe(0);
+    expect(empty.out).toContain('No organizations in the organizations registry in the table orgs-audit');
+    const local = await cli('orgs', 'add', '--org', 'acme', '--key-env', 'KEY_ACME');
+    expect(local.code).toBe(2);
+    expect(local.err).toContain('on AWS the key lives in a Secrets Manager secret: give --secret-id');
+    await table.add({ org_id: 'acme', api_key_secret_id: 'thrad-rules/orgs/acme', ad_account_id: 'acct-acme', enabled: true });
+    const list = await cli('orgs', 'list');
+    expect(list.out).toMatch(/^acme\s+enabled\s+account acct-acme\s+key in the secret thrad-rules\/orgs\/acme/m);
+    expect((await cli('orgs', 'disable', 'acme')).code).toBe(0);
+    expect((await table.list()).map((o) => [o.org_id, o.enabled])).toEqual([['acme', false]]);
   });
 
   it('names the file and the path of a bad orgs file', async () => {
