@@ -214,12 +214,14 @@ export class FixtureError extends Error {
  * creative type per group). A fixture with `organizations` is refused here: use parseAnyFixture.
  */
 export function parseFixture(input: unknown, source = '(inline)'): Fixture {
+  if (isRecord(input) && VALIDATED.has(input) && !('organizations' in input)) return input as Fixture;
   if (isRecord(input) && 'organizations' in input) {
     throw new FixtureError(source, ['organizations: expected a fixture with one organization here (top-level api_keys, account, campaigns); a fixture with "organizations" runs in the sandbox (npm run sandbox)']);
   }
   const fixture = shapeOf(fixtureSchema, input, source);
   const problems = checkOrganizations(organizationsOf(fixture), (o) => (o === 0 ? '' : `organizations[${o}].`));
   if (problems.length > 0) throw new FixtureError(source, problems);
+  VALIDATED.add(fixture);
   return fixture;
 }
 
@@ -229,6 +231,7 @@ export function parseFixture(input: unknown, source = '(inline)'): Fixture {
  * may appear in two places.
  */
 export function parseAnyFixture(input: unknown, source = '(inline)'): AnyFixture {
+  if (isRecord(input) && VALIDATED.has(input)) return input as AnyFixture;
   if (!isRecord(input) || !('organizations' in input)) return parseFixture(input, source);
   const mixed = ORGANIZATION_KEYS.filter((key) => key in input);
   if (mixed.length > 0) {
@@ -240,53 +243,111 @@ export function parseAnyFixture(input: unknown, source = '(inline)'): AnyFixture
   const fixture = shapeOf(multiOrgFixtureSchema, input, source);
   const problems = checkOrganizations(fixture.organizations, (o) => `organizations[${o}].`);
   if (problems.length > 0) throw new FixtureError(source, problems);
+  VALIDATED.add(fixture);
   return fixture;
 }
+
+const worldPartSchema = multiOrgFixtureSchema.omit({ organizations: true });
+
+/** A world's shared fields: everything of a fixture but its organizations. */
+export type WorldHead = z.infer<typeof worldPartSchema>;
+
+/**
+ * A world to load in parts: its shared fields, and its organizations as they come (validated one
+ * at a time, and each dropped once loaded), for worlds too large to hold twice (the generator's).
+ */
+export interface WorldSource {
+  head: WorldHead;
+  organizations: Iterable<FixtureOrganization>;
+}
+
+export function isWorldSource(value: unknown): value is WorldSource {
+  return isRecord(value) && 'head' in value && 'organizations' in value && !Array.isArray(value.organizations);
+}
+
+/** Validate a world's shared fields (a fixture with organizations, without them). */
+export function parseWorldHead(input: unknown, source = '(inline)'): WorldHead {
+  return shapeOf(worldPartSchema, input, source);
+}
+
+/**
+ * Validate organizations one at a time, lazily: each is checked against the schema and against
+ * those before it (ids, keys and account ids unique) as it is taken. The first problem throws.
+ */
+export function* parseOrganizations(inputs: Iterable<unknown>, source = '(inline)'): Generator<FixtureOrganization> {
+  const checker = new OrganizationChecker((o) => `organizations[${o}].`);
+  let index = 0;
+  for (const input of inputs) {
+    const result = organizationSchema.safeParse(input);
+    if (!result.success) throw new FixtureError(source, issueLines(result.error.issues, ['organizations', index]));
+    const problems = checker.check(result.data, index);
+    if (problems.length > 0) throw new FixtureError(source, problems);
+    yield result.data;
+    index += 1;
+  }
+  if (index === 0) throw new FixtureError(source, ['organizations: give at least one organization']);
+}
+
+/** The whole fixture of a world source whose parts were validated (by parseWorldHead / parseOrganizations). */
+export function collectFixture(source: WorldSource): MultiOrgFixture {
+  const fixture: MultiOrgFixture = { ...source.head, organizations: [...source.organizations] };
+  VALIDATED.add(fixture);
+  return fixture;
+}
+
+/**
+ * Fixtures this module validated. Validating one again returns it as it is, so a large world is
+ * not copied twice (generateFixture, then startSandbox); treat a parsed fixture as read-only.
+ */
+const VALIDATED = new WeakSet<object>();
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
+function issueLines(issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[] = []): string[] {
+  return issues.map((issue) => `${paramPath([...prefix, ...issue.path]) || '(root)'}: ${issue.message}`);
+}
+
 function shapeOf<S extends z.ZodType>(schema: S, input: unknown, source: string): z.infer<S> {
   const result = schema.safeParse(input);
-  if (!result.success) {
-    throw new FixtureError(
-      source,
-      result.error.issues.map((issue) => `${paramPath(issue.path) || '(root)'}: ${issue.message}`),
-    );
-  }
+  if (!result.success) throw new FixtureError(source, issueLines(result.error.issues));
   return result.data;
 }
 
 /**
- * Cross-field rules over every organization of a world: ids unique across the whole world (the
- * API's ids are global), each key and each account id in one organization only, end after start,
- * one creative type per ad group, a price on every traffic model. `prefix(o)` is the path of
- * organization o ('' for a single-organization fixture). Keys are named by path, never printed.
+ * Cross-field rules over the organizations of a world, one organization at a time: ids unique
+ * across the whole world (the API's ids are global), each key and each account id in one
+ * organization only, end after start, one creative type per ad group, a price on every traffic
+ * model. `prefix(o)` is the path of organization o ('' for a single-organization fixture). Keys
+ * are named by path, never printed.
  */
-function checkOrganizations(organizations: readonly FixtureOrganization[], prefix: (o: number) => string): string[] {
-  const problems: string[] = [];
-  const seen = new Map<string, string>();
-  const claim = (id: string | undefined, path: () => string): void => {
-    if (id === undefined) return;
-    const previous = seen.get(id);
-    if (previous !== undefined) problems.push(`${path()}.id: duplicate id "${id}" (also at ${previous})`);
-    else seen.set(id, path());
-  };
-  const keyOwners = new Map<string, string>();
-  const accountOwners = new Map<string, string>();
-  organizations.forEach((organization, o) => {
-    const p = prefix(o);
+class OrganizationChecker {
+  private readonly ids = new Map<string, string>();
+  private readonly keyOwners = new Map<string, number>();
+  private readonly accountOwners = new Map<string, number>();
+
+  constructor(private readonly prefix: (o: number) => string) {}
+
+  check(organization: FixtureOrganization, o: number): string[] {
+    const problems: string[] = [];
+    const p = this.prefix(o);
+    const claim = (id: string | undefined, path: () => string): void => {
+      if (id === undefined) return;
+      const previous = this.ids.get(id);
+      if (previous !== undefined) problems.push(`${path()}.id: duplicate id "${id}" (also at ${previous})`);
+      else this.ids.set(id, path());
+    };
     organization.api_keys.forEach((entry, k) => {
       const key = typeof entry === 'string' ? entry : entry.key;
-      const previous = keyOwners.get(key);
-      if (previous !== undefined && !previous.startsWith(`${p}api_keys[`)) {
-        problems.push(`${p}api_keys[${k}]: this key already belongs to another organization (${previous}); each key serves one organization`);
-      } else if (previous === undefined) keyOwners.set(key, `${p}api_keys[${k}]`);
+      const owner = this.keyOwners.get(key);
+      // A key listed twice in one organization is harmless; in two, it could not name one.
+      if (owner !== undefined && owner !== o) problems.push(`${p}api_keys[${k}]: this key already belongs to ${this.prefix(owner).replace(/\.$/, '') || 'another organization'}; each key serves one organization`);
+      else this.keyOwners.set(key, o);
     });
-    const previousAccount = accountOwners.get(organization.account.id);
-    if (previousAccount !== undefined) problems.push(`${p}account.id: duplicate account id "${organization.account.id}" (also at ${previousAccount})`);
-    else accountOwners.set(organization.account.id, `${p}account.id`);
+    const accountOwner = this.accountOwners.get(organization.account.id);
+    if (accountOwner !== undefined) problems.push(`${p}account.id: duplicate account id "${organization.account.id}" (also at ${this.prefix(accountOwner)}account.id)`);
+    else this.accountOwners.set(organization.account.id, o);
     organization.campaigns.forEach((campaign, c) => {
       const cPath = `${p}campaigns[${c}]`;
       claim(campaign.id, () => cPath);
@@ -310,8 +371,14 @@ function checkOrganizations(organizations: readonly FixtureOrganization[], prefi
         });
       });
     });
-  });
-  return problems;
+    return problems;
+  }
+}
+
+/** Every cross-field problem of a whole world's organizations. */
+function checkOrganizations(organizations: readonly FixtureOrganization[], prefix: (o: number) => string): string[] {
+  const checker = new OrganizationChecker(prefix);
+  return organizations.flatMap((organization, o) => checker.check(organization, o));
 }
 
 /** Read and validate a single-organization fixture file. */

@@ -3,8 +3,9 @@
 // holds every organization's entities in global maps (ids are unique across the world, as the
 // API's are); an organization indexes its own, so a request costs O(its organization), never
 // O(all organizations).
-import type { AdGroupRec, AdRec, ApiKeyRec, CampaignRec } from './world';
+import type { Totals } from './delivery';
 import type { TrafficModel } from './fixture';
+import type { AdGroupRec, AdRec, ApiKeyRec, CampaignRec } from './world';
 
 export interface Charge {
   campaign_id: string;
@@ -18,6 +19,8 @@ export interface ModeledAd {
   ad: AdRec;
   group: AdGroupRec;
   model: TrafficModel;
+  /** The whole-hour targets of the hour last accrued, per supply (fixed by seed, ad and hour). */
+  targets?: { hourStart: number; bySupply: readonly Totals[] };
 }
 
 export interface ModeledCampaign {

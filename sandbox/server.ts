@@ -7,7 +7,7 @@ import type { Clock } from '../functions/shared/clock';
 import { keyFingerprint } from '../functions/shared/secrets';
 import type { WireProfileName } from '../functions/thrad/wire';
 import { ApiError, fromZodIssues, invalidValue } from './errors';
-import { parseAnyFixture, type AnyFixture, type AnyFixtureInput, type FixtureInput } from './fixture';
+import { isWorldSource, parseAnyFixture, type AnyFixture, type AnyFixtureInput, type FixtureInput, type WorldSource } from './fixture';
 import { InsightsEngine } from './insights';
 import type { Organization } from './organization';
 import { hash32, mulberry32 } from './random';
@@ -39,8 +39,11 @@ export interface RequestLogEntry {
 }
 
 export interface SandboxOptions {
-  /** One organization at the top level, or several in `organizations`. */
-  fixture?: AnyFixture | AnyFixtureInput;
+  /**
+   * One organization at the top level, or several in `organizations`; or a WorldSource (a large
+   * generated world, `generatedWorld()`), loaded one organization at a time and not kept.
+   */
+  fixture?: AnyFixture | AnyFixtureInput | WorldSource;
   /** 0 = any free port. */
   port?: number;
   seed?: number;
@@ -194,10 +197,17 @@ function noQuery(params: URLSearchParams): void {
 }
 
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
-  const makeWorld = (input: AnyFixture | AnyFixtureInput): World => {
+  // Only these options are kept: the initial fixture is not (a large world is not held twice).
+  const { seed, clockSpeed, realClock, wireProfile, port: listenPort = 0 } = options;
+  const makeWorld = (input: AnyFixture | AnyFixtureInput | WorldSource): World => {
+    const worldOptions = { seed, clockSpeed, realClock };
+    if (isWorldSource(input)) {
+      const head = wireProfile === undefined ? input.head : { ...input.head, behaviour: { ...input.head.behaviour, wire_profile: wireProfile } };
+      return new World({ head, organizations: input.organizations }, worldOptions);
+    }
     const fixture = parseAnyFixture(input);
-    const wire = options.wireProfile === undefined ? fixture : { ...fixture, behaviour: { ...fixture.behaviour, wire_profile: options.wireProfile } };
-    return new World(wire, { seed: options.seed, clockSpeed: options.clockSpeed, realClock: options.realClock });
+    const wire = wireProfile === undefined ? fixture : { ...fixture, behaviour: { ...fixture.behaviour, wire_profile: wireProfile } };
+    return new World(wire, worldOptions);
   };
   let world = makeWorld(options.fixture ?? EMPTY_FIXTURE);
   let insights = new InsightsEngine(world);
@@ -475,8 +485,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       if (parts[0] === 'campaigns' && parts[2] === 'review' && parts.length === 3 && method === 'POST') {
         const body = controlBody(raw, (v) => reviewSchema.safeParse(v));
         // Campaign ids are unique across organizations: the id names its organization.
-        world.sync(world.ownerOf(world.campaign(parts[1] as string)));
-        send(res, 200, world.setReview(parts[1] as string, body.review_status));
+        world.sync(world.ownerOf(world.campaign(parts[1])));
+        send(res, 200, world.setReview(parts[1], body.review_status));
         return;
       }
       if (path === 'faults' && method === 'POST') {
@@ -554,7 +564,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
+    server.listen(listenPort, '127.0.0.1', () => {
       server.off('error', reject);
       resolve();
     });

@@ -12,10 +12,10 @@ import type { Clock } from '../functions/shared/clock';
 import { keyFingerprint } from '../functions/shared/secrets';
 import { behaviourSchema, type Behaviour } from './behaviour';
 import { SandboxClock } from './clock';
-import { accruedBy, AdDelivery, DAY_S, HOUR_S, hourTarget, SUPPLY_LIST, type Span } from './delivery';
+import { accruedBy, AdDelivery, DAY_S, HOUR_S, hourTarget, SUPPLY_LIST, type Span, type Totals } from './delivery';
 import { ApiError, invalidValue, notFound } from './errors';
-import { organizationsOf, type AnyFixture, type Fixture, type FixtureCampaign, type FixtureOrganization, type TrafficModel } from './fixture';
-import { Organization, type Charge, type ModeledCampaign } from './organization';
+import { isWorldSource, organizationsOf, type AnyFixture, type Fixture, type FixtureCampaign, type FixtureOrganization, type TrafficModel, type WorldSource } from './fixture';
+import { Organization, type Charge, type ModeledAd, type ModeledCampaign } from './organization';
 import { hash32, mulberry32, uuidFrom } from './random';
 import {
   adGroupStandaloneCreateSchema,
@@ -150,21 +150,28 @@ export class World {
   private readonly nextRandom: () => number;
   private fileCounter = 0;
 
-  constructor(fixture: AnyFixture, options: WorldOptions = {}) {
+  /** From a validated fixture, or from a source whose organizations come one at a time (loaded as they come). */
+  constructor(from: AnyFixture | WorldSource, options: WorldOptions = {}) {
+    const fixture = isWorldSource(from) ? from.head : from;
+    const organizations = isWorldSource(from) ? from.organizations : organizationsOf(from);
     this.seed = options.seed ?? fixture.seed ?? 1;
     this.nextRandom = mulberry32(hash32(`ids|${this.seed}`));
     const startSeconds = fixture.now ?? Math.floor((options.realClock?.nowMs() ?? Date.now()) / 1000);
     this.clock = new SandboxClock(startSeconds * 1000, options.clockSpeed ?? fixture.clock_speed ?? 0, options.realClock);
     this.behaviour = behaviourSchema.parse(fixture.behaviour ?? {});
     this.remoteImages = fixture.remote_images;
-    organizationsOf(fixture).forEach((input, index) => this.loadOrganization(input, index, startSeconds));
+    let index = 0;
+    for (const input of organizations) {
+      this.loadOrganization(input, index, startSeconds);
+      index += 1;
+    }
   }
 
   // ---- organizations -------------------------------------------------------------------------
 
   /** The first organization: the only one of a single-organization fixture. */
   get primary(): Organization {
-    return this.orgs[0] as Organization;
+    return this.orgs[0];
   }
 
   /** The first organization's account (single-organization API; see `orgs` for the others). */
@@ -194,7 +201,7 @@ export class World {
 
   /** The organization a key, or an entity record, belongs to. */
   ownerOf(record: { org: number }): Organization {
-    return this.orgs[record.org] as Organization;
+    return this.orgs[record.org];
   }
 
   // ---- loading -------------------------------------------------------------------------------
@@ -354,6 +361,14 @@ export class World {
     return out;
   }
 
+  /** An ad's whole-hour targets per supply (SUPPLY_LIST order), computed once per hour however often the hour is synced. */
+  private hourTargets(entry: ModeledAd, hourStart: number): readonly Totals[] {
+    if (entry.targets?.hourStart !== hourStart) {
+      entry.targets = { hourStart, bySupply: SUPPLY_LIST.map((supply) => hourTarget(entry.model, this.seed, entry.ad.id, hourStart, supply)) };
+    }
+    return entry.targets.bySupply;
+  }
+
   /** Traffic for [from, to) inside the hour starting at `hourStart`. */
   private accrueCampaign(org: Organization, campaign: CampaignRec, ads: ModeledCampaign['ads'], hourStart: number, from: number, to: number): void {
     if (campaign.status !== 'active' || campaign.review_status !== 'approved') return;
@@ -362,12 +377,14 @@ export class World {
     if (b <= a) return;
     const f0 = (a - hourStart) / HOUR_S;
     const f1 = (b - hourStart) / HOUR_S;
-    for (const { ad, group, model } of ads) {
+    for (const entry of ads) {
+      const { ad, group } = entry;
       if (ad.status !== 'active' || group.status !== 'active') continue;
-      for (const supply of SUPPLY_LIST) {
+      const targets = this.hourTargets(entry, hourStart);
+      for (const [s, supply] of SUPPLY_LIST.entries()) {
         const remaining = campaign.budget_micros - campaign.spentMicros;
         if (remaining <= 0) break;
-        const target = hourTarget(model, this.seed, ad.id, hourStart, supply);
+        const target = targets[s];
         const end = accruedBy(target, f1);
         const start = accruedBy(target, f0);
         let delta = { impressions: end.impressions - start.impressions, clicks: end.clicks - start.clicks, spendMicros: end.spendMicros - start.spendMicros };
@@ -398,7 +415,7 @@ export class World {
     }
     const match = /^Bearer\s+(\S+)$/.exec(header.trim());
     const now = this.nowSeconds();
-    const record = match ? this.keyIndex.get(match[1] as string) : undefined;
+    const record = match ? this.keyIndex.get(match[1]) : undefined;
     if (!record || (record.expiresAt !== null && record.expiresAt <= now)) {
       throw new ApiError(401, 'authentication_error', 'invalid_api_key', 'Invalid API key.');
     }
