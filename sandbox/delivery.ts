@@ -52,7 +52,11 @@ export function addOverlap(span: Span, rangeStart: number, rangeEnd: number, int
 /** Spans of one ad, sorted by start; generated hours are accumulated in place. */
 export class AdDelivery {
   readonly spans: Span[] = [];
-  private readonly generated = new Map<string, Span>();
+  /**
+   * The generated span of the hour last accrued, per supply. Generation only moves forward in
+   * time, so an hour's span is always the latest one of its supply.
+   */
+  private readonly latest: Partial<Record<SupplyName, Span>> = {};
 
   add(span: Span): void {
     let i = this.spans.length;
@@ -60,13 +64,13 @@ export class AdDelivery {
     this.spans.splice(i, 0, span);
   }
 
-  /** Add generated traffic to the hour span starting at `hourStart` for `supply`. */
+  /** Add generated traffic to the hour span starting at `hourStart` for `supply` (hours in non-decreasing order). */
   accrue(hourStart: number, supply: SupplyName, delta: Totals): void {
-    const key = `${hourStart}|${supply}`;
-    let span = this.generated.get(key);
-    if (!span) {
+    let span = this.latest[supply];
+    if (span === undefined || span.start !== hourStart) {
+      if (span !== undefined && span.start > hourStart) throw new RangeError(`Delivery is generated forward only (hour ${hourStart} after ${span.start}).`);
       span = { start: hourStart, hours: 1, supply, impressions: 0, clicks: 0, spendMicros: 0 };
-      this.generated.set(key, span);
+      this.latest[supply] = span;
       this.add(span);
     }
     span.impressions += delta.impressions;

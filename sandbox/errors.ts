@@ -58,3 +58,11 @@ export function fromZodIssues(issues: readonly z.core.$ZodIssue[], input?: unkno
   }
   return invalidValue(param || 'body', `Invalid value for '${param || 'body'}': ${issue.message}.`);
 }
+
+/** A `--generate` spec (or generator options) that cannot build a world; the message names the field. */
+export class GenerateSpecError extends Error {
+  constructor(readonly field: string, message: string) {
+    super(message);
+    this.name = 'GenerateSpecError';
+  }
+}

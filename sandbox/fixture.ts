@@ -1,6 +1,7 @@
 // The sandbox fixture: the world the sandbox starts from (clock, keys, account, billing,
-// campaigns → ad groups → ads with delivery history and optional traffic models). Validated with
-// zod; a bad fixture is rejected with the path of every problem and the sandbox does not start.
+// campaigns → ad groups → ads with delivery history and optional traffic models), for one
+// organization at the top level or for several in `organizations`. Validated with zod; a bad
+// fixture is rejected with the path of every problem and the sandbox does not start.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import * as z from 'zod';
@@ -110,14 +111,36 @@ const campaignSchema = z.strictObject({
   /** Default traffic model for the campaign's ads that have none of their own. */
   traffic: trafficModelSchema.optional(),
   ad_groups: z.array(adGroupSchema).min(1),
-});
+}).meta({ id: 'campaign' });
 
 const apiKeySchema = z.union([
   z.string().startsWith('ak_'),
   z.strictObject({ key: z.string().startsWith('ak_'), expires_at: unix.nullable().default(null) }),
 ]);
 
-export const fixtureSchema = z.strictObject({
+// What one organization owns: its keys, its ad account, its billing and its campaigns. A fixture
+// holds them at the top level (one organization) or in `organizations` (several).
+const accountSchema = z.strictObject({
+  id: z.string().min(1),
+  name: z.string().default(''),
+  url: z.string().default(''),
+  preview_url: z.string().optional(),
+}).meta({ id: 'account' });
+const billingSchema = z
+  .strictObject({ card_configured: z.boolean().default(true), declines: z.boolean().default(false) })
+  .default({ card_configured: true, declines: false })
+  .meta({ id: 'billing' });
+const organizationFields = {
+  api_keys: z.array(apiKeySchema.meta({ id: 'api_key' })).min(1),
+  account: accountSchema,
+  billing: billingSchema,
+  campaigns: z.array(campaignSchema).default([]),
+};
+/** The keys a fixture holds either at its top level or inside each of its `organizations`. */
+export const ORGANIZATION_KEYS = Object.keys(organizationFields) as (keyof typeof organizationFields)[];
+
+// What the whole world shares, whatever the number of organizations.
+const worldFields = {
   $schema: z.string().optional(),
   description: z.string().optional(),
   /** The sandbox clock's start (Unix seconds). Default: the current time. */
@@ -125,26 +148,56 @@ export const fixtureSchema = z.strictObject({
   seed: z.number().int().optional(),
   /** Sandbox seconds per real second (0 = frozen). The CLI flag wins. */
   clock_speed: z.number().nonnegative().optional(),
-  api_keys: z.array(apiKeySchema).min(1),
-  account: z
-    .strictObject({
-      id: z.string().min(1),
-      name: z.string().default(''),
-      url: z.string().default(''),
-      preview_url: z.string().optional(),
-    }),
-  billing: z.strictObject({ card_configured: z.boolean().default(true), declines: z.boolean().default(false) }).default({ card_configured: true, declines: false }),
-  behaviour: behaviourSchema.partial().optional(),
+};
+const sharedFields = {
+  behaviour: behaviourSchema.partial().meta({ id: 'behaviour' }).optional(),
   /** What `image_url` uploads fetch (the sandbox never goes to the network). */
   remote_images: z
     .record(z.string(), z.strictObject({ status: z.number().int().default(200), content_base64: z.string().optional(), redirect_to: z.string().optional() }))
     .default({}),
-  campaigns: z.array(campaignSchema).default([]),
+};
+
+/** A world with one organization: its keys, account, billing and campaigns at the top level. */
+export const fixtureSchema = z.strictObject({
+  ...worldFields,
+  api_keys: organizationFields.api_keys,
+  account: organizationFields.account,
+  billing: organizationFields.billing,
+  ...sharedFields,
+  campaigns: organizationFields.campaigns,
 });
+
+export const organizationSchema = z.strictObject(organizationFields).meta({ id: 'organization' });
+
+/** A world with several organizations: each key serves its own organization only. */
+export const multiOrgFixtureSchema = z.strictObject({
+  ...worldFields,
+  ...sharedFields,
+  organizations: z.array(organizationSchema).min(1),
+});
+
+/** Either form, as the JSON Schema describes it. */
+export const anyFixtureSchema = z.union([fixtureSchema, multiOrgFixtureSchema]);
 
 export type Fixture = z.infer<typeof fixtureSchema>;
 export type FixtureInput = z.input<typeof fixtureSchema>;
 export type FixtureCampaign = Fixture['campaigns'][number];
+export type FixtureOrganization = z.infer<typeof organizationSchema>;
+export type FixtureOrganizationInput = z.input<typeof organizationSchema>;
+export type MultiOrgFixture = z.infer<typeof multiOrgFixtureSchema>;
+export type MultiOrgFixtureInput = z.input<typeof multiOrgFixtureSchema>;
+export type AnyFixture = Fixture | MultiOrgFixture;
+export type AnyFixtureInput = FixtureInput | MultiOrgFixtureInput;
+
+export function isMultiOrgFixture(fixture: AnyFixture | AnyFixtureInput): fixture is MultiOrgFixture | MultiOrgFixtureInput {
+  return 'organizations' in fixture;
+}
+
+/** A fixture's organizations in order: a single-organization fixture is one. */
+export function organizationsOf(fixture: AnyFixture): FixtureOrganization[] {
+  if (isMultiOrgFixture(fixture)) return fixture.organizations;
+  return [{ api_keys: fixture.api_keys, account: fixture.account, billing: fixture.billing, campaigns: fixture.campaigns }];
+}
 
 /** The demo world `npm start` and `npm run sandbox` use by default. */
 export const DEMO_FIXTURE_PATH = resolve(__dirname, 'fixtures', 'demo.json');
@@ -156,49 +209,189 @@ export class FixtureError extends Error {
   }
 }
 
-/** Validate a parsed fixture: shape (zod) then cross-field rules (unique ids, one creative type per group). */
+/**
+ * Validate a single-organization fixture: shape (zod) then cross-field rules (unique ids, one
+ * creative type per group). A fixture with `organizations` is refused here: use parseAnyFixture.
+ */
 export function parseFixture(input: unknown, source = '(inline)'): Fixture {
-  const result = fixtureSchema.safeParse(input);
-  if (!result.success) {
-    throw new FixtureError(
-      source,
-      result.error.issues.map((issue) => `${paramPath(issue.path) || '(root)'}: ${issue.message}`),
-    );
+  if (isRecord(input) && VALIDATED.has(input) && !('organizations' in input)) return input as Fixture;
+  if (isRecord(input) && 'organizations' in input) {
+    throw new FixtureError(source, ['organizations: expected a fixture with one organization here (top-level api_keys, account, campaigns); a fixture with "organizations" runs in the sandbox (npm run sandbox)']);
   }
-  const fixture = result.data;
-  const problems: string[] = [];
-  const seen = new Map<string, string>();
-  const claim = (id: string | undefined, path: string): void => {
-    if (id === undefined) return;
-    const previous = seen.get(id);
-    if (previous) problems.push(`${path}.id: duplicate id "${id}" (also at ${previous})`);
-    else seen.set(id, path);
-  };
-  fixture.campaigns.forEach((campaign, c) => {
-    const cPath = `campaigns[${c}]`;
-    claim(campaign.id, cPath);
-    if (campaign.end_time !== null && campaign.start_time !== undefined && campaign.end_time <= campaign.start_time) {
-      problems.push(`${cPath}.end_time: must be after start_time`);
-    }
-    campaign.ad_groups.forEach((group, g) => {
-      const gPath = `${cPath}.ad_groups[${g}]`;
-      claim(group.id, gPath);
-      const types = new Set(group.ads.map((ad) => ad.creative.type));
-      if (types.size > 1) problems.push(`${gPath}.ads: an ad group holds one creative type, found ${[...types].join(' and ')}`);
-      group.ads.forEach((ad, a) => {
-        claim(ad.id, `${gPath}.ads[${a}]`);
-        const model = ad.traffic ?? campaign.traffic;
-        if (model && model.cpc_usd === undefined && model.cpm_usd === undefined) {
-          problems.push(`${gPath}.ads[${a}].traffic: give cpc_usd or cpm_usd`);
-        }
-      });
-    });
-  });
+  const fixture = shapeOf(fixtureSchema, input, source);
+  const problems = checkOrganizations(organizationsOf(fixture), (o) => (o === 0 ? '' : `organizations[${o}].`));
   if (problems.length > 0) throw new FixtureError(source, problems);
+  VALIDATED.add(fixture);
   return fixture;
 }
 
+/**
+ * Validate a fixture of either form. With `organizations`, the top level may not also hold an
+ * organization's keys (api_keys, account, billing, campaigns); no key, account id or entity id
+ * may appear in two places.
+ */
+export function parseAnyFixture(input: unknown, source = '(inline)'): AnyFixture {
+  if (isRecord(input) && VALIDATED.has(input)) return input as AnyFixture;
+  if (!isRecord(input) || !('organizations' in input)) return parseFixture(input, source);
+  const mixed = ORGANIZATION_KEYS.filter((key) => key in input);
+  if (mixed.length > 0) {
+    throw new FixtureError(
+      source,
+      mixed.map((key) => `${key}: a fixture with "organizations" holds ${key} inside each organization (organizations[i].${key}), not also at the top level`),
+    );
+  }
+  const fixture = shapeOf(multiOrgFixtureSchema, input, source);
+  const problems = checkOrganizations(fixture.organizations, (o) => `organizations[${o}].`);
+  if (problems.length > 0) throw new FixtureError(source, problems);
+  VALIDATED.add(fixture);
+  return fixture;
+}
+
+const worldPartSchema = multiOrgFixtureSchema.omit({ organizations: true });
+
+/** A world's shared fields: everything of a fixture but its organizations. */
+export type WorldHead = z.infer<typeof worldPartSchema>;
+
+/**
+ * A world to load in parts: its shared fields, and its organizations as they come (validated one
+ * at a time, and each dropped once loaded), for worlds too large to hold twice (the generator's).
+ */
+export interface WorldSource {
+  head: WorldHead;
+  organizations: Iterable<FixtureOrganization>;
+}
+
+export function isWorldSource(value: unknown): value is WorldSource {
+  return isRecord(value) && 'head' in value && 'organizations' in value && !Array.isArray(value.organizations);
+}
+
+/** Validate a world's shared fields (a fixture with organizations, without them). */
+export function parseWorldHead(input: unknown, source = '(inline)'): WorldHead {
+  return shapeOf(worldPartSchema, input, source);
+}
+
+/**
+ * Validate organizations one at a time, lazily: each is checked against the schema and against
+ * those before it (ids, keys and account ids unique) as it is taken. The first problem throws.
+ */
+export function* parseOrganizations(inputs: Iterable<unknown>, source = '(inline)'): Generator<FixtureOrganization> {
+  const checker = new OrganizationChecker((o) => `organizations[${o}].`);
+  let index = 0;
+  for (const input of inputs) {
+    const result = organizationSchema.safeParse(input);
+    if (!result.success) throw new FixtureError(source, issueLines(result.error.issues, ['organizations', index]));
+    const problems = checker.check(result.data, index);
+    if (problems.length > 0) throw new FixtureError(source, problems);
+    yield result.data;
+    index += 1;
+  }
+  if (index === 0) throw new FixtureError(source, ['organizations: give at least one organization']);
+}
+
+/** The whole fixture of a world source whose parts were validated (by parseWorldHead / parseOrganizations). */
+export function collectFixture(source: WorldSource): MultiOrgFixture {
+  const fixture: MultiOrgFixture = { ...source.head, organizations: [...source.organizations] };
+  VALIDATED.add(fixture);
+  return fixture;
+}
+
+/**
+ * Fixtures this module validated. Validating one again returns it as it is, so a large world is
+ * not copied twice (generateFixture, then startSandbox); treat a parsed fixture as read-only.
+ */
+const VALIDATED = new WeakSet<object>();
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function issueLines(issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[] = []): string[] {
+  return issues.map((issue) => `${paramPath([...prefix, ...issue.path]) || '(root)'}: ${issue.message}`);
+}
+
+function shapeOf<S extends z.ZodType>(schema: S, input: unknown, source: string): z.infer<S> {
+  const result = schema.safeParse(input);
+  if (!result.success) throw new FixtureError(source, issueLines(result.error.issues));
+  return result.data;
+}
+
+/**
+ * Cross-field rules over the organizations of a world, one organization at a time: ids unique
+ * across the whole world (the API's ids are global), each key and each account id in one
+ * organization only, end after start, one creative type per ad group, a price on every traffic
+ * model. `prefix(o)` is the path of organization o ('' for a single-organization fixture). Keys
+ * are named by path, never printed.
+ */
+class OrganizationChecker {
+  private readonly ids = new Map<string, string>();
+  private readonly keyOwners = new Map<string, number>();
+  private readonly accountOwners = new Map<string, number>();
+
+  constructor(private readonly prefix: (o: number) => string) {}
+
+  check(organization: FixtureOrganization, o: number): string[] {
+    const problems: string[] = [];
+    const p = this.prefix(o);
+    const claim = (id: string | undefined, path: () => string): void => {
+      if (id === undefined) return;
+      const previous = this.ids.get(id);
+      if (previous !== undefined) problems.push(`${path()}.id: duplicate id "${id}" (also at ${previous})`);
+      else this.ids.set(id, path());
+    };
+    organization.api_keys.forEach((entry, k) => {
+      const key = typeof entry === 'string' ? entry : entry.key;
+      const owner = this.keyOwners.get(key);
+      // A key listed twice in one organization is harmless; in two, it could not name one.
+      if (owner !== undefined && owner !== o) problems.push(`${p}api_keys[${k}]: this key already belongs to ${this.prefix(owner).replace(/\.$/, '') || 'another organization'}; each key serves one organization`);
+      else this.keyOwners.set(key, o);
+    });
+    const accountOwner = this.accountOwners.get(organization.account.id);
+    if (accountOwner !== undefined) problems.push(`${p}account.id: duplicate account id "${organization.account.id}" (also at ${this.prefix(accountOwner)}account.id)`);
+    else this.accountOwners.set(organization.account.id, o);
+    organization.campaigns.forEach((campaign, c) => {
+      const cPath = `${p}campaigns[${c}]`;
+      claim(campaign.id, () => cPath);
+      if (campaign.end_time !== null && campaign.start_time !== undefined && campaign.end_time <= campaign.start_time) {
+        problems.push(`${cPath}.end_time: must be after start_time`);
+      }
+      campaign.ad_groups.forEach((group, g) => {
+        const gPath = (): string => `${cPath}.ad_groups[${g}]`;
+        claim(group.id, gPath);
+        const first = group.ads[0]?.creative.type;
+        if (group.ads.some((ad) => ad.creative.type !== first)) {
+          const types = new Set(group.ads.map((ad) => ad.creative.type));
+          problems.push(`${gPath()}.ads: an ad group holds one creative type, found ${[...types].join(' and ')}`);
+        }
+        group.ads.forEach((ad, a) => {
+          claim(ad.id, () => `${gPath()}.ads[${a}]`);
+          const model = ad.traffic ?? campaign.traffic;
+          if (model && model.cpc_usd === undefined && model.cpm_usd === undefined) {
+            problems.push(`${gPath()}.ads[${a}].traffic: give cpc_usd or cpm_usd`);
+          }
+        });
+      });
+    });
+    return problems;
+  }
+}
+
+/** Every cross-field problem of a whole world's organizations. */
+function checkOrganizations(organizations: readonly FixtureOrganization[], prefix: (o: number) => string): string[] {
+  const checker = new OrganizationChecker(prefix);
+  return organizations.flatMap((organization, o) => checker.check(organization, o));
+}
+
+/** Read and validate a single-organization fixture file. */
 export function loadFixtureFile(path: string): Fixture {
+  return parseFixture(readJson(path), path);
+}
+
+/** Read and validate a fixture file of either form. */
+export function loadAnyFixtureFile(path: string): AnyFixture {
+  return parseAnyFixture(readJson(path), path);
+}
+
+function readJson(path: string): unknown {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -211,5 +404,5 @@ export function loadFixtureFile(path: string): Fixture {
   } catch (error) {
     throw new FixtureError(path, [`not valid JSON: ${(error as Error).message}`]);
   }
-  return parseFixture(json, path);
+  return json;
 }

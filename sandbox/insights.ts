@@ -17,6 +17,7 @@ import {
 import type { Behaviour } from './behaviour';
 import { addOverlap, DAY_S, HOUR_S, type SupplyName, type Totals } from './delivery';
 import { ApiError, invalidValue } from './errors';
+import type { Organization } from './organization';
 import type { AdGroupRec, AdRec, CampaignRec, ListEnvelope, World } from './world';
 
 export type ScopeLevel = 'ad_account' | 'campaign' | 'ad_group' | 'ad';
@@ -353,21 +354,25 @@ const METADATA_VALUE: Record<InsightsMetadataField, (ctx: AdContext) => unknown>
   ad_review_status: (c) => c.campaign.review_status,
 };
 
-/** Every row of a query (before paging), cached by world version. */
+/**
+ * Every row of a query (before paging), cached by the organization's data version. A query reads
+ * one organization (the key's): its account scope is that organization's campaigns, and an
+ * entity of another organization is not found. It costs O(that organization's entities).
+ */
 export class InsightsEngine {
   private readonly cache = new Map<string, Row[]>();
 
   constructor(private readonly world: World) {}
 
-  query(scope: Scope, params: URLSearchParams): ListEnvelope<Record<string, unknown>> {
+  query(scope: Scope, params: URLSearchParams, org: Organization): ListEnvelope<Record<string, unknown>> {
     const world = this.world;
-    world.sync();
+    world.sync(org);
     const q = parseInsightsQuery(params, scope, world.nowSeconds(), world.behaviour);
-    this.resolveScope(scope);
-    const key = `${world.dataVersion}|${world.behaviour.wire_profile}|${scope.level}|${scope.id ?? ''}|${JSON.stringify({ ...q, after: undefined, limit: undefined, filters: q.filters.map((f) => [f.field, [...f.values]]) })}`;
+    this.resolveScope(scope, org);
+    const key = `${org.index}|${org.dataVersion}|${world.behaviour.wire_profile}|${scope.level}|${scope.id ?? ''}|${JSON.stringify({ ...q, after: undefined, limit: undefined, filters: q.filters.map((f) => [f.field, [...f.values]]) })}`;
     let rows = this.cache.get(key);
     if (!rows) {
-      rows = this.compute(scope, q);
+      rows = this.compute(scope, q, org);
       if (this.cache.size > 32) this.cache.clear();
       this.cache.set(key, rows);
     }
@@ -388,16 +393,16 @@ export class InsightsEngine {
     };
   }
 
-  private resolveScope(scope: Scope): void {
-    if (scope.level === 'campaign') this.world.campaign(scope.id as string);
-    if (scope.level === 'ad_group') this.world.adGroup(scope.id as string);
-    if (scope.level === 'ad') this.world.ad(scope.id as string);
+  private resolveScope(scope: Scope, org: Organization): void {
+    if (scope.level === 'campaign') this.world.campaign(scope.id as string, null, org);
+    if (scope.level === 'ad_group') this.world.adGroup(scope.id as string, null, org);
+    if (scope.level === 'ad') this.world.ad(scope.id as string, null, org);
   }
 
-  private adsInScope(scope: Scope, filters: IdFilter[]): AdContext[] {
+  private adsInScope(scope: Scope, filters: IdFilter[], org: Organization): AdContext[] {
     const world = this.world;
     const out: AdContext[] = [];
-    const campaigns = scope.level === 'ad_account' ? [...world.campaigns.values()] : [world.campaigns.get(this.campaignIdOf(scope)) as CampaignRec];
+    const campaigns = scope.level === 'ad_account' ? [...org.campaigns.values()] : [world.campaigns.get(this.campaignIdOf(scope)) as CampaignRec];
     for (const campaign of campaigns) {
       for (const groupId of campaign.adGroupIds) {
         if (scope.level === 'ad_group' && groupId !== scope.id) continue;
@@ -420,10 +425,10 @@ export class InsightsEngine {
     return this.world.adGroup(ad.ad_group_id).campaign_id;
   }
 
-  private entityOf(ctx: AdContext, level: ScopeLevel): Entity {
+  private entityOf(ctx: AdContext, level: ScopeLevel, org: Organization): Entity {
     switch (level) {
       case 'ad_account':
-        return { id: this.world.account.id, ctx, fields: { ad_account_id: this.world.account.id, ad_account_name: this.world.account.name } };
+        return { id: org.account.id, ctx, fields: { ad_account_id: org.account.id, ad_account_name: org.account.name } };
       case 'campaign':
         return { id: ctx.campaign.id, ctx, fields: { campaign_id: ctx.campaign.id, campaign_name: ctx.campaign.name } };
       case 'ad_group':
@@ -433,9 +438,9 @@ export class InsightsEngine {
     }
   }
 
-  private compute(scope: Scope, q: ParsedQuery): Row[] {
+  private compute(scope: Scope, q: ParsedQuery, org: Organization): Row[] {
     const budgetInUsd = servedWire(this.world.behaviour).profile.insights.metadata?.budgetWireUnit === 'usd';
-    const ads = this.adsInScope(scope, q.filters);
+    const ads = this.adsInScope(scope, q.filters, org);
     const acc = new Map<string, { bucket: Bucket; entity: Entity; supply: SupplyName | 'combined'; totals: Totals }>();
     const slot = (bucket: Bucket, entity: Entity, supply: SupplyName | 'combined'): Totals => {
       const k = `${bucket.window}|${bucket.start}|${entity.id}|${supply}`;
@@ -448,7 +453,7 @@ export class InsightsEngine {
     };
     const supplies: (SupplyName | 'combined')[] = q.supply === 'split' ? ['thrad', 'chatgpt'] : q.supply === 'combined' ? ['combined'] : [q.supply];
     for (const ctx of ads) {
-      const entity = this.entityOf(ctx, q.aggregation);
+      const entity = this.entityOf(ctx, q.aggregation, org);
       // Zero rows: every bucket of every entity in scope, delivered or not.
       const keepEmpty = !this.world.behaviour.omit_empty_rows || q.includeZero;
       if (keepEmpty) {

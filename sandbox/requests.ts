@@ -123,7 +123,11 @@ export const faultsSchema = z.strictObject({
   timeout_hold_ms: z.number().int().nonnegative().optional(),
 });
 export type FaultsConfig = z.infer<typeof faultsSchema>;
-export const rotateSchema = z.strictObject({ new_key: z.string().startsWith('ak_').min(8).optional() });
+export const rotateSchema = z.strictObject({
+  new_key: z.string().startsWith('ak_').min(8).optional(),
+  /** The organization (its ad account id) whose key to rotate; required when there are several. */
+  org: z.string().min(1).optional(),
+});
 
 /**
  * Parse a body; with `unknown_fields: ignore`, unknown keys are dropped instead of rejected.

@@ -1,13 +1,15 @@
 // The sandbox's HTTP server: the /v1 API of the fact sheet (auth, rate limits, fault injection,
-// request log, routing into the World) and the /_sandbox control API. Binds to 127.0.0.1 only.
+// request log, routing into the World for the organization the key belongs to) and the /_sandbox
+// control API. Binds to 127.0.0.1 only.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Clock } from '../functions/shared/clock';
 import { keyFingerprint } from '../functions/shared/secrets';
 import type { WireProfileName } from '../functions/thrad/wire';
 import { ApiError, fromZodIssues, invalidValue } from './errors';
-import { parseFixture, type Fixture, type FixtureInput } from './fixture';
+import { isWorldSource, parseAnyFixture, type AnyFixture, type AnyFixtureInput, type FixtureInput, type WorldSource } from './fixture';
 import { InsightsEngine } from './insights';
+import type { Organization } from './organization';
 import { hash32, mulberry32 } from './random';
 import { clockSchema, faultsSchema, reviewSchema, rotateSchema, type FaultsConfig } from './requests';
 import { handleUpload, MAX_UPLOAD_BYTES } from './upload';
@@ -37,7 +39,11 @@ export interface RequestLogEntry {
 }
 
 export interface SandboxOptions {
-  fixture?: Fixture | FixtureInput;
+  /**
+   * One organization at the top level, or several in `organizations`; or a WorldSource (a large
+   * generated world, `generatedWorld()`), loaded one organization at a time and not kept.
+   */
+  fixture?: AnyFixture | AnyFixtureInput | WorldSource;
   /** 0 = any free port. */
   port?: number;
   seed?: number;
@@ -58,7 +64,7 @@ export interface Sandbox {
   requests(): RequestLogEntry[];
   clearRequests(): void;
   setFaults(config: FaultsConfig): void;
-  reset(fixture: Fixture | FixtureInput): void;
+  reset(fixture: AnyFixture | AnyFixtureInput): void;
   close(): Promise<void>;
 }
 
@@ -92,11 +98,14 @@ class RateLimiter {
     if (isCampaignCreate) creates.push(now);
   }
 
-  usage(): Record<string, number> {
+  /** Requests in the last hour per key fingerprint (only `fingerprints`' when given). */
+  usage(fingerprints?: ReadonlySet<string>): Record<string, number> {
     const now = this.world().clock.nowMs();
     const out: Record<string, number> = {};
     for (const key of this.windows.keys()) {
-      if (key.endsWith('|all')) out[key.slice(0, -4)] = this.window(key, now).length;
+      if (!key.endsWith('|all')) continue;
+      const fingerprint = key.slice(0, -4);
+      if (fingerprints === undefined || fingerprints.has(fingerprint)) out[fingerprint] = this.window(key, now).length;
     }
     return out;
   }
@@ -188,10 +197,17 @@ function noQuery(params: URLSearchParams): void {
 }
 
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
-  const makeWorld = (input: Fixture | FixtureInput): World => {
-    const fixture = parseFixture(input);
-    const wire = options.wireProfile === undefined ? fixture : { ...fixture, behaviour: { ...fixture.behaviour, wire_profile: options.wireProfile } };
-    return new World(wire, { seed: options.seed, clockSpeed: options.clockSpeed, realClock: options.realClock });
+  // Only these options are kept: the initial fixture is not (a large world is not held twice).
+  const { seed, clockSpeed, realClock, wireProfile, port: listenPort = 0 } = options;
+  const makeWorld = (input: AnyFixture | AnyFixtureInput | WorldSource): World => {
+    const worldOptions = { seed, clockSpeed, realClock };
+    if (isWorldSource(input)) {
+      const head = wireProfile === undefined ? input.head : { ...input.head, behaviour: { ...input.head.behaviour, wire_profile: wireProfile } };
+      return new World({ head, organizations: input.organizations }, worldOptions);
+    }
+    const fixture = parseAnyFixture(input);
+    const wire = wireProfile === undefined ? fixture : { ...fixture, behaviour: { ...fixture.behaviour, wire_profile: wireProfile } };
+    return new World(wire, worldOptions);
   };
   let world = makeWorld(options.fixture ?? EMPTY_FIXTURE);
   let insights = new InsightsEngine(world);
@@ -201,7 +217,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   let seq = 0;
   const held = new Set<{ timer: NodeJS.Timeout; socket: Socket }>();
 
-  const route = (method: string, segments: string[], params: URLSearchParams, raw: Buffer, req: IncomingMessage): Routed => {
+  /** A /v1 request of `org` (the key's organization): every lookup, list and create is that organization's. */
+  const route = (org: Organization, method: string, segments: string[], params: URLSearchParams, raw: Buffer, req: IncomingMessage): Routed => {
     const [collection, id, sub, ...rest] = segments;
     const path = `/v1/${segments.join('/')}`;
     if (rest.length > 0) throw new ApiError(404, 'invalid_request_error', 'not_found', `Unknown endpoint ${path}.`);
@@ -209,65 +226,65 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       if (id === undefined) {
         if (method !== 'GET') throw methodNotAllowed(method, path);
         noQuery(params);
-        world.sync();
-        return { status: 200, body: { id: world.account.id, name: world.account.name, url: world.account.url, timezone: 'UTC', currency_code: 'USD', ...(world.account.preview_url ? { preview_url: world.account.preview_url } : {}) } };
+        world.sync(org);
+        return { status: 200, body: world.accountView(org) };
       }
       if (id === 'insights' && sub === undefined) {
         if (method !== 'GET') throw methodNotAllowed(method, path);
-        return { status: 200, body: insights.query({ level: 'ad_account', id: null }, params) };
+        return { status: 200, body: insights.query({ level: 'ad_account', id: null }, params, org) };
       }
     }
     if (collection === 'upload' && id === undefined) {
       if (method !== 'POST') throw methodNotAllowed(method, path);
       if (raw.length > MAX_UPLOAD_BYTES * 2) throw invalidValue('file', 'Images may be at most 5 MB.', 'file_too_large');
-      return { status: 201, body: handleUpload(world, req.headers['content-type'] ?? '', raw) };
+      return { status: 201, body: handleUpload(world, org, req.headers['content-type'] ?? '', raw) };
     }
     const level = collection === 'campaigns' ? 'campaign' : collection === 'ad_groups' ? 'ad_group' : collection === 'ads' ? 'ad' : null;
     if (level === null) throw new ApiError(404, 'invalid_request_error', 'not_found', `Unknown endpoint ${path}.`);
     if (id === undefined) {
       if (method === 'GET') {
-        world.sync();
-        if (level === 'campaign') return { status: 200, body: world.listCampaigns(parseListParams(params, null)) };
+        world.sync(org);
+        if (level === 'campaign') return { status: 200, body: world.listCampaigns(parseListParams(params, null), org) };
         const parent = level === 'ad_group' ? 'campaign_id' : 'ad_group_id';
         const listParams = parseListParams(params, parent);
         const parentId = params.get(parent);
         if (parentId === null || parentId === '') throw invalidValue(parent, `${parent} is required.`);
-        return { status: 200, body: level === 'ad_group' ? world.listAdGroups(parentId, listParams) : world.listAds(parentId, listParams) };
+        return { status: 200, body: level === 'ad_group' ? world.listAdGroups(parentId, listParams, org) : world.listAds(parentId, listParams, org) };
       }
       noQuery(params);
       const body = jsonBody(raw);
       if (level === 'campaign') {
         const idempotencyKey = req.headers['idempotency-key'];
-        return world.createCampaign(body, typeof idempotencyKey === 'string' && idempotencyKey !== '' ? idempotencyKey : undefined);
+        return world.createCampaign(body, typeof idempotencyKey === 'string' && idempotencyKey !== '' ? idempotencyKey : undefined, org);
       }
-      return { status: 201, body: level === 'ad_group' ? world.createAdGroup(body) : world.createAd(body) };
+      return { status: 201, body: level === 'ad_group' ? world.createAdGroup(body, org) : world.createAd(body, org) };
     }
     if (sub === undefined) {
       if (method === 'GET') {
         noQuery(params);
-        world.sync();
-        if (level === 'campaign') return { status: 200, body: world.campaignView(world.campaign(id)) };
-        if (level === 'ad_group') return { status: 200, body: world.adGroupView(world.adGroup(id)) };
-        return { status: 200, body: world.adView(world.ad(id)) };
+        world.sync(org);
+        if (level === 'campaign') return { status: 200, body: world.campaignView(world.campaign(id, null, org)) };
+        if (level === 'ad_group') return { status: 200, body: world.adGroupView(world.adGroup(id, null, org)) };
+        return { status: 200, body: world.adView(world.ad(id, null, org)) };
       }
       noQuery(params);
       const body = jsonBody(raw);
-      if (level === 'campaign') return { status: 200, body: world.updateCampaign(id, body) };
-      if (level === 'ad_group') return { status: 200, body: world.updateAdGroup(id, body) };
-      return { status: 200, body: world.updateAd(id, body) };
+      if (level === 'campaign') return { status: 200, body: world.updateCampaign(id, body, org) };
+      if (level === 'ad_group') return { status: 200, body: world.updateAdGroup(id, body, org) };
+      return { status: 200, body: world.updateAd(id, body, org) };
     }
     if (sub === 'insights') {
       if (method !== 'GET') throw methodNotAllowed(method, path);
-      return { status: 200, body: insights.query({ level: level, id }, params) };
+      return { status: 200, body: insights.query({ level: level, id }, params, org) };
     }
     if (ACTIONS.has(sub)) {
       if (method !== 'POST') throw methodNotAllowed(method, path);
       noQuery(params);
       jsonBody(raw); // action bodies carry nothing, but must not be broken JSON
       const action = sub as Action;
-      if (level === 'campaign') return { status: 200, body: world.campaignAction(id, action) };
-      if (level === 'ad_group') return { status: 200, body: world.adGroupAction(id, action) };
-      return { status: 200, body: world.adAction(id, action) };
+      if (level === 'campaign') return { status: 200, body: world.campaignAction(id, action, org) };
+      if (level === 'ad_group') return { status: 200, body: world.adGroupAction(id, action, org) };
+      return { status: 200, body: world.adAction(id, action, org) };
     }
     throw new ApiError(404, 'invalid_request_error', 'not_found', `Unknown endpoint ${path}.`);
   };
@@ -367,7 +384,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       const before = world.mutations;
       let result: Routed;
       try {
-        result = route(method, segments, url.searchParams, raw, req);
+        result = route(world.ownerOf(key), method, segments, url.searchParams, raw, req);
       } finally {
         entry.effect = world.mutations !== before;
       }
@@ -401,10 +418,19 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     return result.data;
   };
 
+  /** The organization a control call names by its account id (`org`), or undefined when it names none. */
+  const namedOrg = (accountId: string | null | undefined): Organization | undefined => {
+    if (accountId === null || accountId === undefined) return undefined;
+    const org = world.organization(accountId);
+    if (!org) throw new ApiError(404, 'invalid_request_error', 'not_found', `No such organization: '${accountId}' (name one by its ad account id).`, 'org');
+    return org;
+  };
+
   const handleControl = (req: IncomingMessage, res: ServerResponse, url: URL, raw: Buffer): void => {
     const method = req.method ?? 'GET';
     const parts = url.pathname.slice('/_sandbox/'.length).split('/').filter((s) => s !== '');
     const path = parts.join('/');
+    const fingerprintsOf = (org: Organization): Set<string> => new Set(org.keys.map((k) => k.fingerprint));
     try {
       if (path === 'reset' && method === 'POST') {
         let input: unknown;
@@ -424,11 +450,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         limiter = new RateLimiter(() => world);
         log = [];
         faults.set({ rate: 0 });
-        send(res, 200, { ok: true, now: world.nowSeconds(), campaigns: world.campaigns.size });
+        send(res, 200, { ok: true, now: world.nowSeconds(), campaigns: world.campaigns.size, ...(world.orgs.length > 1 ? { organizations: world.orgs.length } : {}) });
         return;
       }
       if (path === 'state' && method === 'GET') {
-        send(res, 200, { ...world.snapshot(), rate_limit_usage: limiter.usage(), faults: faults.config });
+        const org = namedOrg(url.searchParams.get('org'));
+        send(res, 200, { ...world.snapshot(org), rate_limit_usage: limiter.usage(org && fingerprintsOf(org)), faults: faults.config });
         return;
       }
       if (path === 'clock' && method === 'GET') {
@@ -437,7 +464,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       }
       if (path === 'clock' && method === 'POST') {
         const body = controlBody(raw, (v) => clockSchema.safeParse(v));
-        world.sync();
+        // One organization is brought up to the clock on both sides of the move, as it always
+        // was. Several are each brought up when next read, so moving the clock of a large world
+        // costs nothing per organization (lazy delivery gives the same totals).
+        const settle = (): void => {
+          if (world.orgs.length === 1) world.sync();
+        };
+        settle();
         try {
           if ('now' in body) world.clock.set(body.now * 1000);
           else if ('advance_seconds' in body) world.clock.advance(body.advance_seconds);
@@ -445,13 +478,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         } catch (error) {
           throw invalidValue('now', (error as Error).message);
         }
-        world.sync();
+        settle();
         send(res, 200, { now: world.nowSeconds(), now_ms: Math.floor(world.clock.nowMs()), speed: world.clock.speed });
         return;
       }
       if (parts[0] === 'campaigns' && parts[2] === 'review' && parts.length === 3 && method === 'POST') {
         const body = controlBody(raw, (v) => reviewSchema.safeParse(v));
-        world.sync();
+        // Campaign ids are unique across organizations: the id names its organization.
+        world.sync(world.ownerOf(world.campaign(parts[1])));
         send(res, 200, world.setReview(parts[1], body.review_status));
         return;
       }
@@ -473,7 +507,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         return;
       }
       if (path === 'requests' && method === 'GET') {
-        send(res, 200, { object: 'list', data: log, count: log.length });
+        const org = namedOrg(url.searchParams.get('org'));
+        const fingerprints = org && fingerprintsOf(org);
+        const data = fingerprints ? log.filter((entry) => entry.key_fingerprint !== null && fingerprints.has(entry.key_fingerprint)) : log;
+        send(res, 200, { object: 'list', data, count: data.length });
         return;
       }
       if (path === 'requests' && method === 'DELETE') {
@@ -483,8 +520,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       }
       if (path === 'keys/rotate' && method === 'POST') {
         const body = controlBody(raw, (v) => rotateSchema.safeParse(v));
-        world.sync();
-        send(res, 200, world.rotateKey(body.new_key));
+        const org = namedOrg(body.org);
+        if (org === undefined && world.orgs.length > 1) {
+          throw invalidValue('org', `This sandbox holds ${world.orgs.length} organizations: name the one whose key to rotate with "org" (its ad account id).`, 'missing_required_parameter');
+        }
+        world.sync(org);
+        send(res, 200, world.rotateKey(body.new_key, org));
         return;
       }
       throw new ApiError(404, 'invalid_request_error', 'not_found', `Unknown control endpoint ${method} /_sandbox/${path}.`);
@@ -523,7 +564,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
+    server.listen(listenPort, '127.0.0.1', () => {
       server.off('error', reject);
       resolve();
     });

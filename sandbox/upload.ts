@@ -3,6 +3,7 @@
 // from the network: `image_url`s are answered from the fixture's `remote_images`.
 import { isIP } from 'node:net';
 import { ApiError, invalidValue } from './errors';
+import type { Organization } from './organization';
 import type { World } from './world';
 
 export const MAX_UPLOAD_BYTES = 5 * 1024 * 1024;
@@ -36,10 +37,10 @@ export function detectImage(bytes: Uint8Array): Detected {
   throw uploadError('invalid_file', 'The file is not a decodable image.', 'file');
 }
 
-function acceptBytes(world: World, bytes: Uint8Array): { file_id: string } {
+function acceptBytes(world: World, org: Organization, bytes: Uint8Array): { file_id: string } {
   if (bytes.byteLength > MAX_UPLOAD_BYTES) throw uploadError('file_too_large', 'Images may be at most 5 MB.', 'file');
   const detected = detectImage(bytes);
-  return { file_id: world.storeFile(detected.mimetype, detected.extension, bytes) };
+  return { file_id: world.storeFile(detected.mimetype, detected.extension, bytes, org) };
 }
 
 /** Whether an IP literal is public and globally routable (the SSRF guard of §2.3). */
@@ -57,7 +58,7 @@ export function isPublicIp(ip: string): boolean {
   return !(lower === '::' || lower === '::1' || lower.startsWith('fe80') || lower.startsWith('fc') || lower.startsWith('fd') || lower.startsWith('::ffff:'));
 }
 
-function fetchRemote(world: World, imageUrl: unknown): { file_id: string } {
+function fetchRemote(world: World, org: Organization, imageUrl: unknown): { file_id: string } {
   if (typeof imageUrl !== 'string' || imageUrl.trim() === '') throw uploadError('invalid_image_url', 'image_url must be an absolute http(s) URL.', 'image_url');
   let url: URL;
   try {
@@ -76,7 +77,7 @@ function fetchRemote(world: World, imageUrl: unknown): { file_id: string } {
   if (!remote) throw uploadError('image_fetch_failed', 'Fetching image_url failed (the sandbox only serves URLs listed in its fixture\'s remote_images).', 'image_url');
   if (remote.redirect_to !== undefined || (remote.status >= 300 && remote.status < 400)) throw uploadError('too_many_redirects', 'image_url answered with a redirect; redirects are not followed.', 'image_url');
   if (remote.status < 200 || remote.status >= 300) throw uploadError('image_fetch_failed', `Fetching image_url failed with HTTP ${remote.status}.`, 'image_url');
-  return acceptBytes(world, Buffer.from(remote.content_base64 ?? '', 'base64'));
+  return acceptBytes(world, org, Buffer.from(remote.content_base64 ?? '', 'base64'));
 }
 
 /** Split a multipart/form-data body into named parts. */
@@ -104,15 +105,16 @@ export function parseMultipart(body: Buffer, contentType: string): Map<string, B
   return parts;
 }
 
-export function handleUpload(world: World, contentType: string, body: Buffer): { file_id: string } {
+/** POST /v1/upload for `org` (the key's organization): the file is stored as that organization's. */
+export function handleUpload(world: World, org: Organization, contentType: string, body: Buffer): { file_id: string } {
   const type = contentType.toLowerCase();
   if (type.startsWith('multipart/form-data')) {
     const parts = parseMultipart(body, contentType);
     const file = parts.get('file');
     const imageUrl = parts.get('image_url');
     if (file && imageUrl) throw invalidValue('image_url', 'Send either a file part or image_url, not both.');
-    if (file) return acceptBytes(world, file);
-    if (imageUrl) return fetchRemote(world, imageUrl.toString('utf8'));
+    if (file) return acceptBytes(world, org, file);
+    if (imageUrl) return fetchRemote(world, org, imageUrl.toString('utf8'));
     throw invalidValue('file', 'Send the image as a multipart "file" part or as JSON {"image_url": "..."}.');
   }
   if (type.startsWith('application/json') || type === '') {
@@ -129,7 +131,7 @@ export function handleUpload(world: World, contentType: string, body: Buffer): {
     const extra = Object.keys(obj).find((k) => k !== 'image_url');
     if (extra !== undefined) throw invalidValue(extra, `Unrecognized request parameter: '${extra}'.`, 'unknown_parameter');
     if (!('image_url' in obj)) throw invalidValue('file', 'Send the image as a multipart "file" part or as JSON {"image_url": "..."}.');
-    return fetchRemote(world, obj.image_url);
+    return fetchRemote(world, org, obj.image_url);
   }
   throw invalidValue('body', 'Send the image as multipart/form-data or JSON.');
 }

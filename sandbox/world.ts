@@ -1,15 +1,21 @@
-// The sandbox's world: account, keys, billing, campaigns → ad groups → ads, their delivery, and
-// the state machines of fact sheet §3. Every /v1 handler is a method here that either returns the
-// response body or throws an `ApiError`. Delivery is generated lazily: before any read or change,
-// `sync()` brings it up to the sandbox clock with the statuses that held while time passed.
+// The sandbox's world: organizations (each with its keys, account, billing and campaigns → ad
+// groups → ads), their delivery, and the state machines of fact sheet §3. Every /v1 handler is a
+// method here that either returns the response body or throws an `ApiError`; the server passes
+// the organization the request's key belongs to, and an id of another organization's entity is a
+// 404 exactly like a missing one. Without an organization (tests, the control API) a handler
+// works on the first organization (the only one of a single-organization fixture) and looks ids
+// up across the world. Delivery is generated lazily, per organization: before any read or change,
+// `sync(org)` brings that organization up to the sandbox clock with the statuses that held while
+// time passed, so a request costs O(its organization), never O(all organizations).
 import { createHash } from 'node:crypto';
 import type { Clock } from '../functions/shared/clock';
 import { keyFingerprint } from '../functions/shared/secrets';
 import { behaviourSchema, type Behaviour } from './behaviour';
 import { SandboxClock } from './clock';
-import { accruedBy, AdDelivery, DAY_S, HOUR_S, hourTarget, SUPPLY_LIST, type Span } from './delivery';
+import { accruedBy, AdDelivery, DAY_S, HOUR_S, hourTarget, SUPPLY_LIST, type Span, type Totals } from './delivery';
 import { ApiError, invalidValue, notFound } from './errors';
-import type { Fixture, FixtureCampaign, TrafficModel } from './fixture';
+import { isWorldSource, organizationsOf, type AnyFixture, type Fixture, type FixtureCampaign, type FixtureOrganization, type TrafficModel, type WorldSource } from './fixture';
+import { Organization, type Charge, type ModeledAd, type ModeledCampaign } from './organization';
 import { hash32, mulberry32, uuidFrom } from './random';
 import {
   adGroupStandaloneCreateSchema,
@@ -44,6 +50,8 @@ export interface CampaignRec {
   created_at: number;
   updated_at: number;
   traffic: TrafficModel | undefined;
+  /** The owning organization's index. */
+  org: number;
   autoReview: { atSeconds: number; verdict: 'approved' | 'rejected' } | undefined;
   spentMicros: number;
   adGroupIds: string[];
@@ -61,6 +69,8 @@ export interface AdGroupRec {
   updated_at: number;
   creativeType: string;
   adIds: string[];
+  /** The owning organization's index. */
+  org: number;
 }
 
 export interface AdRec {
@@ -74,6 +84,8 @@ export interface AdRec {
   updated_at: number;
   traffic: TrafficModel | undefined;
   delivery: AdDelivery;
+  /** The owning organization's index. */
+  org: number;
 }
 
 export interface ApiKeyRec {
@@ -81,6 +93,8 @@ export interface ApiKeyRec {
   fingerprint: string;
   /** null = the active key. */
   expiresAt: number | null;
+  /** The organization the key serves (its index). */
+  org: number;
 }
 
 export interface FileRec {
@@ -118,40 +132,76 @@ export class World {
   readonly clock: SandboxClock;
   readonly behaviour: Behaviour;
   readonly seed: number;
-  account: { id: string; name: string; url: string; preview_url?: string };
-  billing: { card_configured: boolean; declines: boolean };
-  keys: ApiKeyRec[];
+  /** In fixture order; a single-organization fixture has one. */
+  readonly orgs: Organization[] = [];
+  /** Every organization's entities by id (ids are unique across the world). */
   readonly campaigns = new Map<string, CampaignRec>();
   readonly adGroups = new Map<string, AdGroupRec>();
   readonly ads = new Map<string, AdRec>();
   readonly files = new Map<string, FileRec>();
-  readonly charges: { campaign_id: string; amount_micros: number; at: number; outcome: 'charged' | 'declined' }[] = [];
   readonly remoteImages: Fixture['remote_images'];
-  /** Replays for POST /campaigns: Idempotency-Key → body hash and the stored 201 response. */
-  private readonly idempotency = new Map<string, { bodyHash: string; response: unknown }>();
-  /** Bumped on every change that can alter an insights answer (cache key). */
+  /** Bumped on every change that can alter an insights answer (each organization has its own too). */
   dataVersion = 0;
   /** Bumped on every change made by a /v1 request (the request log's `effect`). */
   mutations = 0;
-  private materializedUntil: number;
+  /** Every key ever given or minted → its record (which names its organization). */
+  private readonly keyIndex = new Map<string, ApiKeyRec>();
+  private readonly orgsByAccount = new Map<string, Organization>();
   private readonly nextRandom: () => number;
   private fileCounter = 0;
 
-  constructor(fixture: Fixture, options: WorldOptions = {}) {
+  /** From a validated fixture, or from a source whose organizations come one at a time (loaded as they come). */
+  constructor(from: AnyFixture | WorldSource, options: WorldOptions = {}) {
+    const fixture = isWorldSource(from) ? from.head : from;
+    const organizations = isWorldSource(from) ? from.organizations : organizationsOf(from);
     this.seed = options.seed ?? fixture.seed ?? 1;
     this.nextRandom = mulberry32(hash32(`ids|${this.seed}`));
     const startSeconds = fixture.now ?? Math.floor((options.realClock?.nowMs() ?? Date.now()) / 1000);
     this.clock = new SandboxClock(startSeconds * 1000, options.clockSpeed ?? fixture.clock_speed ?? 0, options.realClock);
     this.behaviour = behaviourSchema.parse(fixture.behaviour ?? {});
-    this.account = { ...fixture.account };
-    this.billing = { ...fixture.billing };
     this.remoteImages = fixture.remote_images;
-    this.keys = fixture.api_keys.map((entry) => {
-      const key = typeof entry === 'string' ? entry : entry.key;
-      return { key, fingerprint: keyFingerprint(key), expiresAt: typeof entry === 'string' ? null : entry.expires_at };
-    });
-    this.materializedUntil = startSeconds;
-    fixture.campaigns.forEach((campaign, index) => this.loadCampaign(campaign, index, startSeconds));
+    let index = 0;
+    for (const input of organizations) {
+      this.loadOrganization(input, index, startSeconds);
+      index += 1;
+    }
+  }
+
+  // ---- organizations -------------------------------------------------------------------------
+
+  /** The first organization: the only one of a single-organization fixture. */
+  get primary(): Organization {
+    return this.orgs[0];
+  }
+
+  /** The first organization's account (single-organization API; see `orgs` for the others). */
+  get account(): Organization['account'] {
+    return this.primary.account;
+  }
+
+  /** The first organization's billing. */
+  get billing(): Organization['billing'] {
+    return this.primary.billing;
+  }
+
+  /** The first organization's keys. */
+  get keys(): ApiKeyRec[] {
+    return this.primary.keys;
+  }
+
+  /** Every deposit charge, all organizations together (one organization: its own list). */
+  get charges(): readonly Charge[] {
+    return this.orgs.length === 1 ? this.primary.charges : this.orgs.flatMap((o) => o.charges);
+  }
+
+  /** The organization whose ad account has this id. */
+  organization(accountId: string): Organization | undefined {
+    return this.orgsByAccount.get(accountId);
+  }
+
+  /** The organization a key, or an entity record, belongs to. */
+  ownerOf(record: { org: number }): Organization {
+    return this.orgs[record.org];
   }
 
   // ---- loading -------------------------------------------------------------------------------
@@ -160,7 +210,26 @@ export class World {
     return uuidFrom(this.nextRandom);
   }
 
-  private loadCampaign(input: FixtureCampaign, index: number, now: number): void {
+  private loadOrganization(input: FixtureOrganization, index: number, startSeconds: number): void {
+    const org = new Organization(index, input.account, input.billing, startSeconds);
+    this.orgs.push(org);
+    this.orgsByAccount.set(org.account.id, org);
+    for (const entry of input.api_keys) {
+      const key = typeof entry === 'string' ? entry : entry.key;
+      // A key listed twice in one organization keeps its first entry (as the list lookup did).
+      if (!this.keyIndex.has(key)) this.addKey(org, key, typeof entry === 'string' ? null : entry.expires_at);
+    }
+    input.campaigns.forEach((campaign, c) => this.loadCampaign(org, campaign, c, startSeconds));
+  }
+
+  private addKey(org: Organization, key: string, expiresAt: number | null): ApiKeyRec {
+    const record: ApiKeyRec = { key, fingerprint: keyFingerprint(key), expiresAt, org: org.index };
+    org.keys.push(record);
+    this.keyIndex.set(key, record);
+    return record;
+  }
+
+  private loadCampaign(org: Organization, input: FixtureCampaign, index: number, now: number): void {
     const created = input.created_at ?? now - 30 * DAY_S + index;
     const campaign: CampaignRec = {
       id: input.id ?? this.newId(),
@@ -177,11 +246,13 @@ export class World {
       created_at: created,
       updated_at: created,
       traffic: input.traffic,
+      org: org.index,
       autoReview: input.auto_review ? { atSeconds: now + input.auto_review.after_seconds, verdict: input.auto_review.verdict } : undefined,
       spentMicros: 0,
       adGroupIds: [],
     };
     this.campaigns.set(campaign.id, campaign);
+    org.campaigns.set(campaign.id, campaign);
     input.ad_groups.forEach((groupInput, g) => {
       const group: AdGroupRec = {
         id: groupInput.id ?? this.newId(),
@@ -194,6 +265,7 @@ export class World {
         updated_at: groupInput.created_at ?? created + g,
         creativeType: groupInput.ads[0]?.creative.type ?? 'chat_card',
         adIds: [],
+        org: org.index,
       };
       this.adGroups.set(group.id, group);
       campaign.adGroupIds.push(group.id);
@@ -208,6 +280,7 @@ export class World {
           updated_at: adInput.created_at ?? group.created_at + a,
           traffic: adInput.traffic,
           delivery: new AdDelivery(),
+          org: org.index,
         };
         for (const row of adInput.delivery) {
           const span: Span = {
@@ -233,40 +306,48 @@ export class World {
     return this.clock.nowSeconds();
   }
 
-  /** Bring delivery and scheduled reviews up to the clock. Call before every read or change. */
-  sync(): void {
+  /**
+   * Bring delivery and scheduled reviews up to the clock: one organization's (what a request
+   * reads or changes), or every organization's. Call before every read or change.
+   */
+  sync(org?: Organization): void {
     const target = this.clock.nowMs() / 1000;
-    if (target <= this.materializedUntil) return;
-    const reviews = [...this.campaigns.values()]
+    if (org) this.syncOrganization(org, target);
+    else for (const each of this.orgs) this.syncOrganization(each, target);
+  }
+
+  private syncOrganization(org: Organization, target: number): void {
+    if (target <= org.materializedUntil) return;
+    const reviews = [...org.campaigns.values()]
       .filter((c) => c.autoReview !== undefined && (c.autoReview.atSeconds <= target))
       .sort((a, b) => (a.autoReview?.atSeconds ?? 0) - (b.autoReview?.atSeconds ?? 0));
     for (const campaign of reviews) {
       const review = campaign.autoReview;
       if (!review) continue;
-      this.materialize(Math.max(this.materializedUntil, review.atSeconds));
+      this.materialize(org, Math.max(org.materializedUntil, review.atSeconds));
       campaign.autoReview = undefined;
       this.setReview(campaign.id, review.verdict, Math.floor(review.atSeconds));
     }
-    this.materialize(target);
+    this.materialize(org, target);
   }
 
-  private materialize(toSeconds: number): void {
-    let s = this.materializedUntil;
+  private materialize(org: Organization, toSeconds: number): void {
+    let s = org.materializedUntil;
     if (toSeconds <= s) return;
-    const modeled = this.modeledCampaigns();
+    const modeled = org.modeled(() => this.modeledCampaigns(org));
     while (s < toSeconds) {
       const hourStart = Math.floor(s / HOUR_S) * HOUR_S;
       const e = Math.min(hourStart + HOUR_S, toSeconds);
-      for (const { campaign, ads } of modeled) this.accrueCampaign(campaign, ads, hourStart, s, e);
+      for (const { campaign, ads } of modeled) this.accrueCampaign(org, campaign, ads, hourStart, s, e);
       s = e;
     }
-    this.materializedUntil = toSeconds;
+    org.materializedUntil = toSeconds;
   }
 
-  private modeledCampaigns(): { campaign: CampaignRec; ads: { ad: AdRec; group: AdGroupRec; model: TrafficModel }[] }[] {
-    const out: { campaign: CampaignRec; ads: { ad: AdRec; group: AdGroupRec; model: TrafficModel }[] }[] = [];
-    for (const campaign of this.campaigns.values()) {
-      const ads: { ad: AdRec; group: AdGroupRec; model: TrafficModel }[] = [];
+  private modeledCampaigns(org: Organization): ModeledCampaign[] {
+    const out: ModeledCampaign[] = [];
+    for (const campaign of org.campaigns.values()) {
+      const ads: ModeledCampaign['ads'] = [];
       for (const groupId of campaign.adGroupIds) {
         const group = this.adGroups.get(groupId) as AdGroupRec;
         for (const adId of group.adIds) {
@@ -280,20 +361,30 @@ export class World {
     return out;
   }
 
+  /** An ad's whole-hour targets per supply (SUPPLY_LIST order), computed once per hour however often the hour is synced. */
+  private hourTargets(entry: ModeledAd, hourStart: number): readonly Totals[] {
+    if (entry.targets?.hourStart !== hourStart) {
+      entry.targets = { hourStart, bySupply: SUPPLY_LIST.map((supply) => hourTarget(entry.model, this.seed, entry.ad.id, hourStart, supply)) };
+    }
+    return entry.targets.bySupply;
+  }
+
   /** Traffic for [from, to) inside the hour starting at `hourStart`. */
-  private accrueCampaign(campaign: CampaignRec, ads: { ad: AdRec; group: AdGroupRec; model: TrafficModel }[], hourStart: number, from: number, to: number): void {
+  private accrueCampaign(org: Organization, campaign: CampaignRec, ads: ModeledCampaign['ads'], hourStart: number, from: number, to: number): void {
     if (campaign.status !== 'active' || campaign.review_status !== 'approved') return;
     const a = Math.max(from, campaign.start_time);
     const b = Math.min(to, campaign.end_time ?? Number.POSITIVE_INFINITY);
     if (b <= a) return;
     const f0 = (a - hourStart) / HOUR_S;
     const f1 = (b - hourStart) / HOUR_S;
-    for (const { ad, group, model } of ads) {
+    for (const entry of ads) {
+      const { ad, group } = entry;
       if (ad.status !== 'active' || group.status !== 'active') continue;
-      for (const supply of SUPPLY_LIST) {
+      const targets = this.hourTargets(entry, hourStart);
+      for (const [s, supply] of SUPPLY_LIST.entries()) {
         const remaining = campaign.budget_micros - campaign.spentMicros;
         if (remaining <= 0) break;
-        const target = hourTarget(model, this.seed, ad.id, hourStart, supply);
+        const target = targets[s];
         const end = accruedBy(target, f1);
         const start = accruedBy(target, f0);
         let delta = { impressions: end.impressions - start.impressions, clicks: end.clicks - start.clicks, spendMicros: end.spendMicros - start.spendMicros };
@@ -305,45 +396,44 @@ export class World {
         if (delta.impressions === 0 && delta.clicks === 0 && delta.spendMicros === 0) continue;
         ad.delivery.accrue(hourStart, supply, delta);
         campaign.spentMicros += delta.spendMicros;
-        this.dataVersion += 1;
+        this.changed(org);
       }
     }
     if (this.behaviour.pause_on_budget_exhausted && campaign.spentMicros >= campaign.budget_micros && campaign.status === 'active') {
       campaign.status = 'paused';
       campaign.updated_at = Math.floor(b);
-      this.dataVersion += 1;
+      this.changed(org);
     }
   }
 
   // ---- keys ----------------------------------------------------------------------------------
 
-  /** The key record a bearer token authenticates as, or an ApiError 401. */
+  /** The key record a bearer token authenticates as (it names its organization), or an ApiError 401. */
   authenticate(header: string | undefined): ApiKeyRec {
     if (header === undefined || header.trim() === '') {
       throw new ApiError(401, 'authentication_error', 'auth_required', 'Authentication credentials were not provided.');
     }
     const match = /^Bearer\s+(\S+)$/.exec(header.trim());
     const now = this.nowSeconds();
-    const record = match ? this.keys.find((k) => k.key === match[1]) : undefined;
+    const record = match ? this.keyIndex.get(match[1]) : undefined;
     if (!record || (record.expiresAt !== null && record.expiresAt <= now)) {
       throw new ApiError(401, 'authentication_error', 'invalid_api_key', 'Invalid API key.');
     }
     return record;
   }
 
-  /** Mint a new active key; the old active key keeps working for the grace window. */
-  rotateKey(newKey?: string): { key: string; fingerprint: string; previous: { fingerprint: string; expires_at: number } | null } {
+  /** Mint a new active key for `org`; its old active key keeps working for the grace window. */
+  rotateKey(newKey?: string, org: Organization = this.primary): { key: string; fingerprint: string; previous: { fingerprint: string; expires_at: number } | null } {
     const now = this.nowSeconds();
     const key = newKey ?? `ak_sandbox_${uuidFrom(this.nextRandom).replace(/-/g, '')}`;
-    if (this.keys.some((k) => k.key === key)) throw invalidValue('new_key', 'That key is already in use.');
-    const active = this.keys.find((k) => k.expiresAt === null);
+    if (this.keyIndex.has(key)) throw invalidValue('new_key', 'That key is already in use.');
+    const active = org.keys.find((k) => k.expiresAt === null);
     let previous: { fingerprint: string; expires_at: number } | null = null;
     if (active) {
       active.expiresAt = now + this.behaviour.key_rotation_grace_seconds;
       previous = { fingerprint: active.fingerprint, expires_at: active.expiresAt };
     }
-    const record: ApiKeyRec = { key, fingerprint: keyFingerprint(key), expiresAt: null };
-    this.keys.push(record);
+    const record = this.addKey(org, key, null);
     return { key, fingerprint: record.fingerprint, previous };
   }
 
@@ -396,47 +486,55 @@ export class World {
 
   // ---- lookups -------------------------------------------------------------------------------
 
-  campaign(id: string, param: string | null = null): CampaignRec {
+  // With `org`, another organization's entity is not found, exactly like a missing one.
+
+  campaign(id: string, param: string | null = null, org?: Organization): CampaignRec {
     const c = this.campaigns.get(id);
-    if (!c) throw notFound('campaign', id, param);
+    if (!c || (org !== undefined && c.org !== org.index)) throw notFound('campaign', id, param);
     return c;
   }
 
-  adGroup(id: string, param: string | null = null): AdGroupRec {
+  adGroup(id: string, param: string | null = null, org?: Organization): AdGroupRec {
     const g = this.adGroups.get(id);
-    if (!g) throw notFound('ad group', id, param);
+    if (!g || (org !== undefined && g.org !== org.index)) throw notFound('ad group', id, param);
     return g;
   }
 
-  ad(id: string, param: string | null = null): AdRec {
+  ad(id: string, param: string | null = null, org?: Organization): AdRec {
     const a = this.ads.get(id);
-    if (!a) throw notFound('ad', id, param);
+    if (!a || (org !== undefined && a.org !== org.index)) throw notFound('ad', id, param);
     return a;
   }
 
   // ---- lists ---------------------------------------------------------------------------------
 
-  listCampaigns(params: ListParams): ListEnvelope<Record<string, unknown>> {
-    return paginate([...this.campaigns.values()], params, (c) => this.campaignView(c));
+  listCampaigns(params: ListParams, org: Organization = this.primary): ListEnvelope<Record<string, unknown>> {
+    return paginate([...org.campaigns.values()], params, (c) => this.campaignView(c));
   }
 
-  listAdGroups(campaignId: string, params: ListParams): ListEnvelope<Record<string, unknown>> {
-    const campaign = this.campaign(campaignId, 'campaign_id');
+  listAdGroups(campaignId: string, params: ListParams, org?: Organization): ListEnvelope<Record<string, unknown>> {
+    const campaign = this.campaign(campaignId, 'campaign_id', org);
     return paginate(campaign.adGroupIds.map((id) => this.adGroups.get(id) as AdGroupRec), params, (g) => this.adGroupView(g));
   }
 
-  listAds(adGroupId: string, params: ListParams): ListEnvelope<Record<string, unknown>> {
-    const group = this.adGroup(adGroupId, 'ad_group_id');
+  listAds(adGroupId: string, params: ListParams, org?: Organization): ListEnvelope<Record<string, unknown>> {
+    const group = this.adGroup(adGroupId, 'ad_group_id', org);
     return paginate(group.adIds.map((id) => this.ads.get(id) as AdRec), params, (a) => this.adView(a));
+  }
+
+  /** GET /v1/ad_account. */
+  accountView(org: Organization = this.primary): Record<string, unknown> {
+    const account = org.account;
+    return { id: account.id, name: account.name, url: account.url, timezone: 'UTC', currency_code: 'USD', ...(account.preview_url ? { preview_url: account.preview_url } : {}) };
   }
 
   // ---- campaigns -----------------------------------------------------------------------------
 
   /** Nested create (§2.5): billing check, atomic create, deposit, review; Idempotency-Key replay. */
-  createCampaign(body: unknown, idempotencyKey: string | undefined): { status: number; body: unknown } {
+  createCampaign(body: unknown, idempotencyKey: string | undefined, org: Organization = this.primary): { status: number; body: unknown } {
     const bodyHash = createHash('sha256').update(stableStringify(body)).digest('hex');
     if (idempotencyKey !== undefined) {
-      const previous = this.idempotency.get(idempotencyKey);
+      const previous = org.idempotency.get(idempotencyKey);
       if (previous) {
         if (previous.bodyHash !== bodyHash) {
           throw new ApiError(409, 'invalid_request_error', 'idempotency_key_reused', 'This Idempotency-Key was already used with a different request body.', null);
@@ -445,7 +543,7 @@ export class World {
       }
     }
     const input = parseBody(campaignCreateSchema, body, this.behaviour);
-    if (input.ad_account_id !== undefined && input.ad_account_id !== this.account.id) {
+    if (input.ad_account_id !== undefined && input.ad_account_id !== org.account.id) {
       throw notFound('ad account', input.ad_account_id, 'ad_account_id');
     }
     const now = this.nowSeconds();
@@ -459,10 +557,10 @@ export class World {
     }
     const countries = normaliseCountries(input.targeting, this.behaviour.accept_string_locations);
     input.ad_groups.forEach((group, g) => checkAdGroupCreatives(group, `ad_groups[${g}]`));
-    if (!this.billing.card_configured) {
+    if (!org.billing.card_configured) {
       throw new ApiError(400, 'invalid_request_error', 'billing_not_configured', 'Add a default payment card to your organization before launching a campaign.', null);
     }
-    this.sync();
+    this.sync(org);
     const campaign: CampaignRec = {
       id: this.newId(),
       name: input.name,
@@ -478,32 +576,36 @@ export class World {
       created_at: now,
       updated_at: now,
       traffic: undefined,
+      org: org.index,
       autoReview: undefined,
       spentMicros: 0,
       adGroupIds: [],
     };
     this.campaigns.set(campaign.id, campaign);
+    org.campaigns.set(campaign.id, campaign);
+    org.structureChanged();
     for (const group of input.ad_groups) this.insertAdGroup(campaign, group, now);
-    if (this.billing.declines) {
-      this.charges.push({ campaign_id: campaign.id, amount_micros: this.behaviour.deposit_micros, at: now, outcome: 'declined' });
-      this.removeCampaign(campaign);
+    if (org.billing.declines) {
+      org.charges.push({ campaign_id: campaign.id, amount_micros: this.behaviour.deposit_micros, at: now, outcome: 'declined' });
+      this.removeCampaign(org, campaign);
       throw new ApiError(402, 'payment_error', 'card_declined', 'The deposit charge to your default card was declined; the campaign was not created.', null);
     }
-    this.charges.push({ campaign_id: campaign.id, amount_micros: this.behaviour.deposit_micros, at: now, outcome: 'charged' });
-    this.mutations += 1;
-    this.dataVersion += 1;
+    org.charges.push({ campaign_id: campaign.id, amount_micros: this.behaviour.deposit_micros, at: now, outcome: 'charged' });
+    this.touch(org);
     const response = this.campaignView(campaign);
-    if (idempotencyKey !== undefined) this.idempotency.set(idempotencyKey, { bodyHash, response });
+    if (idempotencyKey !== undefined) org.idempotency.set(idempotencyKey, { bodyHash, response });
     return { status: 201, body: response };
   }
 
-  private removeCampaign(campaign: CampaignRec): void {
+  private removeCampaign(org: Organization, campaign: CampaignRec): void {
     for (const groupId of campaign.adGroupIds) {
       const group = this.adGroups.get(groupId) as AdGroupRec;
       for (const adId of group.adIds) this.ads.delete(adId);
       this.adGroups.delete(groupId);
     }
     this.campaigns.delete(campaign.id);
+    org.campaigns.delete(campaign.id);
+    org.structureChanged();
   }
 
   private insertAdGroup(campaign: CampaignRec, input: AdGroupCreate, now: number): AdGroupRec {
@@ -518,9 +620,11 @@ export class World {
       updated_at: now,
       creativeType: input.ads[0]?.creative.type ?? 'chat_card',
       adIds: [],
+      org: campaign.org,
     };
     this.adGroups.set(group.id, group);
     campaign.adGroupIds.push(group.id);
+    this.ownerOf(campaign).structureChanged();
     for (const ad of input.ads) this.insertAd(group, ad, now);
     return group;
   }
@@ -536,23 +640,26 @@ export class World {
       updated_at: now,
       traffic: undefined,
       delivery: new AdDelivery(),
+      org: group.org,
     };
     this.ads.set(ad.id, ad);
     group.adIds.push(ad.id);
+    this.ownerOf(group).structureChanged();
     return ad;
   }
 
-  updateCampaign(id: string, body: unknown): Record<string, unknown> {
+  updateCampaign(id: string, body: unknown, org?: Organization): Record<string, unknown> {
     if (body !== null && typeof body === 'object' && 'status' in body) {
       throw new ApiError(400, 'invalid_request_error', 'use_status_action', 'status cannot be set in an update; use /activate, /pause or /archive.', 'status');
     }
-    const campaign = this.campaign(id);
+    const campaign = this.campaign(id, null, org);
+    const owner = this.ownerOf(campaign);
     const input = parseBody(campaignUpdateSchema, body, this.behaviour);
     const start = input.start_time ?? campaign.start_time;
     const end = input.end_time === undefined ? campaign.end_time : input.end_time;
     if (end !== null && end <= start) throw invalidValue(input.end_time !== undefined ? 'end_time' : 'start_time', 'end_time must be after start_time.');
     const countries = input.targeting !== undefined ? normaliseCountries(input.targeting, this.behaviour.accept_string_locations) : undefined;
-    this.sync();
+    this.sync(owner);
     if (input.name !== undefined) campaign.name = input.name;
     if (input.description !== undefined) campaign.description = input.description;
     campaign.start_time = start;
@@ -563,14 +670,15 @@ export class World {
     if (countries) campaign.countries = countries;
     if (this.behaviour.update_resets_review) campaign.review_status = 'in_review';
     campaign.updated_at = this.nowSeconds();
-    this.touch();
+    this.touch(owner);
     return this.campaignView(campaign);
   }
 
   /** The campaign status machine of §3.3 and §3.6. */
-  campaignAction(id: string, action: Action): Record<string, unknown> {
-    const campaign = this.campaign(id);
-    this.sync();
+  campaignAction(id: string, action: Action, org?: Organization): Record<string, unknown> {
+    const campaign = this.campaign(id, null, org);
+    const owner = this.ownerOf(campaign);
+    this.sync(owner);
     const b = this.behaviour;
     const refuse = (code: string, message: string): never => {
       throw new ApiError(400, 'invalid_request_error', code, message, null);
@@ -598,39 +706,42 @@ export class World {
     }
     campaign.status = TARGET_STATUS[action];
     campaign.updated_at = this.nowSeconds();
-    this.touch();
+    this.touch(owner);
     return this.campaignView(campaign);
   }
 
   // ---- ad groups and ads -----------------------------------------------------------------------
 
-  createAdGroup(body: unknown): Record<string, unknown> {
+  createAdGroup(body: unknown, org?: Organization): Record<string, unknown> {
     const input = parseBody(adGroupStandaloneCreateSchema, body, this.behaviour);
-    const campaign = this.campaign(input.campaign_id, 'campaign_id');
+    const campaign = this.campaign(input.campaign_id, 'campaign_id', org);
+    const owner = this.ownerOf(campaign);
     if (campaign.status === 'archived') throw invalidValue('campaign_id', 'Ad groups cannot be added to an archived campaign.');
     checkAdGroupCreatives(input, '');
-    this.sync();
+    this.sync(owner);
     const group = this.insertAdGroup(campaign, input, this.nowSeconds());
-    this.touch();
+    this.touch(owner);
     return this.adGroupView(group);
   }
 
-  updateAdGroup(id: string, body: unknown): Record<string, unknown> {
-    const group = this.adGroup(id);
+  updateAdGroup(id: string, body: unknown, org?: Organization): Record<string, unknown> {
+    const group = this.adGroup(id, null, org);
+    const owner = this.ownerOf(group);
     const input = parseBody(adGroupUpdateSchema, body, this.behaviour);
-    this.sync();
+    this.sync(owner);
     if (input.name !== undefined) group.name = input.name;
     if (input.context_hints !== undefined) group.context_hints = input.context_hints;
     if (input.bidding_config !== undefined) group.max_bid_micros = input.bidding_config.max_bid_micros;
     if (input.status !== undefined) group.status = input.status === 'active' ? 'active' : 'paused';
     group.updated_at = this.nowSeconds();
-    this.touch();
+    this.touch(owner);
     return this.adGroupView(group);
   }
 
-  adGroupAction(id: string, action: Action): Record<string, unknown> {
-    const group = this.adGroup(id);
-    this.sync();
+  adGroupAction(id: string, action: Action, org?: Organization): Record<string, unknown> {
+    const group = this.adGroup(id, null, org);
+    const owner = this.ownerOf(group);
+    this.sync(owner);
     const next = action === 'activate' ? 'active' : 'paused';
     // Archiving is a write of its own (the ad group is retired; it reads back as paused): it moves
     // updated_at even when the status reads back unchanged. A pause of a paused ad group changes nothing.
@@ -640,43 +751,46 @@ export class World {
     }
     group.status = next;
     group.updated_at = this.nowSeconds();
-    this.touch();
+    this.touch(owner);
     return this.adGroupView(group);
   }
 
-  createAd(body: unknown): Record<string, unknown> {
+  createAd(body: unknown, org?: Organization): Record<string, unknown> {
     const input = parseBody(adStandaloneCreateSchema, body, this.behaviour);
-    const group = this.adGroup(input.ad_group_id, 'ad_group_id');
+    const group = this.adGroup(input.ad_group_id, 'ad_group_id', org);
+    const owner = this.ownerOf(group);
     if (input.creative.type !== group.creativeType) {
       throw invalidValue('creative.type', `This ad group holds ${group.creativeType} ads; creative.type must be "${group.creativeType}".`);
     }
     checkAdCreative(input, '');
-    this.sync();
+    this.sync(owner);
     const ad = this.insertAd(group, input, this.nowSeconds());
-    this.touch();
+    this.touch(owner);
     return this.adView(ad);
   }
 
-  updateAd(id: string, body: unknown): Record<string, unknown> {
-    const ad = this.ad(id);
+  updateAd(id: string, body: unknown, org?: Organization): Record<string, unknown> {
+    const ad = this.ad(id, null, org);
+    const owner = this.ownerOf(ad);
     const input = parseBody(adUpdateSchema, body, this.behaviour);
     const group = this.adGroups.get(ad.ad_group_id) as AdGroupRec;
     if (input.creative !== undefined) {
       if (input.creative.type !== group.creativeType) throw invalidValue('creative.type', `This ad group holds ${group.creativeType} ads.`);
       checkAdCreative({ creative: input.creative, auto_generate: ad.creative.auto_generate === true }, '');
     }
-    this.sync();
+    this.sync(owner);
     if (input.name !== undefined) ad.name = input.name;
     if (input.status !== undefined) ad.status = input.status === 'active' ? 'active' : 'paused';
     if (input.creative !== undefined) ad.creative = { ...input.creative };
     ad.updated_at = this.nowSeconds();
-    this.touch();
+    this.touch(owner);
     return this.adView(ad);
   }
 
-  adAction(id: string, action: Action): Record<string, unknown> {
-    const ad = this.ad(id);
-    this.sync();
+  adAction(id: string, action: Action, org?: Organization): Record<string, unknown> {
+    const ad = this.ad(id, null, org);
+    const owner = this.ownerOf(ad);
+    this.sync(owner);
     const next = action === 'activate' ? 'active' : 'paused';
     // Archiving is a write of its own (the ad is retired; it reads back as paused): it moves
     // updated_at even when the status reads back unchanged. A pause of a paused ad changes nothing.
@@ -686,19 +800,20 @@ export class World {
     }
     ad.status = next;
     ad.updated_at = this.nowSeconds();
-    this.touch();
+    this.touch(owner);
     return this.adView(ad);
   }
 
   // ---- uploads -------------------------------------------------------------------------------
 
-  storeFile(mimetype: string, extension: string, bytes: Uint8Array): string {
+  storeFile(mimetype: string, extension: string, bytes: Uint8Array, org: Organization = this.primary): string {
     const now = this.nowSeconds();
     const date = new Date(now * 1000);
     this.fileCounter += 1;
     const hex = createHash('sha256').update(bytes).update(`|${this.seed}|${this.fileCounter}`).digest('hex').slice(0, 32);
     const fileId = `uploads/${date.getUTCFullYear()}/${String(date.getUTCMonth() + 1).padStart(2, '0')}/${hex}.${extension}`;
     this.files.set(fileId, { file_id: fileId, bytes: bytes.byteLength, mimetype, created_at: now });
+    org.fileIds.push(fileId);
     this.mutations += 1;
     return fileId;
   }
@@ -709,27 +824,42 @@ export class World {
     const campaign = this.campaign(id);
     campaign.review_status = verdict;
     campaign.updated_at = at;
-    this.dataVersion += 1;
+    this.changed(this.ownerOf(campaign));
     return this.campaignView(campaign);
   }
 
-  private touch(): void {
-    this.mutations += 1;
+  /** A change an insights answer of `org` can see. */
+  private changed(org: Organization): void {
     this.dataVersion += 1;
+    org.dataVersion += 1;
   }
 
-  /** Everything, for tests and for the curious (`GET /_sandbox/state`). Keys appear as fingerprints. */
-  snapshot(): Record<string, unknown> {
-    this.sync();
+  /** A change made by a /v1 request. */
+  private touch(org: Organization): void {
+    this.mutations += 1;
+    this.changed(org);
+  }
+
+  /**
+   * Everything, for tests and for the curious (`GET /_sandbox/state`). Keys appear as
+   * fingerprints. One organization (`org`, or the only one): its account, keys, campaigns with
+   * delivered totals, files and charges. Several, without `org`: one summary per organization
+   * (ask for one organization to see its entities).
+   */
+  snapshot(org?: Organization): Record<string, unknown> {
+    this.sync(org);
+    const world = { now: this.nowSeconds(), clock_speed: this.clock.speed, seed: this.seed };
+    if (org === undefined && this.orgs.length > 1) {
+      return { ...world, behaviour: { ...this.behaviour }, organizations: this.orgs.map((o) => this.organizationSummary(o)) };
+    }
+    const one = org ?? this.primary;
     return {
-      now: this.nowSeconds(),
-      clock_speed: this.clock.speed,
-      seed: this.seed,
-      account: { ...this.account, timezone: 'UTC', currency_code: 'USD' },
-      billing: { ...this.billing },
+      ...world,
+      account: { ...one.account, timezone: 'UTC', currency_code: 'USD' },
+      billing: { ...one.billing },
       behaviour: { ...this.behaviour },
-      api_keys: this.keys.map((k) => ({ fingerprint: k.fingerprint, expires_at: k.expiresAt })),
-      campaigns: [...this.campaigns.values()].map((c) => ({
+      api_keys: one.keys.map((k) => ({ fingerprint: k.fingerprint, expires_at: k.expiresAt })),
+      campaigns: [...one.campaigns.values()].map((c) => ({
         ...this.campaignView(c),
         spent_micros: c.spentMicros,
         ad_groups: c.adGroupIds.map((gid) => {
@@ -743,8 +873,23 @@ export class World {
           };
         }),
       })),
-      files: [...this.files.values()],
-      charges: [...this.charges],
+      files: one.fileIds.map((id) => this.files.get(id) as FileRec),
+      charges: [...one.charges],
+    };
+  }
+
+  private organizationSummary(org: Organization): Record<string, unknown> {
+    let spent = 0;
+    for (const c of org.campaigns.values()) spent += c.spentMicros;
+    return {
+      index: org.index,
+      account: { ...org.account, timezone: 'UTC', currency_code: 'USD' },
+      billing: { ...org.billing },
+      api_keys: org.keys.map((k) => ({ fingerprint: k.fingerprint, expires_at: k.expiresAt })),
+      campaigns: org.campaigns.size,
+      spent_micros: spent,
+      files: org.fileIds.length,
+      charges: org.charges.length,
     };
   }
 }

@@ -1,8 +1,10 @@
 // `npm run sandbox` as a user runs it: a real child process, its banner, curl-like calls, Ctrl-C.
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parseAnyFixture } from '../../sandbox/fixture';
+import { generatedKey, generateFixture } from '../../sandbox/generate';
 
 const ROOT = resolve(__dirname, '..', '..');
 const TSX = resolve(ROOT, 'node_modules', '.bin', 'tsx');
@@ -60,6 +62,33 @@ describe('npm run sandbox', () => {
     expect(await proc.exit).toBe(2);
     expect(proc.output()).toContain('account.id');
     expect(proc.output()).toContain('campaigns[0].name');
+    expect(proc.output()).not.toContain('listening');
+  });
+
+  it('starts on a generated world, prints how many organizations and the first key, and writes the fixture', async () => {
+    const out = resolve(ROOT, '.tmp', 'generated-cli.json');
+    const proc = run(['--port', '0', '--clock-speed', '0', '--seed', '4', '--generate', 'orgs=3,campaigns=12,now=1773154800', '--write-fixture', out]);
+    const [, url] = await proc.line(/Thrad sandbox listening on (http:\/\/127\.0\.0\.1:\d+\/v1)\n/);
+    await proc.line(/Every key, account and campaign: .*generated-cli\.json/);
+    expect(proc.output()).toContain('Generated world (seed 4): 3 organizations × 12 campaigns = 36 campaigns');
+    expect(proc.output()).toContain(`has ${generatedKey(4, 0)}`);
+    const expected = generateFixture({ orgs: 3, campaigns: 12, seed: 4, now: 1_773_154_800 });
+    const account = await fetch(`${url}/ad_account`, { headers: { Authorization: `Bearer ${generatedKey(4, 2)}` } });
+    expect(((await account.json()) as { id: string }).id).toBe(expected.organizations[2]?.account.id);
+    proc.child.kill('SIGINT');
+    expect(await proc.exit).toBe(0);
+    expect(parseAnyFixture(JSON.parse(readFileSync(out, 'utf8')))).toEqual(expected);
+  });
+
+  it.each([
+    [['--generate', 'orgs=x,campaigns=5'], '--generate: orgs must be a whole number (got "x")'],
+    [['--generate', 'orgs=2'], '--generate: campaigns= is required'],
+    [['--generate', 'orgs=2,campaigns=2', '--fixture', 'sandbox/fixtures/demo.json'], 'Give --fixture or --generate, not both.'],
+    [['--write-fixture', '.tmp/x.json'], '--write-fixture writes a generated world: use it with --generate.'],
+  ])('refuses %j with exit 2 and a clear message', async (args, message) => {
+    const proc = run(['--port', '0', ...args]);
+    expect(await proc.exit).toBe(2);
+    expect(proc.output()).toContain(message);
     expect(proc.output()).not.toContain('listening');
   });
 
