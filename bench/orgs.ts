@@ -1,0 +1,260 @@
+// The org-hour benchmark: 200 organizations × 500 campaigns (a generated world, sandbox/generate.ts)
+// running the shipped rules over one simulated hour through the local fleet (functions/local/
+// fleet.ts: the tick planner, one cycle per org per tick, a bounded pool), against the sandbox
+// and dynalite in a child process. Requests are counted from the sandbox's request log per org.
+//
+//   org_hour_requests_per_org              mean requests an org made in the hour
+//   org_hour_requests_lower_bound_per_org  Σ over its ticks of (list pages + distinct windows) + actions
+//   org_hour_seconds, org_hour_peak_rss_mb the hour's wall time and the engine process's peak memory
+//   fairness_max_tick_delay                one org made 10× slower (every request it makes waits):
+//                                          the most ticks any other org's cycle started late
+//
+// The hour starts at 21:30 New York time so it holds the 22:00 tick where every schedule of the
+// shipped rules coincides. The capability probe (cached a day per account) is done before the
+// hour, as a deployment that has run a day has it; the hour measures the steady state.
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { AuditStore } from '../functions/audit/store';
+import { Engine } from '../functions/engine/cycle';
+import { MemoryNotifier } from '../functions/engine/notifier';
+import { localDynamoClient } from '../functions/local/dynalite';
+import { Fleet, type FleetOrg } from '../functions/local/fleet';
+import { LocalScheduler, waitForClock } from '../functions/local/scheduler';
+import { dueAt, TICK_SECONDS } from '../functions/orgs/plan';
+import { compileRuleSet, type CompiledRuleSet } from '../functions/rules/compile';
+import { scheduleGroups } from '../functions/rules/groups';
+import type { Rule } from '../functions/rules/schema';
+import { loadRules } from '../functions/rules/validate';
+import { ManualClock, ScaledClock, type Clock } from '../functions/shared/clock';
+import { RequestBudget } from '../functions/thrad/budget';
+import { ThradClient } from '../functions/thrad/client';
+import { probeCapabilities } from '../functions/thrad/capabilities';
+import { StaticApiKeyProvider } from '../functions/thrad/keys';
+
+export interface OrgHourFigures {
+  orgs: number;
+  campaigns_per_org: number;
+  ticks_per_org: number;
+  org_hour_requests_per_org: number;
+  org_hour_requests_lower_bound_per_org: number;
+  org_hour_seconds: number;
+  org_hour_peak_rss_mb: number;
+  org_hour_cycles: number;
+  org_hour_actions: number;
+  fairness_max_tick_delay: number;
+  fairness_slow_org_cycles: number;
+  fairness_slow_request_delay_ms: number;
+}
+
+/** 2026-11-24T02:30:00Z = 21:30 EST on 2026-11-23. */
+const HOUR_START_S = 1_795_487_400;
+const LIST_PAGE = 500;
+const ACTION_PATH = /\/(pause|activate|archive)$|^\/v1\/(campaigns|ad_groups|ads)\/[^/]+$/;
+
+interface Servers {
+  apiUrl: string;
+  url: string;
+  dynamoEndpoint: string;
+  organizations: { key: string; account: string }[];
+}
+
+interface LogEntry {
+  method: string;
+  path: string;
+  status: number | null;
+  effect?: boolean;
+}
+
+function startServers(orgs: number, campaigns: number): { ready: Promise<Servers>; stop: () => void } {
+  const child = spawn(process.execPath, [require.resolve('tsx/cli'), resolve(__dirname, 'org-servers.ts'), String(orgs), String(campaigns), '7', String(HOUR_START_S)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const ready = new Promise<Servers>((resolveLine, reject) => {
+    let buffer = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      const line = buffer.split('\n')[0];
+      if (buffer.includes('\n') && line) resolveLine(JSON.parse(line) as Servers);
+    });
+    child.once('exit', (code) => reject(new Error(`org bench servers exited (${String(code)})`)));
+  });
+  return { ready, stop: () => child.kill('SIGTERM') };
+}
+
+/** The distinct (level, window) pairs a rule's conditions read. */
+function windowsOf(rule: Rule): string[] {
+  const out: string[] = [];
+  const walk = (node: unknown): void => {
+    if (node === null || typeof node !== 'object') return;
+    const n = node as Record<string, unknown>;
+    if (typeof n.window === 'string') out.push(`${rule.level}|${n.window}`);
+    for (const value of Object.values(n)) {
+      if (Array.isArray(value)) value.forEach(walk);
+      else if (typeof value === 'object') walk(value);
+    }
+  };
+  walk(rule.when);
+  return out;
+}
+
+/**
+ * The lower bound of one org's hour, from the rules alone (not from what the engine did): at each
+ * tick with rules due, one campaign list page per 500 campaigns, and one insights read per
+ * distinct (level, window) of the due rules (every generated org has fewer rows than a 2000-row
+ * page and under 366 days of history); plus one request per action.
+ */
+function lowerBound(rules: CompiledRuleSet, ticks: readonly number[], campaigns: number, actions: number): number {
+  const groups = scheduleGroups(rules.rules.map((r) => r.rule));
+  let total = actions;
+  for (const t of ticks) {
+    const due = dueAt(groups, t);
+    if (!due) continue;
+    const windows = new Set(due.ruleIds.flatMap((id) => windowsOf(rules.byId.get(id)?.rule as Rule)));
+    total += Math.ceil(campaigns / LIST_PAGE) + windows.size;
+  }
+  return total;
+}
+
+async function setSandboxClock(url: string, nowSeconds: number): Promise<void> {
+  const response = await fetch(`${url}/_sandbox/clock`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ now: nowSeconds }) });
+  if (!response.ok) throw new Error(`sandbox clock: ${response.status} ${await response.text()}`);
+}
+
+function buildFleet(servers: Servers, rules: CompiledRuleSet, clock: Clock, store: AuditStore, wrap?: (orgIndex: number) => typeof fetch | undefined): { orgs: FleetOrg[]; clients: ThradClient[] } {
+  const groups = scheduleGroups(rules.rules.map((r) => r.rule));
+  const clients: ThradClient[] = [];
+  const orgs = servers.organizations.map((o, i) => {
+    const client = new ThradClient({ baseUrl: servers.apiUrl, keyProvider: new StaticApiKeyProvider(o.key), clock, budget: new RequestBudget(clock), listPageSize: LIST_PAGE, requestTimeoutMs: 60_000, fetch: wrap?.(i) });
+    clients.push(client);
+    const engine = new Engine({ client, store, rules, notifier: new MemoryNotifier(), clock, accountId: o.account });
+    return { orgId: `org-${i}`, accountId: o.account, engine, groups };
+  });
+  return { orgs, clients };
+}
+
+export async function runOrgHourBench(options: { orgs?: number; campaigns?: number; concurrency?: number } = {}): Promise<OrgHourFigures> {
+  const orgCount = options.orgs ?? 200;
+  const campaigns = options.campaigns ?? 500;
+  const concurrency = options.concurrency ?? 8;
+  const servers = startServers(orgCount, campaigns);
+  try {
+    const s = await servers.ready;
+    const loaded = loadRules([resolve(__dirname, '..', 'rules')]);
+    const rules = compileRuleSet(loaded.rules);
+    const clock = new ManualClock(HOUR_START_S * 1000);
+    const store = new AuditStore({ tableName: 'org-hour', client: localDynamoClient(s.dynamoEndpoint), clock });
+    await store.ensureTable();
+    const { orgs, clients } = buildFleet(s, rules, clock, store);
+    // A day-old deployment has each account's capability finding cached (one probe per day).
+    const [probeClient] = clients;
+    if (!probeClient) throw new Error('no organizations');
+    const capabilities = await probeCapabilities(probeClient);
+    for (const o of orgs) await store.putCapabilities(o.accountId, probeClient.wireProfile.name, capabilities, 86_400);
+    await fetch(`${s.url}/_sandbox/requests`, { method: 'DELETE' });
+
+    let errors = 0;
+    let cycleMs = 0;
+    let cycleRequests = 0;
+    const fleet = new Fleet({
+      orgs,
+      store,
+      concurrency,
+      nowMs: () => clock.nowMs(),
+      deadlineMs: () => Date.now() + 120_000,
+      trigger: 'schedule',
+      onError: () => (errors += 1),
+      onCycle: (_o, _t, r) => {
+        if (r.summary.status === 'failed') errors += 1;
+        if (process.env.ORG_BENCH_DEBUG && _o.orgId === 'org-0') console.error(JSON.stringify({ counts: r.summary.counts, errors: r.summary.errors, ms: r.summary.duration_ms, req: r.summary.api_requests }));
+        cycleMs += r.summary.duration_ms;
+        cycleRequests += r.summary.api_requests;
+      },
+    });
+    let peak = process.memoryUsage().rss;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
+    const ticks: number[] = [];
+    const started = process.hrtime.bigint();
+    for (let t = HOUR_START_S * 1000 + TICK_SECONDS * 1000; t <= (HOUR_START_S + 3_600) * 1000; t += TICK_SECONDS * 1000) {
+      clock.set(t);
+      await setSandboxClock(s.url, t / 1000);
+      if (fleet.tick(t) > 0) ticks.push(t);
+      await fleet.drain();
+    }
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    clearInterval(sampler);
+    peak = Math.max(peak, process.memoryUsage().rss);
+    if (errors > 0) throw new Error(`${errors} org cycles failed in the org-hour bench`);
+
+    let requests = 0;
+    let bound = 0;
+    let actions = 0;
+    for (const o of s.organizations) {
+      const log = ((await (await fetch(`${s.url}/_sandbox/requests?org=${o.account}`)).json()) as { data: LogEntry[] }).data;
+      const own = log.filter((r) => r.path.startsWith('/v1/'));
+      const acted = own.filter((r) => r.method === 'POST' && ACTION_PATH.test(r.path)).length;
+      actions += acted;
+      requests += own.length;
+      if (process.env.ORG_BENCH_DEBUG && o === s.organizations[0]) {
+        const kinds = new Map<string, number>();
+        for (const r of own) {
+          const k = `${r.method} ${r.path.replace(/[0-9a-f-]{36}/g, ':id')}`;
+          kinds.set(k, (kinds.get(k) ?? 0) + 1);
+        }
+        console.error(JSON.stringify([...kinds.entries()].sort((a, b) => b[1] - a[1]), null, 1));
+      }
+      bound += lowerBound(rules, ticks, campaigns, acted);
+    }
+    // 10× slower: each request of the slow org waits 9× a typical request's share of a cycle.
+    const perRequestMs = cycleRequests > 0 ? cycleMs / cycleRequests : 5;
+    const fairness = await runFairness(s, rules, store, concurrency, Math.max(1, Math.round(9 * perRequestMs)));
+    return {
+      orgs: orgCount,
+      campaigns_per_org: campaigns,
+      ticks_per_org: ticks.length,
+      org_hour_requests_per_org: Math.round((requests / orgCount) * 100) / 100,
+      org_hour_requests_lower_bound_per_org: Math.round((bound / orgCount) * 100) / 100,
+      org_hour_seconds: Math.round(seconds * 100) / 100,
+      org_hour_peak_rss_mb: Math.round(peak / 1024 / 1024),
+      org_hour_cycles: fleet.started.length,
+      org_hour_actions: actions,
+      ...fairness,
+    };
+  } finally {
+    servers.stop();
+  }
+}
+
+/**
+ * Fairness, on the real runner's path (the local scheduler on a clock running 60× real time): the
+ * next simulated quarter hour with org 0 made 10× slower (each of its requests waits nine times a
+ * typical request's share of a cycle, so its cycles take about ten times as long). The most ticks any other org's cycle started after its tick.
+ */
+async function runFairness(s: Servers, rules: CompiledRuleSet, store: AuditStore, concurrency: number, delayMs: number): Promise<{ fairness_max_tick_delay: number; fairness_slow_org_cycles: number; fairness_slow_request_delay_ms: number }> {
+  const startMs = (HOUR_START_S + 3_600) * 1000;
+  await setSandboxClock(s.url, startMs / 1000);
+  const speed = 60;
+  const clock = new ScaledClock(startMs, speed);
+  const slowFetch: typeof fetch = async (input, init) => {
+    await new Promise((r) => setTimeout(r, delayMs));
+    return fetch(input, init);
+  };
+  const { orgs } = buildFleet(s, rules, clock, store, (i) => (i === 0 ? slowFetch : undefined));
+  const fleet = new Fleet({ orgs, store, concurrency, nowMs: () => clock.nowMs(), deadlineMs: () => Date.now() + 120_000, trigger: 'schedule' });
+  const scheduler = new LocalScheduler({
+    groups: fleet.unionGroups(),
+    clock,
+    wait: waitForClock(clock, speed),
+    runTick: (_due, at) => {
+      void setSandboxClock(s.url, Math.floor(clock.nowMs() / 1000)).catch(() => undefined);
+      fleet.tick(at);
+      return Promise.resolve();
+    },
+  });
+  await scheduler.run(new AbortController().signal, { fromMs: startMs, untilMs: startMs + 15 * 60_000 });
+  await fleet.drain();
+  let worst = 0;
+  for (const start of fleet.started) if (start.orgId !== 'org-0') worst = Math.max(worst, Math.floor((start.startedAtMs - start.tickMs) / (TICK_SECONDS * 1000)));
+  return { fairness_max_tick_delay: worst, fairness_slow_org_cycles: fleet.started.filter((x) => x.orgId === 'org-0').length, fairness_slow_request_delay_ms: delayMs };
+}
+
+if (require.main === module) {
+  void runOrgHourBench({ orgs: Number(process.argv[2] ?? 200), campaigns: Number(process.argv[3] ?? 500) }).then((f) => console.log(JSON.stringify(f, null, 2)));
+}
