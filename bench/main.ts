@@ -32,10 +32,12 @@ async function main(): Promise<void> {
     api_requests_ad_level_cycle_without_metadata: adLevel.api_requests_ad_level_cycle_without_metadata,
     api_requests_ad_level_lower_bound: adLevel.api_requests_ad_level_lower_bound,
     cycle_seconds: cycle.cycle_seconds,
+    cycle_io_floor_seconds: cycle.cycle_io_floor_seconds,
+    cycle_overhead_ratio: Math.round((cycle.cycle_seconds / cycle.cycle_io_floor_seconds) * 100) / 100,
     peak_rss_mb: cycle.peak_rss_mb,
     lambda_bundle_kb: bundle.lambda_bundle_kb,
     lambda_cold_load_ms: bundle.lambda_cold_load_ms,
-    setup: { ad_level_ads: adLevel.ad_level_ads, campaigns: cycle.campaigns, rules: cycle.rules, windows: cycle.windows, actions: cycle.actions, decisions_recorded: cycle.decisions_recorded, evaluator_rules: evaluator.rules, evaluator_campaigns: evaluator.campaigns, json_rules_engine_campaigns_measured: evaluator.json_rules_engine_campaigns_measured },
+    setup: { ad_level_ads: adLevel.ad_level_ads, campaigns: cycle.campaigns, rules: cycle.rules, windows: cycle.windows, actions: cycle.actions, decisions_recorded: cycle.decisions_recorded, io_floor_item_writes: cycle.io_floor_item_writes, io_floor_item_bytes: cycle.io_floor_item_bytes, evaluator_rules: evaluator.rules, evaluator_campaigns: evaluator.campaigns, json_rules_engine_campaigns_measured: evaluator.json_rules_engine_campaigns_measured },
   };
   const rows: Row[] = [
     { figure: 'evaluations_per_second', value: figures.evaluations_per_second, target: '', ok: null },
@@ -49,6 +51,8 @@ async function main(): Promise<void> {
     { figure: 'api_requests_ad_level_cycle_without_metadata', value: figures.api_requests_ad_level_cycle_without_metadata, target: '', ok: null },
     { figure: 'api_requests_ad_level_lower_bound', value: figures.api_requests_ad_level_lower_bound, target: '', ok: null },
     { figure: 'cycle_seconds', value: figures.cycle_seconds, target: '< 10', ok: figures.cycle_seconds < 10 },
+    { figure: 'cycle_io_floor_seconds', value: figures.cycle_io_floor_seconds, target: '', ok: null },
+    { figure: 'cycle_overhead_ratio', value: figures.cycle_overhead_ratio, target: '≤ 1.3', ok: figures.cycle_overhead_ratio <= 1.3 },
     { figure: 'peak_rss_mb', value: figures.peak_rss_mb, target: '< 512', ok: figures.peak_rss_mb < 512 },
     { figure: 'lambda_bundle_kb', value: figures.lambda_bundle_kb, target: '< 1024', ok: figures.lambda_bundle_kb < 1024 },
     { figure: 'lambda_cold_load_ms', value: figures.lambda_cold_load_ms, target: '', ok: null },

@@ -17,6 +17,7 @@ import {
 import * as z from 'zod';
 import { HELD_CLASSES } from '../actions/types';
 import { systemClock, type Clock } from '../shared/clock';
+import { forEachConcurrent } from '../shared/concurrency';
 import { describeIssues } from '../shared/issues';
 import { AuditRecordInvalidError, AuditStoreError, AuditTableMissingError } from './errors';
 import {
@@ -61,6 +62,11 @@ export interface DecisionQuery {
 export type OccurrenceClaim = { status: 'claimed' | 'taken_over' } | { status: 'completed' | 'in_progress'; runId: string };
 
 const MONTH_MS = 31 * 86_400_000;
+/**
+ * Batch requests in flight at once (writes of 25 records, reads of 100 memories): enough to keep
+ * the table busy while the next batch is marshalled, few enough not to be throttled.
+ */
+export const BATCH_CONCURRENCY = 4;
 
 const k = {
   decision: (acct: string, id: string) => `A#${acct}#D#${id}`,
@@ -238,18 +244,24 @@ export class AuditStore {
     }
   }
 
-  /** Write decisions that need no condition (the run holds the occurrence's claim), 25 per request. */
+  /**
+   * Write decisions that need no condition (the run holds the occurrence's claim), 25 per request,
+   * a few requests in flight. Each record has its own key (its decision id), so the order of the
+   * batches does not matter; a failure stops new batches and is thrown.
+   */
   async putDecisions(records: readonly DecisionRecord[]): Promise<void> {
-    for (let i = 0; i < records.length; i += 25) {
-      await this.drain(
+    const batches: DecisionRecord[][] = [];
+    for (let i = 0; i < records.length; i += 25) batches.push(records.slice(i, i + 25));
+    await forEachConcurrent(batches, BATCH_CONCURRENCY, (batch) =>
+      this.drain(
         'BatchWriteItem',
-        records.slice(i, i + 25).map((record) => ({ PutRequest: { Item: this.decisionItem(record) } })),
+        batch.map((record) => ({ PutRequest: { Item: this.decisionItem(record) } })),
         async (requests) => {
           const output = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }));
           return (output.UnprocessedItems?.[this.tableName] ?? []) as typeof requests;
         },
-      );
-    }
+      ),
+    );
   }
 
   /**
@@ -511,10 +523,12 @@ export class AuditStore {
   async entityMemories(accountId: string, entityIds: readonly string[]): Promise<Map<string, EntityMemory>> {
     const out = new Map<string, EntityMemory>();
     const unique = [...new Set(entityIds)];
-    for (let i = 0; i < unique.length; i += 100) {
-      await this.drain(
+    const chunks: string[][] = [];
+    for (let i = 0; i < unique.length; i += 100) chunks.push(unique.slice(i, i + 100));
+    await forEachConcurrent(chunks, BATCH_CONCURRENCY, (chunk) =>
+      this.drain(
         'BatchGetItem',
-        unique.slice(i, i + 100).map((id) => ({ [TABLE_KEYS.partitionKey]: k.state(accountId, id), [TABLE_KEYS.sortKey]: 'STATE' })),
+        chunk.map((id) => ({ [TABLE_KEYS.partitionKey]: k.state(accountId, id), [TABLE_KEYS.sortKey]: 'STATE' })),
         async (keys) => {
           const output = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }));
           for (const item of output.Responses?.[this.tableName] ?? []) {
@@ -523,8 +537,8 @@ export class AuditStore {
           }
           return (output.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as typeof keys;
         },
-      );
-    }
+      ),
+    );
     return out;
   }
 

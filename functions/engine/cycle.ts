@@ -113,6 +113,8 @@ export interface PreviewResult {
 }
 
 const STORE_CONCURRENCY = 16;
+/** Status calls in flight at once, unless the deployment says (`actionConcurrency`). */
+export const DEFAULT_ACTION_CONCURRENCY = 4;
 /** One money change moves a value by at most this fraction of it, whatever the rule asks. */
 export const DEFAULT_MAX_CHANGE_FRACTION = DEFAULT_MAX_CHANGE_PERCENT / 100;
 /** How long a capability probe's finding is trusted. */
@@ -221,7 +223,7 @@ export class Engine {
       const { decided, memoryUpdates } = await decidePhase(ctx, this.deps.store, evaluation, reads, { readOnly: false, refresh: this.refresher(ctx), layouts: this.deps.rules.layouts, maxChangeFraction: this.maxChangeFraction });
       // What the run observed is remembered before it acts, so what the actions leave is newer.
       await this.deps.store.updateEntityMemories(ctx.accountId, memoryUpdates);
-      await actPhase(ctx, this.executor, decided, this.deps.actionConcurrency ?? 4, (s) => this.settled(ctx, s));
+      await actPhase(ctx, this.executor, decided, this.deps.actionConcurrency ?? DEFAULT_ACTION_CONCURRENCY, (s) => this.settled(ctx, s));
       const unavailable = evaluation.unavailable.map((u) => unavailableRecord(ctx, u.rule, u.failure, reads, this.deps.store.expiresAt()));
       await this.record(ctx, decided, unavailable, claim === 'taken_over');
       const result = await finish('completed', entitiesRead);
