@@ -1,11 +1,12 @@
 // Engine-cycle benchmark: one cycle at 10,000 campaigns × 50 rules × 4 distinct windows against
 // the sandbox with dynalite (both in a child process), counting requests from the sandbox's own
-// request log, against the lower bound and against a per-entity design.
+// request log, against the lower bound and against a per-entity design; and, in the same run,
+// the cycle's I/O done without the engine (iofloor.ts), so its own overhead is a ratio.
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { AuditStore } from '../functions/audit/store';
-import { Engine } from '../functions/engine/cycle';
+import { AuditStore, BATCH_CONCURRENCY } from '../functions/audit/store';
+import { DEFAULT_ACTION_CONCURRENCY, Engine } from '../functions/engine/cycle';
 import { MemoryNotifier } from '../functions/engine/notifier';
 import { localDynamoClient } from '../functions/local/dynalite';
 import { compileRuleSet } from '../functions/rules/compile';
@@ -15,6 +16,7 @@ import { ManualClock } from '../functions/shared/clock';
 import { ThradClient } from '../functions/thrad/client';
 import { StaticApiKeyProvider } from '../functions/thrad/keys';
 import { BENCH_WINDOWS, benchRules } from './evaluator';
+import { captureItemWrites, runIoFloor, type LoggedRequest } from './iofloor';
 import { BENCH_ACCOUNT, BENCH_KEY, BENCH_NOW } from './servers';
 
 export interface CycleFigures {
@@ -27,6 +29,10 @@ export interface CycleFigures {
   actions: number;
   decisions_recorded: number;
   cycle_seconds: number;
+  /** The same API requests and DynamoDB item writes as the cycle, without the engine. */
+  cycle_io_floor_seconds: number;
+  io_floor_item_writes: number;
+  io_floor_item_bytes: number;
   peak_rss_mb: number;
   /** Items written to the audit table by the cycle (each PutItem, UpdateItem and batch item). */
   first_cycle_records: number;
@@ -87,22 +93,25 @@ export async function runCycleBench(campaigns = 10_000): Promise<CycleFigures> {
     const store = new AuditStore({ tableName: 'bench-audit', client: dynamo, clock });
     await store.ensureTable();
     const writes = countWrites(dynamo);
+    const capture = captureItemWrites(dynamo);
     const rules = cycleRules();
     const set = compileRuleSet(rules.map((rule) => ({ rule, file: 'bench', index: null, version: ruleVersion(rule) })));
     const engine = new Engine({ client, store, rules: set, notifier: new MemoryNotifier(), clock, accountId: BENCH_ACCOUNT });
 
-    let peak = process.memoryUsage().rss;
+    let peak = process.memoryUsage.rss();
     const sampler = setInterval(() => {
-      peak = Math.max(peak, process.memoryUsage().rss);
+      peak = Math.max(peak, process.memoryUsage.rss());
     }, 20);
     const started = process.hrtime.bigint();
     const { summary, decisions } = await engine.runCycle({ deadlineMs: Date.now() + 120_000, scheduledTime: BENCH_NOW * 1000 });
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     clearInterval(sampler);
-    peak = Math.max(peak, process.memoryUsage().rss);
+    peak = Math.max(peak, process.memoryUsage.rss());
     const firstCycleRecords = writes.count;
+    const writtenItems = capture.stop();
 
-    const log = (await (await fetch(`${endpoints.url}/_sandbox/requests`)).json()) as { data: { method: string; path: string; query: Record<string, string[]> }[] };
+    const log = (await (await fetch(`${endpoints.url}/_sandbox/requests`)).json()) as { data: LoggedRequest[] };
+    const floor = await runIoFloor({ sandboxUrl: endpoints.url, apiKey: BENCH_KEY, requests: log.data, dynamo: localDynamoClient(endpoints.dynamoEndpoint), tableName: 'bench-io-floor', items: writtenItems, actionConcurrency: DEFAULT_ACTION_CONCURRENCY, writeConcurrency: BATCH_CONCURRENCY });
     const actions = log.data.filter((r) => r.method === 'POST' && /\/(pause|activate|archive)$/.test(r.path)).length;
     const insightsRows = (await (await fetch(`${endpoints.url}/_sandbox/state`)).json()) as { campaigns: unknown[] };
     const entities = insightsRows.campaigns.length;
@@ -146,6 +155,9 @@ export async function runCycleBench(campaigns = 10_000): Promise<CycleFigures> {
       actions,
       decisions_recorded: decisions.length,
       cycle_seconds: Math.round(seconds * 100) / 100,
+      cycle_io_floor_seconds: Math.round(floor.seconds * 100) / 100,
+      io_floor_item_writes: floor.item_writes,
+      io_floor_item_bytes: floor.item_bytes,
       peak_rss_mb: Math.round(peak / 1024 / 1024),
       first_cycle_records: firstCycleRecords,
       steady_state_records_per_cycle: steadyRecords,

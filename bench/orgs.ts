@@ -66,7 +66,9 @@ interface LogEntry {
 }
 
 function startServers(orgs: number, campaigns: number): { ready: Promise<Servers>; stop: () => void } {
-  const child = spawn(process.execPath, [require.resolve('tsx/cli'), resolve(__dirname, 'org-servers.ts'), String(orgs), String(campaigns), '7', String(HOUR_START_S)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // ORG_BENCH_PROFILE_DIR: a CPU profile of the servers' process, to see where a slow hour goes.
+  const profile = process.env.ORG_BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.ORG_BENCH_PROFILE_DIR}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', resolve(__dirname, 'org-servers.ts'), String(orgs), String(campaigns), '7', String(HOUR_START_S)], { stdio: ['ignore', 'pipe', 'inherit'] });
   const ready = new Promise<Servers>((resolveLine, reject) => {
     let buffer = '';
     child.stdout.on('data', (chunk: Buffer) => {

@@ -115,6 +115,8 @@ export interface PreviewResult {
 }
 
 const STORE_CONCURRENCY = 16;
+/** Status calls in flight at once, unless the deployment says (`actionConcurrency`). */
+export const DEFAULT_ACTION_CONCURRENCY = 4;
 /** One money change moves a value by at most this fraction of it, whatever the rule asks. */
 export const DEFAULT_MAX_CHANGE_FRACTION = DEFAULT_MAX_CHANGE_PERCENT / 100;
 /** How long a capability probe's finding is trusted. */
@@ -235,7 +237,7 @@ export class Engine {
       ctx.tally.repeats = repeats.summary;
       // What the run observed is remembered before it acts, so what the actions leave is newer.
       await this.deps.store.updateEntityMemories(ctx.accountId, withFirstRecords(memoryUpdates, repeats.suppressed));
-      await actPhase(ctx, this.executor, decided, this.deps.actionConcurrency ?? 4, (s) => this.settled(ctx, s));
+      await actPhase(ctx, this.executor, decided, this.deps.actionConcurrency ?? DEFAULT_ACTION_CONCURRENCY, (s) => this.settled(ctx, s));
       const unavailable = evaluation.unavailable.map((u) => unavailableRecord(ctx, u.rule, u.failure, reads, this.deps.store.expiresAt()));
       await this.record(ctx, decided, unavailable, claim === 'taken_over', repeats);
       const result = await finish('completed', entitiesRead);

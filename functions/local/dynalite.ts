@@ -3,9 +3,10 @@
 // AWS SDK code path as to DynamoDB.
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { create as createDynaliteStore } from 'dynalite/db';
+import { auditDynamoClient } from '../audit/client';
 
 export interface EmbeddedDynamo {
   endpoint: string;
@@ -15,7 +16,7 @@ export interface EmbeddedDynamo {
 
 /** A DynamoDB client for a local endpoint (dummy credentials; any region). */
 export function localDynamoClient(endpoint: string): DynamoDBClient {
-  return new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 3 });
+  return auditDynamoClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 3 });
 }
 
 /**

@@ -5,8 +5,8 @@
 // the same ones.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import * as z from 'zod';
+import { auditDynamoClient } from '../audit/client';
 import { AuditStore } from '../audit/store';
 import { ScaledClock, systemClock, type Clock } from '../shared/clock';
 import { ThradClient, type ClientEvent } from '../thrad/client';
@@ -118,7 +118,7 @@ async function listenSandbox(port: number, clockSpeed: number, wireProfile: Loca
 async function openStore(config: LocalConfig, options: OpenOptions, clock: Clock, session: Session | undefined, sandboxMode: boolean): Promise<{ store: AuditStore; describe: string; embedded?: EmbeddedDynamo }> {
   const retention = { retentionDays: config.retentionDays, clock };
   if (config.tableName) {
-    const client = config.dynamoEndpoint ? localDynamoClient(config.dynamoEndpoint) : new DynamoDBClient({});
+    const client = config.dynamoEndpoint ? localDynamoClient(config.dynamoEndpoint) : auditDynamoClient();
     const store = new AuditStore({ tableName: config.tableName, client, ...retention });
     if (config.dynamoEndpoint) await store.ensureTable();
     return { store, describe: `DynamoDB table ${config.tableName}${config.dynamoEndpoint ? ` at ${config.dynamoEndpoint}` : ''}` };
