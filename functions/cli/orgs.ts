@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { ThradClient } from '../thrad/client';
 import { apiKeyProviderFromEnv } from '../thrad/keys';
 import { loadConfig } from '../local/config';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { auditDynamoClient } from '../audit/client';
 import { localDynamoClient } from '../local/dynalite';
 import { FileOrgRegistry, ORGS_FILE_ENV } from '../orgs/file';
 import { TableOrgRegistry } from '../orgs/table';
@@ -58,7 +58,7 @@ function registryFrom(flag: string | undefined, ctx: CommandContext): FileOrgReg
   const file = flag ?? ctx.env[ORGS_FILE_ENV]?.trim();
   if (file !== undefined && file !== '') return new FileOrgRegistry(resolve(ctx.cwd, file));
   const config = loadConfig({}, ctx.env, ctx.cwd);
-  if (config.tableName) return new TableOrgRegistry({ tableName: config.tableName, client: config.dynamoEndpoint ? localDynamoClient(config.dynamoEndpoint) : new DynamoDBClient({}) });
+  if (config.tableName) return new TableOrgRegistry({ tableName: config.tableName, client: config.dynamoEndpoint ? localDynamoClient(config.dynamoEndpoint) : auditDynamoClient() });
   throw new UsageError(`orgs: name the orgs file with --orgs FILE (or ${ORGS_FILE_ENV}), or set AUDIT_TABLE_NAME for a deployment's registry on AWS.`, 'e.g. thrad-rules orgs list --orgs orgs.json');
 }
 

@@ -8,7 +8,7 @@ import type { DecisionRecord, EntityMemory, Holder, MemoryUpdate } from '../audi
 import type { AuditStore } from '../audit/store';
 import { durationMs, windowKey, type CompiledRule, type CompiledRuleSet } from '../rules/compile';
 import type { EntityRecord } from '../rules/facts';
-import { decide, type Candidate, type PolicyDecision, type PolicyRule, type PriorAction } from '../rules/policy';
+import { decide, inCooldown, type Candidate, type PolicyDecision, type PolicyRule, type PriorAction } from '../rules/policy';
 import type { RunContext } from './context';
 import type { EvaluatedCandidate, Evaluation } from './evaluate';
 
@@ -93,17 +93,23 @@ const classOf = (c: EvaluatedCandidate): ConflictClass => actionDefinition(c.rul
 /**
  * Entities listed through insights carry no timestamps (nor an ad group's max bid); who paused one
  * cannot be told without them, so before a rule may start spend on one, or change its budget or
- * bid, it is read (one GET per such entity).
+ * bid, it is read (one GET per such entity), unless that rule is in its cooldown on it: then the
+ * cooldown decides (`skipped_cooldown`) and the read, a request per entity per run, is saved.
  */
-async function fillTimestamps(evaluation: Evaluation, refresh: ((entity: EntityRecord) => Promise<EntitySnapshot | null>) | undefined): Promise<void> {
-  if (!refresh) return;
+async function fillTimestamps(evaluation: Evaluation, refresh: ((entity: EntityRecord) => Promise<EntitySnapshot | null>) | undefined, coolingDown: (c: EvaluatedCandidate) => boolean): Promise<Set<EvaluatedCandidate>> {
+  /** Candidates that needed a read but are in their rule's cooldown: not read for them. */
+  const skipped = new Set<EvaluatedCandidate>();
+  if (!refresh) return skipped;
   const needed = new Map<string, EntityRecord>();
   for (const c of evaluation.candidates) {
     const def = actionDefinition(c.rule.rule.then.action);
     // Starting spend needs to know who holds the entity; a money change, the value it computes from.
     // A stop of spend needs neither (the act phase reads the entity again before the call).
     const needs = def.conflictClass === 'budget' || def.conflictClass === 'bid' || (def.conflictClass === 'status' && def.spend(c.entity, null) === 'starts');
-    if (c.verdict === 'match' && c.entity.listedBy === 'insights' && c.entity.updatedAt === null && needs) needed.set(c.entity.id, c.entity);
+    if (c.verdict !== 'match' || c.entity.listedBy !== 'insights' || c.entity.updatedAt !== null || !needs) continue;
+    // A rule in its cooldown on the entity decides nothing from what a read would show.
+    if (coolingDown(c)) skipped.add(c);
+    else needed.set(c.entity.id, c.entity);
   }
   for (const entity of needed.values()) {
     const fresh = await refresh(entity).catch(() => null);
@@ -114,6 +120,7 @@ async function fillTimestamps(evaluation: Evaluation, refresh: ((entity: EntityR
       if (entity.level === 'ad_group') entity.maxBidMicros = fresh.maxBidMicros ?? null;
     }
   }
+  return skipped;
 }
 
 export interface DecideOptions {
@@ -126,10 +133,12 @@ export interface DecideOptions {
 }
 
 export async function decidePhase(ctx: RunContext, store: AuditStore, evaluation: Evaluation, reads: ReadResult, options: DecideOptions): Promise<DecideResult> {
-  await fillTimestamps(evaluation, options.refresh);
   const watched = Object.values(reads.entities).flatMap((list) => list.filter(worthObserving));
   const ids = [...new Set([...evaluation.candidates.map((c) => c.entity.id), ...watched.map((e) => e.id)])];
   const memories = ids.length > 0 ? await store.entityMemories(ctx.accountId, ids) : new Map<string, EntityMemory>();
+  const previousOf = (c: EvaluatedCandidate): PriorAction | undefined => previousAction(memories.get(c.entity.id), c.rule.id, policyRule(c.rule, ctx.forcedDryRun).mode === 'live', ctx.forcedDryRun);
+  const coolingDown = (c: EvaluatedCandidate): boolean => inCooldown({ previous: previousOf(c), rule: policyRule(c.rule, ctx.forcedDryRun) }, ctx.nowMs);
+  const notRead = await fillTimestamps(evaluation, options.refresh, coolingDown);
   // One holder per (entity, class), attributed once.
   const holders = new Map<string, Holder>();
   const holderFor = (c: EvaluatedCandidate): Holder => {
@@ -145,7 +154,9 @@ export async function decidePhase(ctx: RunContext, store: AuditStore, evaluation
   const policyCandidates: Candidate[] = evaluation.candidates.map((c) => {
     const rule = policyRule(c.rule, ctx.forcedDryRun);
     const needsSpend = actionDefinition(c.rule.rule.then.action).needsLifetimeSpend === true;
-    return { rule, entity: c.entity, verdict: c.verdict, holder: holderFor(c), previous: previousAction(memories.get(c.entity.id), c.rule.id, rule.mode === 'live', ctx.forcedDryRun), context: { maxChangeFraction: options.maxChangeFraction, ...(needsSpend ? { spentMicros: spentMicros(c, options.layouts) } : {}) } };
+    // Still unread (no other rule needed the entity read): the cooldown decides.
+    const unreadInCooldown = notRead.has(c) && c.entity.updatedAt === null;
+    return { rule, entity: c.entity, verdict: c.verdict, holder: holderFor(c), previous: previousOf(c), unreadInCooldown, context: { maxChangeFraction: options.maxChangeFraction, ...(needsSpend ? { spentMicros: spentMicros(c, options.layouts) } : {}) } };
   });
   const policy = decide(policyCandidates, ctx.nowMs);
   const expiresAt = store.expiresAt();

@@ -4,7 +4,8 @@
 // here: each org's key is read from its own Secrets Manager secret by the worker.
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { auditDynamoClient } from '../audit/client';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { SQSClient } from '@aws-sdk/client-sqs';
@@ -93,7 +94,7 @@ export function baseRuntime(overrides: HandlerOverrides): BaseRuntime {
   const tableName = env.AUDIT_TABLE_NAME;
   if (!tableName) throw new HandlerConfigError('AUDIT_TABLE_NAME is not set.');
   const clock = overrides.clock ?? systemClock;
-  const dynamo = overrides.dynamo ?? new DynamoDBClient(env.DYNAMODB_ENDPOINT ? { endpoint: env.DYNAMODB_ENDPOINT } : {});
+  const dynamo = overrides.dynamo ?? auditDynamoClient(env.DYNAMODB_ENDPOINT ? { endpoint: env.DYNAMODB_ENDPOINT } : {});
   const store = new AuditStore({ tableName, client: dynamo, clock, retentionDays: env.RETENTION_DAYS ? Number(env.RETENTION_DAYS) : undefined });
   const registry = new TableOrgRegistry({ tableName, client: dynamo, clock });
   const prefix = env[ORG_SECRET_PREFIX_ENV]?.trim();

@@ -67,6 +67,12 @@ export interface Candidate {
   previous: PriorAction | undefined;
   /** What the plan needs beyond the entity (lifetime spend, the safety limit). */
   context?: PlanContext;
+  /**
+   * The entity was not read again for this rule because the rule is in its cooldown on it (an
+   * insights-listed entity carries no timestamps nor bid; reading it costs a request per entity
+   * per run, for a decision the cooldown makes anyway): it is `skipped_cooldown` without a plan.
+   */
+  unreadInCooldown?: boolean;
 }
 
 export interface PolicyDecision {
@@ -89,6 +95,19 @@ function definitionOf(rule: PolicyRule): ActionDefinition {
 
 function rightOf(rule: PolicyRule): StartRight {
   return { ruleId: rule.id, priority: rule.priority, onlyIfPausedBy: onlyIfPausedBy(rule.then) };
+}
+
+/** Whether the rule's cooldown on the entity still runs (a proposal awaiting approval is not a cooldown). */
+export function inCooldown(c: Pick<Candidate, 'previous' | 'rule'>, nowMs: number): boolean {
+  const previous = c.previous;
+  return previous !== undefined && previous.outcome !== 'proposed' && c.rule.cooldownMs > 0 && nowMs - previous.atMs < c.rule.cooldownMs;
+}
+
+function cooldownReason(c: Candidate): string {
+  const previous = c.previous;
+  if (!previous) return 'in its cooldown';
+  const until = c.rule.cooldownMs === Number.POSITIVE_INFINITY ? 'for good' : `until ${formatTime(previous.atMs + c.rule.cooldownMs)}`;
+  return `this rule ${previous.outcome === 'acted' ? 'acted' : 'would have acted'} on it at ${formatTime(previous.atMs)}; cooldown ${formatDuration(c.rule.cooldownMs)} lasts ${until}`;
 }
 
 function formatTime(ms: number): string {
@@ -126,6 +145,7 @@ export function decide(candidates: readonly Candidate[], nowMs: number): PolicyD
 
   for (const c of candidates) {
     if (c.verdict === 'insufficient_data') set(c, 'insufficient_data', 'not enough data to decide; no action');
+    else if (c.unreadInCooldown && inCooldown(c, nowMs)) set(c, 'skipped_cooldown', cooldownReason(c));
     else plans.set(c, definitionOf(c.rule).plan(c.entity, c.rule.then, c.context ?? DEFAULT_CONTEXT));
   }
   const ranks = ranksWith(plans);
@@ -150,10 +170,8 @@ export function decide(candidates: readonly Candidate[], nowMs: number): PolicyD
       set(c, 'skipped_cooldown', waiting);
       continue;
     }
-    const previous = c.previous;
-    if (previous && previous.outcome !== 'proposed' && c.rule.cooldownMs > 0 && nowMs - previous.atMs < c.rule.cooldownMs) {
-      const until = c.rule.cooldownMs === Number.POSITIVE_INFINITY ? 'for good' : `until ${formatTime(previous.atMs + c.rule.cooldownMs)}`;
-      set(c, 'skipped_cooldown', `this rule ${previous.outcome === 'acted' ? 'acted' : 'would have acted'} on it at ${formatTime(previous.atMs)}; cooldown ${formatDuration(c.rule.cooldownMs)} lasts ${until}`);
+    if (inCooldown(c, nowMs)) {
+      set(c, 'skipped_cooldown', cooldownReason(c));
       continue;
     }
     open.push(c);
