@@ -5,6 +5,7 @@ import { runAdLevelBench } from './adlevel';
 import { runBundleBench } from './bundle';
 import { runCycleBench } from './cycle';
 import { runEvaluatorBench } from './evaluator';
+import { runOrgHourBench } from './orgs';
 
 interface Row {
   figure: string;
@@ -14,12 +15,13 @@ interface Row {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { json: { type: 'boolean' }, campaigns: { type: 'string' } }, strict: true });
+  const { values } = parseArgs({ options: { json: { type: 'boolean' }, campaigns: { type: 'string' }, orgs: { type: 'string' }, 'org-campaigns': { type: 'string' } }, strict: true });
   const campaigns = Number(values.campaigns ?? 10_000);
   const evaluator = await runEvaluatorBench({ campaigns });
   const cycle = await runCycleBench(campaigns);
   const adLevel = await runAdLevelBench();
   const bundle = await runBundleBench();
+  const orgHour = await runOrgHourBench({ orgs: Number(values.orgs ?? 200), campaigns: Number(values['org-campaigns'] ?? 500) });
   const figures = {
     evaluations_per_second: evaluator.evaluations_per_second,
     json_rules_engine_evaluations_per_second: evaluator.json_rules_engine_evaluations_per_second,
@@ -39,7 +41,12 @@ async function main(): Promise<void> {
     steady_state_records_per_cycle: cycle.steady_state_records_per_cycle,
     lambda_bundle_kb: bundle.lambda_bundle_kb,
     lambda_cold_load_ms: bundle.lambda_cold_load_ms,
-    setup: { ad_level_ads: adLevel.ad_level_ads, campaigns: cycle.campaigns, rules: cycle.rules, windows: cycle.windows, actions: cycle.actions, decisions_recorded: cycle.decisions_recorded, settle_cycle_records: cycle.settle_cycle_records, io_floor_item_writes: cycle.io_floor_item_writes, io_floor_item_bytes: cycle.io_floor_item_bytes, evaluator_rules: evaluator.rules, evaluator_campaigns: evaluator.campaigns, json_rules_engine_campaigns_measured: evaluator.json_rules_engine_campaigns_measured },
+    org_hour_requests_per_org: orgHour.org_hour_requests_per_org,
+    org_hour_requests_lower_bound_per_org: orgHour.org_hour_requests_lower_bound_per_org,
+    org_hour_seconds: orgHour.org_hour_seconds,
+    org_hour_peak_rss_mb: orgHour.org_hour_peak_rss_mb,
+    fairness_max_tick_delay: orgHour.fairness_max_tick_delay,
+    setup: { ad_level_ads: adLevel.ad_level_ads, campaigns: cycle.campaigns, rules: cycle.rules, windows: cycle.windows, actions: cycle.actions, decisions_recorded: cycle.decisions_recorded, settle_cycle_records: cycle.settle_cycle_records, io_floor_item_writes: cycle.io_floor_item_writes, io_floor_item_bytes: cycle.io_floor_item_bytes, evaluator_rules: evaluator.rules, evaluator_campaigns: evaluator.campaigns, json_rules_engine_campaigns_measured: evaluator.json_rules_engine_campaigns_measured, org_hour: { orgs: orgHour.orgs, campaigns_per_org: orgHour.campaigns_per_org, ticks_per_org: orgHour.ticks_per_org, cycles: orgHour.org_hour_cycles, actions: orgHour.org_hour_actions, fairness_slow_org_cycles: orgHour.fairness_slow_org_cycles, fairness_slow_request_delay_ms: orgHour.fairness_slow_request_delay_ms } },
   };
   const rows: Row[] = [
     { figure: 'evaluations_per_second', value: figures.evaluations_per_second, target: '', ok: null },
@@ -60,6 +67,11 @@ async function main(): Promise<void> {
     { figure: 'steady_state_records_per_cycle', value: figures.steady_state_records_per_cycle, target: '≤ 1%', ok: figures.steady_state_records_per_cycle <= figures.first_cycle_records / 100 },
     { figure: 'lambda_bundle_kb', value: figures.lambda_bundle_kb, target: '< 1024', ok: figures.lambda_bundle_kb < 1024 },
     { figure: 'lambda_cold_load_ms', value: figures.lambda_cold_load_ms, target: '', ok: null },
+    { figure: 'org_hour_requests_per_org', value: figures.org_hour_requests_per_org, target: '= bound', ok: figures.org_hour_requests_per_org === figures.org_hour_requests_lower_bound_per_org },
+    { figure: 'org_hour_requests_lower_bound_per_org', value: figures.org_hour_requests_lower_bound_per_org, target: '', ok: null },
+    { figure: 'org_hour_seconds', value: figures.org_hour_seconds, target: '< 60', ok: figures.org_hour_seconds < 60 },
+    { figure: 'org_hour_peak_rss_mb', value: figures.org_hour_peak_rss_mb, target: '< 1024', ok: figures.org_hour_peak_rss_mb < 1024 },
+    { figure: 'fairness_max_tick_delay', value: figures.fairness_max_tick_delay, target: '≤ 1', ok: figures.fairness_max_tick_delay <= 1 },
   ];
   if (values.json) {
     console.log(JSON.stringify(figures, null, 2));
