@@ -3,12 +3,13 @@
 // dynalite. Prints one JSON line (endpoints, and each org's generated sandbox key and account),
 // then serves until killed.
 import { startEmbeddedDynamo } from '../functions/local/dynalite';
-import { generatedWorld } from '../sandbox/generate';
+import { generatedWorld, type GenerateOptions } from '../sandbox/generate';
 import { startSandbox } from '../sandbox/server';
 
 async function main(): Promise<void> {
-  const [orgs, campaigns, seed, now] = process.argv.slice(2).map(Number);
-  const sandbox = await startSandbox({ fixture: generatedWorld({ orgs: orgs ?? 200, campaigns: campaigns ?? 500, seed: seed ?? 7, now: now ?? 0 }), port: 0, clockSpeed: 0 });
+  const [orgs, campaigns, seed, now] = process.argv.slice(2, 6).map(Number);
+  const mix = JSON.parse(process.argv[6] ?? '{}') as Pick<GenerateOptions, 'weights' | 'daypartShare'>;
+  const sandbox = await startSandbox({ fixture: generatedWorld({ orgs: orgs ?? 200, campaigns: campaigns ?? 500, seed: seed ?? 7, now: now ?? 0, ...mix }), port: 0, clockSpeed: 0 });
   const dynamo = await startEmbeddedDynamo();
   const organizations = sandbox.world.orgs.map((o) => ({ key: o.keys[0]?.key ?? '', account: o.account.id }));
   process.stdout.write(`${JSON.stringify({ apiUrl: sandbox.apiUrl, url: sandbox.url, dynamoEndpoint: dynamo.endpoint, organizations })}\n`);

@@ -32,6 +32,7 @@ import { ManualClock, ScaledClock, type Clock } from '../functions/shared/clock'
 import { RequestBudget } from '../functions/thrad/budget';
 import { ThradClient } from '../functions/thrad/client';
 import { probeCapabilities } from '../functions/thrad/capabilities';
+import type { GenerateOptions } from '../sandbox/generate';
 import { StaticApiKeyProvider } from '../functions/thrad/keys';
 
 export interface OrgHourFigures {
@@ -55,6 +56,15 @@ export interface OrgHourFigures {
 const HOUR_START_S = 1_795_487_400;
 const LIST_PAGE = 500;
 const FAIRNESS_ORGS = 24;
+/**
+ * The generated mix, scaled to 500 campaigns an org: each shipped rule matches about half its
+ * max_actions_per_run (the default mix, made for a hundred campaigns, would put every rule over its
+ * cap at every run: nothing acts, no cooldown starts, and the cap, not the engine, decides the hour).
+ */
+const BENCH_MIX: Pick<GenerateOptions, 'weights' | 'daypartShare'> = {
+  weights: { expensive: 0.5, near_budget: 1, winner: 0.5, low_ctr: 0.5, spike: 0.5, stalled: 1, approved_new: 0.8, in_review: 0.8, paused: 5, rejected: 2, archived: 2, steady: 85.4 },
+  daypartShare: 0.02,
+};
 const ACTION_PATH = /\/(pause|activate|archive)$|^\/v1\/(campaigns|ad_groups|ads)\/[^/]+$/;
 
 interface Servers {
@@ -74,7 +84,7 @@ interface LogEntry {
 function startServers(orgs: number, campaigns: number): { ready: Promise<Servers>; stop: () => void } {
   // ORG_BENCH_PROFILE_DIR: a CPU profile of the servers' process, to see where a slow hour goes.
   const profile = process.env.ORG_BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.ORG_BENCH_PROFILE_DIR}`] : [];
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', resolve(__dirname, 'org-servers.ts'), String(orgs), String(campaigns), '7', String(HOUR_START_S)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', resolve(__dirname, 'org-servers.ts'), String(orgs), String(campaigns), '7', String(HOUR_START_S), JSON.stringify(BENCH_MIX)], { stdio: ['ignore', 'pipe', 'inherit'] });
   const ready = new Promise<Servers>((resolveLine, reject) => {
     let buffer = '';
     child.stdout.on('data', (chunk: Buffer) => {

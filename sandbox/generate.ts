@@ -21,6 +21,14 @@ export interface GenerateOptions {
   seed: number;
   /** The world's clock start (Unix seconds). */
   now: number;
+  /**
+   * The mix, when not CAMPAIGN_KINDS' own weights: a weight per kind (kinds left out keep theirs).
+   * A large org with the default mix matches more campaigns per rule than the shipped rules'
+   * max_actions_per_run; the benchmarks give the rule-triggering kinds small weights.
+   */
+  weights?: Partial<Record<CampaignKindName, number>>;
+  /** Share of the live and paused campaigns named "[daypart]" (default 0.12). */
+  daypartShare?: number;
 }
 
 /** The largest world the generator builds (and `--generate` accepts). */
@@ -104,7 +112,6 @@ export const CAMPAIGN_KINDS = {
 
 export type CampaignKindName = keyof typeof CAMPAIGN_KINDS;
 const KIND_NAMES = Object.keys(CAMPAIGN_KINDS) as CampaignKindName[];
-const TOTAL_WEIGHT = KIND_NAMES.reduce((sum, name) => sum + CAMPAIGN_KINDS[name].weight, 0);
 
 /** Share of the live and paused campaigns named "[daypart]" (daypart-pause / daypart-resume). */
 const DAYPART_FRACTION = 0.12;
@@ -127,7 +134,12 @@ export function generatedKey(seed: number, orgIndex: number): string {
 }
 
 function checkOptions(options: GenerateOptions): Required<GenerateOptions> {
-  const full = { adGroupsPerCampaign: 1, adsPerAdGroup: 1, ...options };
+  const full = { adGroupsPerCampaign: 1, adsPerAdGroup: 1, weights: {}, daypartShare: DAYPART_FRACTION, ...options };
+  if (!Number.isFinite(full.daypartShare) || full.daypartShare < 0 || full.daypartShare > 1) throw new GenerateSpecError('daypartShare', `daypartShare must be a fraction from 0 to 1 (got ${full.daypartShare})`);
+  for (const [kind, weight] of Object.entries(full.weights)) {
+    if (!Object.hasOwn(CAMPAIGN_KINDS, kind)) throw new GenerateSpecError('weights', `weights: no campaign kind "${kind}"; kinds: ${Object.keys(CAMPAIGN_KINDS).join(', ')}`);
+    if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0) throw new GenerateSpecError('weights', `weights.${kind} must be a number ≥ 0 (got ${String(weight)})`);
+  }
   const whole = (field: string, value: number, min: number, max: number): void => {
     if (!Number.isInteger(value) || value < min || value > max) throw new GenerateSpecError(field, `${field} must be a whole number from ${min} to ${max} (got ${value})`);
   };
@@ -163,14 +175,15 @@ function* organizationInputs(o: Required<GenerateOptions>): Generator<FixtureOrg
   const lastHourIso = `${new Date(lastHour * 1000).toISOString().slice(0, 13)}:00:00Z`;
   const adsPerCampaign = o.adGroupsPerCampaign * o.adsPerAdGroup;
   const creatives = THEMES.map((theme) => ({ type: 'chat_card' as const, title: `${theme} for every trail`, body: 'Light, tough, and in stock today.' }));
+  const mix = mixOf(o.weights);
   for (let org = 0; org < o.orgs; org += 1) {
     const next = mulberry32(hash32(`generated-org|${o.seed}|${org}`));
     const draw: Draw = (min, max) => min + (max - min) * next();
     const campaigns: MultiOrgCampaignInput[] = [];
     for (let c = 0; c < o.campaigns; c += 1) {
-      const kind: CampaignKind = CAMPAIGN_KINDS[pickKind(next())];
+      const kind: CampaignKind = CAMPAIGN_KINDS[pickKind(next(), mix)];
       const profile = kind.profile(draw);
-      const daypart = kind.status !== 'archived' && kind.review === 'approved' && next() < DAYPART_FRACTION;
+      const daypart = kind.status !== 'archived' && kind.review === 'approved' && next() < o.daypartShare;
       const theme = c % THEMES.length;
       const name = [THEMES[theme] as string, ANGLES[Math.floor(c / THEMES.length) % ANGLES.length] as string, String(c), ...(daypart ? ['[daypart]'] : [])].join(' ');
       const created = kind.freshSeconds ? o.now - Math.round(kind.freshSeconds(draw)) : today - 21 * DAY_S + c;
@@ -271,10 +284,22 @@ export function generatedWorld(options: GenerateOptions, hooks: GenerateHooks = 
   return { head: parseWorldHead(head, 'generated fixture'), organizations: parseOrganizations(observed(), 'generated fixture') };
 }
 
-function pickKind(u: number): CampaignKindName {
-  let x = u * TOTAL_WEIGHT;
+interface Mix {
+  weights: Record<CampaignKindName, number>;
+  total: number;
+}
+
+function mixOf(overrides: Partial<Record<CampaignKindName, number>>): Mix {
+  const weights = Object.fromEntries(KIND_NAMES.map((name) => [name, overrides[name] ?? CAMPAIGN_KINDS[name].weight])) as Record<CampaignKindName, number>;
+  const total = KIND_NAMES.reduce((sum, name) => sum + weights[name], 0);
+  if (total <= 0) throw new GenerateSpecError('weights', 'weights: at least one kind needs a weight above 0');
+  return { weights, total };
+}
+
+function pickKind(u: number, mix: Mix): CampaignKindName {
+  let x = u * mix.total;
   for (const name of KIND_NAMES) {
-    x -= CAMPAIGN_KINDS[name].weight;
+    x -= mix.weights[name];
     if (x < 0) return name;
   }
   return KIND_NAMES[KIND_NAMES.length - 1];

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StaticApiKeyProvider } from '../../functions/thrad/keys';
 import { GenerateSpecError } from '../../sandbox/errors';
 import { parseAnyFixture } from '../../sandbox/fixture';
-import { generatedKey, generatedWorld, generateFixture, generateFixtureInput, parseGenerateSpec } from '../../sandbox/generate';
+import { CAMPAIGN_KINDS, generatedKey, generatedWorld, generateFixture, generateFixtureInput, parseGenerateSpec } from '../../sandbox/generate';
 import { startSandbox, type Sandbox } from '../../sandbox/server';
 import { DAY, T0 } from '../helpers/fixtures';
 import { clientFor } from '../helpers/sandbox';
@@ -39,6 +39,18 @@ describe('generateFixture', () => {
     expect(accounts.size).toBe(3);
     // The plain input is what the schema accepts, and parses to the same fixture.
     expect(parseAnyFixture(JSON.parse(JSON.stringify(generateFixtureInput({ ...options, adGroupsPerCampaign: 2, adsPerAdGroup: 3 }))))).toEqual(fixture);
+  });
+
+  it('takes another mix: weights per kind and the [daypart] share, checked', () => {
+    const only = generateFixture({ ...options, weights: Object.fromEntries(Object.keys(CAMPAIGN_KINDS).map((k) => [k, k === 'archived' ? 1 : 0])), daypartShare: 0 });
+    for (const org of only.organizations) for (const c of org.campaigns) expect([c.status, c.name.includes('[daypart]')]).toEqual(['archived', false]);
+    const named = generateFixture({ ...options, daypartShare: 1 });
+    const live = named.organizations.flatMap((o) => o.campaigns).filter((c) => c.status !== 'archived' && c.review_status === 'approved');
+    expect(live.length).toBeGreaterThan(0);
+    for (const c of live) expect(c.name).toContain('[daypart]');
+    expect(() => generateFixture({ ...options, weights: { bogus: 1 } as never })).toThrow(/no campaign kind "bogus"/);
+    expect(() => generateFixture({ ...options, weights: { steady: -1 } })).toThrow(/weights.steady must be a number ≥ 0/);
+    expect(() => generateFixture({ ...options, daypartShare: 2 })).toThrow(/daypartShare must be a fraction from 0 to 1/);
   });
 
   it('loads in parts into the same world as the whole fixture', async () => {
