@@ -9,6 +9,7 @@ import { compileRuleSet } from '../rules/compile';
 import { scheduleGroups } from '../rules/groups';
 import { loadConfig } from '../local/config';
 import { openEnvironment, type LocalEnvironment } from '../local/environment';
+import { EnvironmentError } from '../local/errors';
 import { Fleet, type FleetOrg } from '../local/fleet';
 import { cycleLine, decisionLine } from '../local/format';
 import { LocalScheduler, waitForClock } from '../local/scheduler';
@@ -62,7 +63,12 @@ export async function runOrgsCommand(args: string[], ctx: FleetContext): Promise
         const keyProvider = apiKeyProviderFromEnv(env);
         if (!keyProvider) throw new UsageError(`Organization ${org.org_id}: no key.`);
         const client = org === first ? environment.client : new ThradClient({ baseUrl: config.apiBaseUrl, keyProvider, clock: environment.clock, wireProfile: config.wireProfile });
-        const accountId = org.ad_account_id ?? (await client.getAdAccount()).id;
+        // The key says which account it serves; the entry must agree (else one org's records would
+        // be filed under another's), and no two orgs may serve one account.
+        const accountId = (await client.getAdAccount()).id;
+        if (org.ad_account_id !== undefined && org.ad_account_id !== accountId) throw new EnvironmentError(`its key answers for ad account ${accountId}, but the registry says ${org.ad_account_id}; fix the entry's "ad_account_id" (or its key)`);
+        const sharing = fleet.find((f) => f.accountId === accountId);
+        if (sharing) throw new EnvironmentError(`its key answers for ad account ${accountId}, which organization ${sharing.orgId} already serves (one organization per ad account)`);
         if (org.ad_account_id === undefined) await ctx.registry.setAccount(org.org_id, accountId);
         const zoneOf = (ruleId: string): string => ruleSet.byId.get(ruleId)?.rule.schedule.timezone ?? 'UTC';
         zones.set(org.org_id, zoneOf);

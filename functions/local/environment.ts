@@ -176,6 +176,7 @@ async function openApiSide(config: LocalConfig, options: OpenOptions, closers: (
     let account: string | undefined = options.env.THRAD_AD_ACCOUNT_ID || undefined;
     // Per org: each org's key answers for its own ad account.
     const org = options.env[ORG_ID_ENV]?.trim();
+    let accountChecked = false;
     const accountFile = join(config.dataDir, org ? `account-${org}.json` : 'account.json');
     return {
       mode: 'api',
@@ -186,6 +187,14 @@ async function openApiSide(config: LocalConfig, options: OpenOptions, closers: (
       key: undefined,
       describeApi: `${followed ? 'the Thrad sandbox' : 'the Thrad API'} at ${config.apiBaseUrl}`,
       accountId: async () => {
+        if (account && org && !accountChecked) {
+          // An org of the registry: its records go under the account the registry names, so the
+          // key must answer for that account (a stale or wrong entry would file one org's
+          // decisions, claims and ledger under another's).
+          const answered = (await client.getAdAccount()).id;
+          if (answered !== account) throw new EnvironmentError(`Organization ${org}: its key answers for ad account ${answered}, but the registry says ${account}. Fix the entry's "ad_account_id" (or its key) before running anything for it.`);
+          accountChecked = true;
+        }
         if (account) return account;
         try {
           account = (await client.getAdAccount()).id;

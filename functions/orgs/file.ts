@@ -10,6 +10,15 @@ import { orgsFileSchema, type OrgEntry } from './schema';
 
 export const ORGS_FILE_ENV = 'THRAD_ORGS_FILE';
 
+/** A synchronous step as a promise: what it throws is a rejection, as the registry interface says. */
+function settled<T>(step: () => T): Promise<T> {
+  try {
+    return Promise.resolve(step());
+  } catch (error) {
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+  }
+}
+
 export class FileOrgRegistry implements OrgRegistry {
   readonly describe: string;
   constructor(readonly path: string) {
@@ -42,23 +51,25 @@ export class FileOrgRegistry implements OrgRegistry {
   }
 
   list(): Promise<OrgEntry[]> {
-    return Promise.resolve(this.read());
+    return settled(() => this.read());
   }
 
   add(entry: OrgEntry): Promise<void> {
-    const orgs = this.read(true);
-    if (orgs.some((o) => o.org_id === entry.org_id)) throw new OrgsFileError(`${this.path}: org_id "${entry.org_id}" is already there (disable it with \`thrad-rules orgs disable ${entry.org_id}\`).`, this.path);
-    this.write([...orgs, entry]);
-    return Promise.resolve();
+    return settled(() => {
+      const orgs = this.read(true);
+      if (orgs.some((o) => o.org_id === entry.org_id)) throw new OrgsFileError(`${this.path}: org_id "${entry.org_id}" is already there (disable it with \`thrad-rules orgs disable ${entry.org_id}\`).`, this.path);
+      this.write([...orgs, entry]);
+    });
   }
 
   setEnabled(orgId: string, enabled: boolean): Promise<OrgEntry> {
-    return Promise.resolve(this.update(orgId, (o) => ({ ...o, enabled })));
+    return settled(() => this.update(orgId, (o) => ({ ...o, enabled })));
   }
 
   setAccount(orgId: string, adAccountId: string): Promise<void> {
-    this.update(orgId, (o) => ({ ...o, ad_account_id: adAccountId }));
-    return Promise.resolve();
+    return settled(() => {
+      this.update(orgId, (o) => ({ ...o, ad_account_id: adAccountId }));
+    });
   }
 
   private update(orgId: string, change: (org: OrgEntry) => OrgEntry): OrgEntry {
@@ -74,6 +85,8 @@ export class FileOrgRegistry implements OrgRegistry {
 
   private write(orgs: readonly OrgEntry[]): void {
     const sorted = [...orgs].sort((a, b) => a.org_id.localeCompare(b.org_id));
+    const checked = orgsFileSchema.safeParse(sorted);
+    if (!checked.success) throw new OrgsFileError(`${this.path}: not changed: ${describeIssues(checked.error.issues, { root: '(orgs)' }).join('; ')}.`, this.path);
     const temporary = `${this.path}.${process.pid}.tmp`;
     writeFileSync(temporary, `${JSON.stringify(sorted, null, 2)}\n`);
     renameSync(temporary, this.path);

@@ -44,9 +44,14 @@ export type OrgEntryInput = z.input<typeof orgEntrySchema>;
 
 export const orgsFileSchema = z.array(orgEntrySchema).superRefine((orgs, ctx) => {
   const seen = new Set<string>();
+  const accounts = new Map<string, string>();
   orgs.forEach((org, index) => {
     if (seen.has(org.org_id)) ctx.addIssue({ code: 'custom', path: [index, 'org_id'], message: `org_id "${org.org_id}" appears twice` });
     seen.add(org.org_id);
+    // One organization per ad account: its records, claims and ledger live under the account.
+    const other = org.ad_account_id === undefined ? undefined : accounts.get(org.ad_account_id);
+    if (other !== undefined) ctx.addIssue({ code: 'custom', path: [index, 'ad_account_id'], message: `ad account ${org.ad_account_id ?? ''} is already organization "${other}"'s (one organization per ad account)` });
+    if (org.ad_account_id !== undefined && other === undefined) accounts.set(org.ad_account_id, org.org_id);
   });
 });
 

@@ -8,6 +8,7 @@ import { main } from '../../functions/cli/main';
 import type { Output } from '../../functions/cli/output';
 import { startEmbeddedDynamo, type EmbeddedDynamo } from '../../functions/local/dynalite';
 import { TableOrgRegistry } from '../../functions/orgs/table';
+import { FileOrgRegistry } from '../../functions/orgs/file';
 import { AuditStore } from '../../functions/audit/store';
 import type { Sandbox } from '../../sandbox/server';
 import { engineRuleInputs } from '../helpers/engine';
@@ -143,6 +144,26 @@ describe('thrad-rules orgs, --orgs and --org', () => {
     expect(list.out).toMatch(/^acme\s+enabled\s+account acct-acme\s+key in the secret thrad-rules\/orgs\/acme/m);
     expect((await cli('orgs', 'disable', 'acme')).code).toBe(0);
     expect((await table.list()).map((o) => [o.org_id, o.enabled])).toEqual([['acme', false]]);
+  });
+
+  it("refuses an entry whose ad account is not its key's, and two orgs on one ad account (review findings)", async () => {
+    const wrong = join(cwd, 'wrong-account.json');
+    writeFileSync(wrong, JSON.stringify([{ org_id: 'acme', api_key_env: 'KEY_ACME', ad_account_id: 'acct-of-globex' }]));
+    const run = await cli('run', '--once', '--orgs', wrong, '--org', 'acme');
+    expect(run.code).toBe(1);
+    expect(run.err).toContain(`Organization acme: its key answers for ad account ${sandbox.world.account.id}, but the registry says acct-of-globex`);
+    const audit = await cli('audit', '--orgs', wrong, '--org', 'acme');
+    expect(audit.code).toBe(1);
+    const shared = join(cwd, 'shared-account.json');
+    writeFileSync(shared, JSON.stringify([{ org_id: 'a', api_key_env: 'KEY_ACME', ad_account_id: 'acct-1' }, { org_id: 'b', api_key_env: 'KEY_ACME', ad_account_id: 'acct-1' }]));
+    const both = await cli('audit', '--orgs', shared, '--org', 'a');
+    expect(both.code).toBe(1);
+    expect(both.err).toContain('ad account acct-1 is already organization "a"\'s (one organization per ad account)');
+    const registry = new FileOrgRegistry(join(cwd, 'one-account.json'));
+    await registry.add({ org_id: 'a', api_key_env: 'KEY_ACME', ad_account_id: 'acct-1', enabled: true });
+    await registry.add({ org_id: 'b', api_key_env: 'KEY_ACME', enabled: true });
+    await expect(registry.setAccount('b', 'acct-1')).rejects.toThrow(/not changed: .*already organization "a"'s/);
+    expect(registry.read().find((o) => o.org_id === 'b')?.ad_account_id).toBeUndefined();
   });
 
   it('names the file and the path of a bad orgs file', async () => {
