@@ -21,7 +21,7 @@ import { AuditStore } from '../functions/audit/store';
 import { Engine } from '../functions/engine/cycle';
 import { MemoryNotifier } from '../functions/engine/notifier';
 import { localDynamoClient } from '../functions/local/dynalite';
-import { Fleet, type FleetOrg } from '../functions/local/fleet';
+import { Fleet, type FleetOrg, type FleetStart } from '../functions/local/fleet';
 import { LocalScheduler, waitForClock } from '../functions/local/scheduler';
 import { dueAt, TICK_SECONDS } from '../functions/orgs/plan';
 import { compileRuleSet, type CompiledRuleSet } from '../functions/rules/compile';
@@ -171,8 +171,10 @@ export async function runOrgHourBench(options: { orgs?: number; campaigns?: numb
     let errors = 0;
     let cycleMs = 0;
     let cycleRequests = 0;
+    let cycles = 0;
     const fleet = new Fleet({
       orgs,
+      onStart: () => (cycles += 1),
       store,
       concurrency,
       nowMs: () => clock.nowMs(),
@@ -231,7 +233,7 @@ export async function runOrgHourBench(options: { orgs?: number; campaigns?: numb
       org_hour_requests_lower_bound_per_org: Math.round((bound / orgCount) * 100) / 100,
       org_hour_seconds: Math.round(seconds * 100) / 100,
       org_hour_peak_rss_mb: Math.round(peak / 1024 / 1024),
-      org_hour_cycles: fleet.started.length,
+      org_hour_cycles: cycles,
       org_hour_actions: actions,
       ...fairness,
     };
@@ -251,7 +253,7 @@ async function runFairness(s: Servers, rules: CompiledRuleSet, store: AuditStore
   const quarter = 15 * 60_000;
   const baseline = await fairnessQuarter(s, rules, store, concurrency, (HOUR_START_S + 3_600) * 1000, quarter, null);
   const slowed = await fairnessQuarter(s, rules, store, concurrency, (HOUR_START_S + 3_600) * 1000 + quarter, quarter, delayMs);
-  const worst = (starts: Fleet['started']): number => Math.max(0, ...starts.filter((x) => x.orgId !== 'org-0').map((x) => x.startedAtMs - x.tickMs));
+  const worst = (starts: readonly FleetStart[]): number => Math.max(0, ...starts.filter((x) => x.orgId !== 'org-0').map((x) => x.startedAtMs - x.tickMs));
   const baselineWorst = worst(baseline);
   const slowedWorst = worst(slowed);
   return {
@@ -263,7 +265,7 @@ async function runFairness(s: Servers, rules: CompiledRuleSet, store: AuditStore
   };
 }
 
-async function fairnessQuarter(s: Servers, rules: CompiledRuleSet, store: AuditStore, concurrency: number, startMs: number, lengthMs: number, slowDelayMs: number | null): Promise<Fleet['started']> {
+async function fairnessQuarter(s: Servers, rules: CompiledRuleSet, store: AuditStore, concurrency: number, startMs: number, lengthMs: number, slowDelayMs: number | null): Promise<FleetStart[]> {
   await setSandboxClock(s.url, startMs / 1000);
   const speed = 60;
   const clock = new ScaledClock(startMs, speed);
@@ -274,7 +276,8 @@ async function fairnessQuarter(s: Servers, rules: CompiledRuleSet, store: AuditS
   // Enough orgs to fill the pool several times over, few enough that the fleet keeps up with a
   // clock 60× real time on this machine.
   const { orgs } = buildFleet({ ...s, organizations: s.organizations.slice(0, FAIRNESS_ORGS) }, rules, clock, store, (i) => (i === 0 && slowDelayMs !== null ? slowFetch : undefined));
-  const fleet = new Fleet({ orgs, store, concurrency, nowMs: () => clock.nowMs(), deadlineMs: () => Date.now() + 120_000, trigger: 'schedule' });
+  const started: FleetStart[] = [];
+  const fleet = new Fleet({ orgs, store, concurrency, nowMs: () => clock.nowMs(), deadlineMs: () => Date.now() + 120_000, trigger: 'schedule', onStart: (x) => started.push(x) });
   const scheduler = new LocalScheduler({
     groups: fleet.unionGroups(),
     clock,
@@ -287,7 +290,7 @@ async function fairnessQuarter(s: Servers, rules: CompiledRuleSet, store: AuditS
   });
   await scheduler.run(new AbortController().signal, { fromMs: startMs, untilMs: startMs + lengthMs });
   await fleet.drain();
-  return fleet.started;
+  return started;
 }
 
 if (require.main === module) {

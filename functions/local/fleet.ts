@@ -37,6 +37,14 @@ export interface FleetOptions {
   onCycle?: (org: FleetOrg, tick: DueTick, result: CycleResult) => void;
   onSkipped?: (org: FleetOrg, tick: DueTick, reason: string) => void;
   onError?: (org: FleetOrg, tick: DueTick, error: unknown) => void;
+  /** Each org tick as a worker takes it up (engine clock): fairness figures. Nothing is kept here, so a long run holds no history. */
+  onStart?: (start: FleetStart) => void;
+}
+
+export interface FleetStart {
+  orgId: string;
+  tickMs: number;
+  startedAtMs: number;
 }
 
 interface Slot {
@@ -53,8 +61,6 @@ export class Fleet {
   private idleWaiters: (() => void)[] = [];
   /** Skips being recorded (not cycles): drain waits for them too. */
   private readonly background = new Set<Promise<void>>();
-  /** Every tick submitted, and the engine-clock time its cycle started (fairness figures). */
-  readonly started: { orgId: string; tickMs: number; startedAtMs: number }[] = [];
 
   constructor(private readonly options: FleetOptions) {
     for (const org of options.orgs) this.slots.set(org.orgId, { org, running: false, waiting: undefined });
@@ -119,7 +125,7 @@ export class Fleet {
   private async runOne(slot: Slot, tick: DueTick): Promise<void> {
     const { org } = slot;
     const nowMs = this.options.nowMs();
-    this.started.push({ orgId: org.orgId, tickMs: tick.tickMs, startedAtMs: nowMs });
+    this.options.onStart?.({ orgId: org.orgId, tickMs: tick.tickMs, startedAtMs: nowMs });
     const lateS = Math.round((nowMs - tick.tickMs) / 1000);
     if (lateS > tick.periodSeconds) {
       await this.skip(org, tick, `Started ${lateS} s after its tick, more than the shortest period of its rules (${tick.periodSeconds} s); skipped`);

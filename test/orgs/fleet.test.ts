@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditStore } from '../../functions/audit/store';
 import type { CycleRequest, CycleResult, Engine } from '../../functions/engine/cycle';
-import { Fleet, type FleetOrg } from '../../functions/local/fleet';
+import { Fleet, type FleetOrg, type FleetStart } from '../../functions/local/fleet';
 import { startEmbeddedDynamo, type EmbeddedDynamo } from '../../functions/local/dynalite';
 import { dueAt } from '../../functions/orgs/plan';
 import { scheduleGroups } from '../../functions/rules/groups';
@@ -85,9 +85,10 @@ describe('the local fleet', () => {
     await dynamo.close();
   });
 
-  function fleetOf(engines: Record<string, StandInEngine>, concurrency: number): Fleet {
+  function fleetOf(engines: Record<string, StandInEngine>, concurrency: number): Fleet & { started: FleetStart[] } {
     const orgs: FleetOrg[] = Object.entries(engines).map(([orgId, engine]) => ({ orgId, accountId: `acct-${orgId}`, engine, groups }));
-    return new Fleet({ orgs, store, concurrency, nowMs: () => clock.nowMs(), deadlineMs: () => Date.now() + 60_000 });
+    const started: FleetStart[] = [];
+    return Object.assign(new Fleet({ orgs, store, concurrency, nowMs: () => clock.nowMs(), deadlineMs: () => Date.now() + 60_000, onStart: (x) => started.push(x) }), { started });
   }
 
   it('runs one cycle per org per tick for all its due rules, claimed per (org, tick)', async () => {
