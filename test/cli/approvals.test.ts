@@ -6,12 +6,11 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DecisionRecord } from '../../functions/audit/records';
-import { main } from '../../functions/cli/main';
-import type { Output } from '../../functions/cli/output';
 import { startEmbeddedDynamo, type EmbeddedDynamo } from '../../functions/local/dynalite';
 import type { Sandbox } from '../../sandbox/server';
 import { eids, engineFixture, KEY } from '../helpers/fixtures';
 import { auth, http, withSandbox } from '../helpers/sandbox';
+import { runCli, type CliRun } from '../helpers/cli';
 
 const ROOT = resolve(__dirname, '..', '..');
 
@@ -36,13 +35,7 @@ describe('approval mode through the CLI', () => {
   const budgetOf = (id: string): number | undefined => sandbox.world.campaigns.get(id)?.budget_micros;
   const updates = (): number => sandbox.requests().filter((r) => r.method === 'POST' && /^\/v1\/campaigns\/[^/]+$/.test(r.path) && r.status === 200).length;
 
-  async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-    const out: string[] = [];
-    const err: string[] = [];
-    const io: Output = { out: (l) => out.push(l), err: (l) => err.push(l), isTTY: false };
-    const code = await main(args, { io, cwd, env });
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  }
+  const cli = (...args: string[]): Promise<CliRun> => runCli(args, { cwd, env });
 
   beforeAll(async () => {
     sandbox = await withSandbox(engineFixture());

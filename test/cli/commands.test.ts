@@ -12,6 +12,7 @@ import type { Sandbox } from '../../sandbox/server';
 import { engineRuleInputs } from '../helpers/engine';
 import { eids, engineFixture, KEY } from '../helpers/fixtures';
 import { withSandbox } from '../helpers/sandbox';
+import { runCli, type CliRun } from '../helpers/cli';
 
 const ROOT = resolve(__dirname, '..', '..');
 
@@ -40,13 +41,7 @@ describe('thrad-rules commands', () => {
   let env: NodeJS.ProcessEnv;
   let cwd: string;
 
-  async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-    const out: string[] = [];
-    const err: string[] = [];
-    const io: Output = { out: (l) => out.push(l), err: (l) => err.push(l), isTTY: false };
-    const code = await main(args, { io, cwd, env });
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  }
+  const cli = (...args: string[]): Promise<CliRun> => runCli(args, { cwd, env });
 
   beforeAll(async () => {
     sandbox = await withSandbox(engineFixture());

@@ -5,7 +5,6 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../functions/cli/main';
-import type { Output } from '../../functions/cli/output';
 import { startEmbeddedDynamo, type EmbeddedDynamo } from '../../functions/local/dynalite';
 import { TableOrgRegistry } from '../../functions/orgs/table';
 import { FileOrgRegistry } from '../../functions/orgs/file';
@@ -14,6 +13,7 @@ import type { Sandbox } from '../../sandbox/server';
 import { engineRuleInputs } from '../helpers/engine';
 import { engineFixture, KEY } from '../helpers/fixtures';
 import { withSandbox } from '../helpers/sandbox';
+import { runCli, type CliRun } from '../helpers/cli';
 
 const ROOT = resolve(__dirname, '..', '..');
 
@@ -24,13 +24,7 @@ describe('thrad-rules orgs, --orgs and --org', () => {
   let cwd: string;
   let orgsFile: string;
 
-  async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-    const out: string[] = [];
-    const err: string[] = [];
-    const io: Output = { out: (l) => out.push(l), err: (l) => err.push(l), isTTY: false };
-    const code = await main(args, { io, cwd, env });
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  }
+  const cli = (...args: string[]): Promise<CliRun> => runCli(args, { cwd, env });
 
   beforeAll(async () => {
     sandbox = await withSandbox(engineFixture());
