@@ -17,6 +17,7 @@
 // hour, as a deployment that has run a day has it; the hour measures the steady state.
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { AuditStore } from '../functions/audit/store';
 import { Engine } from '../functions/engine/cycle';
 import { MemoryNotifier } from '../functions/engine/notifier';
@@ -45,6 +46,10 @@ export interface OrgHourFigures {
   org_hour_peak_rss_mb: number;
   org_hour_cycles: number;
   org_hour_actions: number;
+  /** Audit-store (DynamoDB) requests per org cycle: round trips, whatever the machine's load. */
+  org_hour_store_requests_per_cycle: number;
+  /** The engine process's CPU time (user + system) over the hour: less sensitive to a busy machine than the wall time. */
+  org_hour_engine_cpu_seconds: number;
   fairness_max_tick_delay: number;
   fairness_slow_org_cycles: number;
   fairness_slow_request_delay_ms: number;
@@ -65,6 +70,20 @@ const BENCH_MIX: Pick<GenerateOptions, 'weights' | 'daypartShare'> = {
   weights: { expensive: 0.5, near_budget: 1, winner: 0.5, low_ctr: 0.5, spike: 0.5, stalled: 1, approved_new: 0.8, in_review: 0.8, paused: 5, rejected: 2, archived: 2, steady: 85.4 },
   daypartShare: 0.02,
 };
+/** Counts the requests a DynamoDB client sends, per command (a load-independent measure of a cycle's store round trips). */
+export function countStoreRequests(client: DynamoDBClient): { total: () => number; byCommand: Map<string, number> } {
+  const byCommand = new Map<string, number>();
+  client.middlewareStack.add(
+    (next, context) => (args) => {
+      const name = context.commandName ?? 'unknown';
+      byCommand.set(name, (byCommand.get(name) ?? 0) + 1);
+      return next(args);
+    },
+    { step: 'initialize', name: 'bench-count-store-requests' },
+  );
+  return { total: () => [...byCommand.values()].reduce((a, b) => a + b, 0), byCommand };
+}
+
 const ACTION_PATH = /\/(pause|activate|archive)$|^\/v1\/(campaigns|ad_groups|ads)\/[^/]+$/;
 
 interface Servers {
@@ -158,7 +177,8 @@ export async function runOrgHourBench(options: { orgs?: number; campaigns?: numb
     const loaded = loadRules([resolve(__dirname, '..', 'rules')]);
     const rules = compileRuleSet(loaded.rules);
     const clock = new ManualClock(HOUR_START_S * 1000);
-    const store = new AuditStore({ tableName: 'org-hour', client: localDynamoClient(s.dynamoEndpoint), clock });
+    const dynamo = localDynamoClient(s.dynamoEndpoint);
+    const store = new AuditStore({ tableName: 'org-hour', client: dynamo, clock });
     await store.ensureTable();
     const { orgs, clients } = buildFleet(s, rules, clock, store);
     // A day-old deployment has each account's capability finding cached (one probe per day).
@@ -167,6 +187,7 @@ export async function runOrgHourBench(options: { orgs?: number; campaigns?: numb
     const capabilities = await probeCapabilities(probeClient);
     for (const o of orgs) await store.putCapabilities(o.accountId, probeClient.wireProfile.name, capabilities, 86_400);
     await fetch(`${s.url}/_sandbox/requests`, { method: 'DELETE' });
+    const storeRequests = countStoreRequests(dynamo);
 
     let errors = 0;
     let cycleMs = 0;
@@ -188,10 +209,12 @@ export async function runOrgHourBench(options: { orgs?: number; campaigns?: numb
         cycleRequests += r.summary.api_requests;
       },
     });
-    let peak = process.memoryUsage().rss;
-    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
+    let peak = process.memoryUsage.rss();
+    // memoryUsage.rss() reads the RSS alone; memoryUsage() also walks the heap spaces (a second of CPU over the hour).
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 50);
     const ticks: number[] = [];
     const started = process.hrtime.bigint();
+    const cpuStarted = process.cpuUsage();
     for (let t = HOUR_START_S * 1000 + TICK_SECONDS * 1000; t <= (HOUR_START_S + 3_600) * 1000; t += TICK_SECONDS * 1000) {
       clock.set(t);
       await setSandboxClock(s.url, t / 1000);
@@ -199,8 +222,11 @@ export async function runOrgHourBench(options: { orgs?: number; campaigns?: numb
       await fleet.drain();
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const cpu = process.cpuUsage(cpuStarted);
+    const hourStoreRequests = storeRequests.total();
+    if (process.env.ORG_BENCH_DEBUG) console.error(JSON.stringify(Object.fromEntries([...storeRequests.byCommand].map(([k, v]) => [k, Math.round((v / Math.max(1, cycles)) * 100) / 100]))));
     clearInterval(sampler);
-    peak = Math.max(peak, process.memoryUsage().rss);
+    peak = Math.max(peak, process.memoryUsage.rss());
     if (errors > 0) throw new Error(`${errors} org cycles failed in the org-hour bench`);
 
     let requests = 0;
@@ -235,6 +261,8 @@ export async function runOrgHourBench(options: { orgs?: number; campaigns?: numb
       org_hour_peak_rss_mb: Math.round(peak / 1024 / 1024),
       org_hour_cycles: cycles,
       org_hour_actions: actions,
+      org_hour_store_requests_per_cycle: Math.round((hourStoreRequests / Math.max(1, cycles)) * 100) / 100,
+      org_hour_engine_cpu_seconds: Math.round((cpu.user + cpu.system) / 1e4) / 100,
       ...fairness,
     };
   } finally {
