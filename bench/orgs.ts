@@ -42,6 +42,13 @@ export interface OrgHourFigures {
   ticks_per_org: number;
   org_hour_requests_per_org: number;
   org_hour_requests_lower_bound_per_org: number;
+  /**
+   * Mean single-entity reads (GET /v1/campaigns/:id, /ad_groups/:id, /ads/:id) an org made in the
+   * hour: the re-read before a start of spend and the reads of what a listing does not carry (an
+   * ad group's bid, an entity's timestamps). The bound counts none of them; the engine must not
+   * drop them (a write re-checks what it depends on), so requests = bound + these.
+   */
+  org_hour_safety_reads_per_org: number;
   org_hour_seconds: number;
   org_hour_peak_rss_mb: number;
   org_hour_cycles: number;
@@ -77,6 +84,12 @@ export function countStoreRequests(client: DynamoDBClient): { total: () => numbe
     (next, context) => (args) => {
       const name = context.commandName ?? 'unknown';
       byCommand.set(name, (byCommand.get(name) ?? 0) + 1);
+      // ORG_BENCH_TRACE: every store request, with what it names (the item kind of its key, its update), to see a cycle's round trips.
+      if (process.env.ORG_BENCH_TRACE) {
+        const input = args.input as { Key?: { pk?: string }; Item?: { pk?: string }; UpdateExpression?: string; IndexName?: string };
+        const pk = input.Key?.pk ?? input.Item?.pk ?? input.IndexName ?? '';
+        console.error(`store ${name} ${pk.replace(/^A#[^#]+#/, '').replace(/#.*/, '')} ${input.UpdateExpression ?? ''}`);
+      }
       return next(args);
     },
     { step: 'initialize', name: 'bench-count-store-requests' },
@@ -84,6 +97,7 @@ export function countStoreRequests(client: DynamoDBClient): { total: () => numbe
   return { total: () => [...byCommand.values()].reduce((a, b) => a + b, 0), byCommand };
 }
 
+const SAFETY_READ_PATH = /^\/v1\/(campaigns|ad_groups|ads)\/[^/]+$/;
 const ACTION_PATH = /\/(pause|activate|archive)$|^\/v1\/(campaigns|ad_groups|ads)\/[^/]+$/;
 
 interface Servers {
@@ -232,12 +246,14 @@ export async function runOrgHourBench(options: { orgs?: number; campaigns?: numb
     let requests = 0;
     let bound = 0;
     let actions = 0;
+    let safetyReads = 0;
     for (const o of s.organizations) {
       const log = ((await (await fetch(`${s.url}/_sandbox/requests?org=${o.account}`)).json()) as { data: LogEntry[] }).data;
       const own = log.filter((r) => r.path.startsWith('/v1/'));
       const acted = own.filter((r) => r.method === 'POST' && ACTION_PATH.test(r.path)).length;
       actions += acted;
       requests += own.length;
+      safetyReads += own.filter((r) => r.method === 'GET' && SAFETY_READ_PATH.test(r.path)).length;
       if (process.env.ORG_BENCH_DEBUG && o === s.organizations[0]) {
         const kinds = new Map<string, number>();
         for (const r of own) {
@@ -257,6 +273,7 @@ export async function runOrgHourBench(options: { orgs?: number; campaigns?: numb
       ticks_per_org: ticks.length,
       org_hour_requests_per_org: Math.round((requests / orgCount) * 100) / 100,
       org_hour_requests_lower_bound_per_org: Math.round((bound / orgCount) * 100) / 100,
+      org_hour_safety_reads_per_org: Math.round((safetyReads / orgCount) * 100) / 100,
       org_hour_seconds: Math.round(seconds * 100) / 100,
       org_hour_peak_rss_mb: Math.round(peak / 1024 / 1024),
       org_hour_cycles: cycles,
