@@ -591,52 +591,91 @@ export class AuditStore {
    * outlive the trail's retention). A rule's action is always remembered; an observation and its
    * holder only replace an older one (`at_ms`), so a slow concurrent run cannot overwrite newer
    * knowledge with what it read before.
+   *
+   * One UpdateItem per entity where it can be: an entity's remembered actions ride on its one
+   * conditional observation; when that condition fails (newer knowledge is stored), the actions
+   * are written alone, so they are remembered whatever the condition says.
    */
   async updateEntityMemories(accountId: string, updates: readonly MemoryUpdate[]): Promise<void> {
     const key = (entityId: string) => ({ [TABLE_KEYS.partitionKey]: k.state(accountId, entityId), [TABLE_KEYS.sortKey]: 'STATE' });
-    const write = async (update: MemoryUpdate): Promise<void> => {
+    const byEntity = new Map<string, { remembers: Map<string, NonNullable<MemoryUpdate['remember']>>; observations: MemoryUpdate[] }>();
+    for (const update of updates) {
+      let entry = byEntity.get(update.entityId);
+      if (!entry) {
+        entry = { remembers: new Map(), observations: [] };
+        byEntity.set(update.entityId, entry);
+      }
       if (update.remember) {
         const action = update.remember;
-        await this.send('UpdateItem', () =>
-          this.doc.send(
-            new UpdateCommand({
-              TableName: this.tableName,
-              Key: key(update.entityId),
-              UpdateExpression: 'SET #a = :a, entity_id = :entity, #type = :type REMOVE expires_at',
-              ExpressionAttributeNames: { '#a': `${update.forced ? 'f' : action.outcome === 'acted' ? 'r' : 'w'}_${action.rule_id}`, '#type': 'type' },
-              ExpressionAttributeValues: { ':a': action, ':entity': update.entityId, ':type': 'entity' },
-            }),
-          ),
-        );
+        // One attribute per (kind, rule): a later update of the same one replaces an earlier.
+        entry.remembers.set(`${update.forced ? 'f' : action.outcome === 'acted' ? 'r' : 'w'}_${action.rule_id}`, action);
       }
-      if (update.observed || update.holder) {
-        const held = update.holder?.holder;
-        const at = update.observed?.at_ms ?? (held && 'at_ms' in held ? held.at_ms : this.clock.nowMs());
-        const sets = ['entity_id = :entity', '#type = :type', 'memory_at_ms = :at'];
-        const values: Record<string, unknown> = { ':entity': update.entityId, ':type': 'entity', ':at': at };
-        if (update.observed) {
-          sets.push('observed = :observed');
-          values[':observed'] = update.observed;
-        }
-        if (update.holder) {
-          sets.push(`holder_${update.holder.cls} = :holder`);
-          values[':holder'] = update.holder.holder;
-        }
-        await this.conditional('UpdateItem', () =>
-          this.doc.send(
-            new UpdateCommand({
-              TableName: this.tableName,
-              Key: key(update.entityId),
-              UpdateExpression: `SET ${sets.join(', ')} REMOVE expires_at`,
-              ConditionExpression: 'attribute_not_exists(memory_at_ms) OR memory_at_ms <= :at',
-              ExpressionAttributeNames: { '#type': 'type' },
-              ExpressionAttributeValues: values,
-            }),
-          ),
-        );
-      }
+      if (update.observed || update.holder) entry.observations.push(update);
+    }
+    const rememberParts = (remembers: ReadonlyMap<string, unknown>): { sets: string[]; names: Record<string, string>; values: Record<string, unknown> } => {
+      const sets: string[] = [];
+      const names: Record<string, string> = {};
+      const values: Record<string, unknown> = {};
+      [...remembers].forEach(([attribute, action], i) => {
+        sets.push(`#a${i} = :a${i}`);
+        names[`#a${i}`] = attribute;
+        values[`:a${i}`] = action;
+      });
+      return { sets, names, values };
     };
-    for (let i = 0; i < updates.length; i += 16) await Promise.all(updates.slice(i, i + 16).map(write));
+    const writeRemembers = async (entityId: string, remembers: ReadonlyMap<string, unknown>): Promise<void> => {
+      const parts = rememberParts(remembers);
+      await this.send('UpdateItem', () =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: key(entityId),
+            UpdateExpression: `SET ${[...parts.sets, 'entity_id = :entity', '#type = :type'].join(', ')} REMOVE expires_at`,
+            ExpressionAttributeNames: { ...parts.names, '#type': 'type' },
+            ExpressionAttributeValues: { ...parts.values, ':entity': entityId, ':type': 'entity' },
+          }),
+        ),
+      );
+    };
+    /** An observation (and holder), only over older knowledge; with the entity's remembered actions when given. Whether it was applied. */
+    const writeObservation = (update: MemoryUpdate, remembers: ReadonlyMap<string, unknown>): Promise<boolean> => {
+      const held = update.holder?.holder;
+      const at = update.observed?.at_ms ?? (held && 'at_ms' in held ? held.at_ms : this.clock.nowMs());
+      const parts = rememberParts(remembers);
+      const sets = [...parts.sets, 'entity_id = :entity', '#type = :type', 'memory_at_ms = :at'];
+      const values: Record<string, unknown> = { ...parts.values, ':entity': update.entityId, ':type': 'entity', ':at': at };
+      if (update.observed) {
+        sets.push('observed = :observed');
+        values[':observed'] = update.observed;
+      }
+      if (update.holder) {
+        sets.push(`holder_${update.holder.cls} = :holder`);
+        values[':holder'] = update.holder.holder;
+      }
+      return this.conditional('UpdateItem', () =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: key(update.entityId),
+            UpdateExpression: `SET ${sets.join(', ')} REMOVE expires_at`,
+            ConditionExpression: 'attribute_not_exists(memory_at_ms) OR memory_at_ms <= :at',
+            ExpressionAttributeNames: { ...parts.names, '#type': 'type' },
+            ExpressionAttributeValues: values,
+          }),
+        ),
+      );
+    };
+    const write = async ([entityId, { remembers, observations }]: [string, { remembers: Map<string, NonNullable<MemoryUpdate['remember']>>; observations: MemoryUpdate[] }]): Promise<void> => {
+      const [first, ...rest] = observations;
+      if (first === undefined) {
+        if (remembers.size > 0) await writeRemembers(entityId, remembers);
+      } else if (!(await writeObservation(first, remembers)) && remembers.size > 0) {
+        // Newer knowledge is stored: the observation is not applied, the actions still are.
+        await writeRemembers(entityId, remembers);
+      }
+      await Promise.all(rest.map((update) => writeObservation(update, new Map())));
+    };
+    await forEachConcurrent([...byEntity], 16, write);
   }
 
   // ---- occurrences and runs ---------------------------------------------------------------------
