@@ -34,7 +34,7 @@ import { errorAttributes, silentLogger, type EngineLogger } from './logger';
 import type { Notifier } from './notifier';
 import { readForPlan, type ReadResult } from './reads';
 import { reconcileIntents } from './reconcile';
-import { planRepeats, type RepeatPlan } from './repeats';
+import { planRepeats, readRepeatLedgers, type RepeatPlan } from './repeats';
 import { unavailableRecord } from './record';
 
 export interface EngineDeps {
@@ -219,21 +219,25 @@ export class Engine {
     const ctx = this.context(request, accountId, errors, selected);
     this.logger.info('run started', { ...ctx.log, rule_ids: selected.map((r) => r.id), trigger: ctx.trigger, mode: ctx.mode });
     const finish = (status: RunSummary['status'], entitiesRead: number): Promise<CycleResult> => this.finish(ctx, selected, status, { startedReal, takenAtStart, keyFp, entitiesRead });
-    if (this.deps.shared !== false) await this.syncLedger(accountId, keyFp);
-
-    const claim = await this.claim(ctx);
+    // Independent round trips at once: the shared request ledger, the claim, and the query of
+    // intents left pending (acted on only once the claim is ours).
+    const pending = ctx.forcedDryRun ? null : this.deps.store.expiredIntents(accountId);
+    pending?.catch(() => undefined);
+    const [, claim] = await Promise.all([this.deps.shared !== false ? this.syncLedger(accountId, keyFp) : undefined, this.claim(ctx)]);
     if (claim === 'duplicate') return finish('skipped_duplicate', 0);
     let entitiesRead = 0;
     try {
-      if (!ctx.forcedDryRun) {
-        for (const s of await reconcileIntents(ctx, { client: this.deps.client, store: this.deps.store, rules: this.deps.rules, executor: this.executor, logger: this.logger })) this.settled(ctx, s);
+      if (pending) {
+        for (const s of await reconcileIntents(ctx, { client: this.deps.client, store: this.deps.store, rules: this.deps.rules, executor: this.executor, logger: this.logger }, pending)) this.settled(ctx, s);
       }
       const reads = await this.read(ctx, selected);
       entitiesRead = Object.values(reads.entities).reduce((sum, list) => sum + list.length, 0);
       const evaluation = evaluateRules(this.deps.rules, selected, reads, ctx.nowMs);
       this.countEvaluation(ctx, evaluation.counts, evaluation.unavailable.length > 0 ? evaluation.unavailable.map((u) => u.rule.id) : []);
+      const evaluated = [...evaluation.counts.keys()];
+      const ledgers = readRepeatLedgers(ctx, this.deps.store, evaluated);
       const { decided, memoryUpdates } = await decidePhase(ctx, this.deps.store, evaluation, reads, { readOnly: false, refresh: this.refresher(ctx), layouts: this.deps.rules.layouts, maxChangeFraction: this.maxChangeFraction });
-      const repeats = await planRepeats(ctx, this.deps.store, [...evaluation.counts.keys()], decided);
+      const repeats = await planRepeats(ctx, this.deps.store, evaluated, decided, ledgers);
       ctx.tally.repeats = repeats.summary;
       // What the run observed is remembered before it acts, so what the actions leave is newer.
       await this.deps.store.updateEntityMemories(ctx.accountId, withFirstRecords(memoryUpdates, repeats.suppressed));
@@ -354,16 +358,20 @@ export class Engine {
       if (!proposal && !((r.outcome === 'would_act' || r.outcome === 'acted') && durationMs(this.deps.rules.byId.get(r.rule_id)?.rule.guards.cooldown) > 0)) return [];
       return [{ entityId: r.entity_id, ...(ctx.forcedDryRun ? { forced: true } : {}), remember: { rule_id: r.rule_id, action: r.action, outcome: proposal ? ('proposed' as const) : (r.outcome as 'acted' | 'would_act'), at_ms: ctx.nowMs, entity_updated_at_after: null, decision_id: repeats.suppressed.get(r.decision_id) ?? r.decision_id } }];
     });
-    await store.updateEntityMemories(ctx.accountId, remembered);
     for (const record of settledNow) if (repeats.suppressed.has(record.decision_id)) this.repeated(ctx, record);
+    // The memories and the records are different items: written at once.
+    const memories = store.updateEntityMemories(ctx.accountId, remembered);
     if (takeover) {
-      await forEachConcurrent(plain, STORE_CONCURRENCY, async (record) => {
-        const claim = await store.claimDecision(record);
-        if (claim.claimed) this.settledRecord(ctx, record);
-        else ctx.tally.bump('duplicate');
-      });
+      await Promise.all([
+        memories,
+        forEachConcurrent(plain, STORE_CONCURRENCY, async (record) => {
+          const claim = await store.claimDecision(record);
+          if (claim.claimed) this.settledRecord(ctx, record);
+          else ctx.tally.bump('duplicate');
+        }),
+      ]);
     } else {
-      await store.putDecisions(plain);
+      await Promise.all([memories, store.putDecisions(plain)]);
       for (const record of plain) this.settledRecord(ctx, record);
     }
     // After the records they point to: a ledger is never ahead of the trail.
@@ -444,11 +452,12 @@ export class Engine {
     const remaining = await client.budgetSnapshot().then((b) => b.remaining, () => null);
     const used = client.budget.totalTaken - run.takenAtStart;
     const summary = this.summarize(ctx, selected, status, run.startedReal, { api_requests: used, api_requests_remaining: remaining, entities_read: run.entitiesRead });
-    if (this.deps.shared !== false) await store.putRunSummary(summary);
-    if (used > 0 && this.deps.shared !== false) {
-      const minute = Math.floor(ctx.clock.nowMs() / 60_000) * 60_000;
-      await store.recordRequests(ctx.accountId, run.keyFp, this.writerId, new Map([[minute, used]])).catch((error: unknown) => this.logger.warn('could not record request counts', errorAttributes(error)));
-    }
+    const minute = Math.floor(ctx.clock.nowMs() / 60_000) * 60_000;
+    // The summary and the request ledger are different items: written at once.
+    await Promise.all([
+      this.deps.shared !== false ? store.putRunSummary(summary) : undefined,
+      used > 0 && this.deps.shared !== false ? store.recordRequests(ctx.accountId, run.keyFp, this.writerId, new Map([[minute, used]])).catch((error: unknown) => this.logger.warn('could not record request counts', errorAttributes(error))) : undefined,
+    ]);
     await this.deps.notifier.notify({ summary, decisions: ctx.tally.decisions }).catch((error: unknown) => this.logger.warn('could not send the run digest', errorAttributes(error)));
     this.logger.info('run finished', { ...ctx.log, status, counts: ctx.tally.counts, api_requests: used, api_requests_remaining: remaining, duration_ms: summary.duration_ms });
     return { summary, decisions: ctx.tally.decisions };

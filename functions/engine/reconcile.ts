@@ -73,9 +73,10 @@ function whyNotRetry(intent: DecisionRecord, entity: EntitySnapshot, rules: Comp
   return null;
 }
 
-export async function reconcileIntents(ctx: RunContext, deps: ReconcileDeps): Promise<Settlement[]> {
+/** `pending`: the store's expired intents, when the caller started that query already (beside its claim). */
+export async function reconcileIntents(ctx: RunContext, deps: ReconcileDeps, pending?: Promise<DecisionRecord[]>): Promise<Settlement[]> {
   const out: Settlement[] = [];
-  for (const intent of await deps.store.expiredIntents(ctx.accountId)) {
+  for (const intent of await (pending ?? deps.store.expiredIntents(ctx.accountId))) {
     if (intent.action === null) continue;
     if (!(await deps.store.takeOverIntent(intent, ctx.runId, ctx.deadlineMs + LEASE_MARGIN_MS))) continue;
     const owned: DecisionRecord = { ...intent, run_id: ctx.runId };

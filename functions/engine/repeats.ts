@@ -60,10 +60,22 @@ function shardsToWrite(ctx: RunContext, change: LedgerChange): { shard: LedgerSh
     });
 }
 
-/** Compare the run's records with the rules' ledgers (one read per rule); nothing is written here. */
-export async function planRepeats(ctx: RunContext, store: AuditStore, ruleIds: readonly string[], decided: readonly Decided[]): Promise<RepeatPlan> {
+/**
+ * The rules' ledgers, read for `planRepeats` (null when the run plans no repeats). The read needs
+ * only the rules evaluated, so a cycle starts it beside the decide phase's reads.
+ */
+export function readRepeatLedgers(ctx: RunContext, store: AuditStore, ruleIds: readonly string[]): Promise<Map<string, RuleLedger>> | null {
+  if (ctx.forcedDryRun || ruleIds.length === 0) return null;
+  const read = store.repeatLedgers(ctx.accountId, ruleIds);
+  // Awaited by planRepeats; a failure while the decide phase runs must not be an unhandled rejection first.
+  read.catch(() => undefined);
+  return read;
+}
+
+/** Compare the run's records with the rules' ledgers (one read per rule, or the read `readRepeatLedgers` started); nothing is written here. */
+export async function planRepeats(ctx: RunContext, store: AuditStore, ruleIds: readonly string[], decided: readonly Decided[], started?: Promise<Map<string, RuleLedger>> | null): Promise<RepeatPlan> {
   if (ctx.forcedDryRun || ruleIds.length === 0) return NO_REPEATS;
-  const ledgers = await store.repeatLedgers(ctx.accountId, ruleIds);
+  const ledgers = await (started ?? store.repeatLedgers(ctx.accountId, ruleIds));
   const records = new Map<string, DecisionRecord[]>();
   for (const d of decided) {
     if (!d.record) continue;
