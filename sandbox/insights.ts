@@ -312,10 +312,9 @@ function bucketOf(t: number, w: Window, granularity: Granularity): { start: numb
 }
 
 function readableTime(start: number, granularity: Granularity): string | undefined {
+  if (granularity === 'none') return undefined;
   const iso = new Date(start * 1000).toISOString();
   switch (granularity) {
-    case 'none':
-      return undefined;
     case 'hourly':
       return `${iso.slice(0, 13)}:00:00Z`;
     case 'daily':
@@ -467,6 +466,8 @@ export class InsightsEngine {
       }
       const spans = ctx.ad.delivery.spans;
       q.windows.forEach((w, wi) => {
+        // Without granularity the window is one bucket: its totals per supply are looked up once per ad, not once per span.
+        const whole: Partial<Record<SupplyName | 'combined', Totals>> | null = q.granularity === 'none' ? {} : null;
         for (let i = ctx.ad.delivery.firstCandidate(w.start); i < spans.length; i += 1) {
           const span = spans[i];
           if (span.start >= w.end) break;
@@ -480,6 +481,8 @@ export class InsightsEngine {
               const bucket = bucketOf(h, w, 'hourly');
               addOverlap(span, bucket.start, bucket.end, slot({ window: wi, ...bucket }, entity, supply));
             }
+          } else if (whole) {
+            addOverlap(span, a, b, (whole[supply] ??= slot({ window: wi, start: w.start, end: w.end }, entity, supply)));
           } else {
             const bucket = bucketOf(a, w, q.granularity);
             addOverlap(span, a, b, slot({ window: wi, ...bucket }, entity, supply));
