@@ -79,33 +79,39 @@ function holderIdentity(holder: Holder | null): unknown {
   }
 }
 
-/** The explanation tree without the values observed: which conditions decided, and how. */
-function skeleton(node: unknown): unknown {
-  if (Array.isArray(node)) return node.map(skeleton);
-  if (node === null || typeof node !== 'object') return node;
-  return Object.fromEntries(
-    Object.entries(node as Record<string, unknown>)
-      .filter(([key]) => key !== 'observed')
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([key, value]) => [key, skeleton(value)]),
-  );
+/** A property name JSON.stringify puts first, in numeric order (an array index). */
+const isIndexKey = (key: string): boolean => /^(0|[1-9]\d*)$/.test(key) && Number(key) < 4_294_967_295;
+
+/**
+ * The explanation tree without the values observed (which conditions decided, and how), as JSON
+ * with sorted keys: the text JSON.stringify gives of the tree with its `observed` keys dropped and
+ * its keys sorted, written directly rather than through a sorted copy of the tree (a key per
+ * record of every repeatable outcome: thousands per run). Undefined where JSON.stringify gives
+ * nothing (undefined, a function).
+ */
+function skeletonJson(node: unknown): string | undefined {
+  // (JSON.stringify gives undefined for undefined and functions, whatever its declared type says.)
+  if (node === null || typeof node !== 'object') return JSON.stringify(node);
+  if (Array.isArray(node)) return `[${node.map((value: unknown) => skeletonJson(value) ?? 'null').join(',')}]`;
+  const keys = Object.keys(node)
+    .filter((key) => key !== 'observed')
+    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  // As in an object built with these keys in this order: index-like keys come first, ascending.
+  const ordered = [...keys.filter(isIndexKey).sort((a, b) => Number(a) - Number(b)), ...keys.filter((key) => !isIndexKey(key))];
+  const parts: string[] = [];
+  for (const key of ordered) {
+    const value = skeletonJson((node as Record<string, unknown>)[key]);
+    if (value !== undefined) parts.push(`${JSON.stringify(key)}:${value}`);
+  }
+  return `{${parts.join(',')}}`;
 }
 
 /** The repeat key of a record of a repeatable outcome (16 hex digits). */
 export function repeatKey(record: DecisionRecord & { outcome: RepeatableOutcome }): string {
-  const parts = [
-    record.rule_version,
-    record.outcome,
-    record.action,
-    record.mode,
-    record.status_before,
-    record.target,
-    record.value_before_micros,
-    holderIdentity(record.holder),
-    skeleton(record.explanation),
-    REASON_BASIS[record.outcome](record.reason),
-  ];
-  return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 16);
+  const head = JSON.stringify([record.rule_version, record.outcome, record.action, record.mode, record.status_before, record.target, record.value_before_micros, holderIdentity(record.holder)]);
+  // The JSON of [...head, skeleton, reason basis], as one array.
+  const text = `${head.slice(0, -1)},${skeletonJson(record.explanation) ?? 'null'},${JSON.stringify(REASON_BASIS[record.outcome](record.reason)) ?? 'null'}]`;
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
 /** One entity's last record of a rule, while it is a repeatable outcome. Short names: a ledger shard holds up to a thousand. */
