@@ -136,8 +136,18 @@ export async function decidePhase(ctx: RunContext, store: AuditStore, evaluation
   const watched = Object.values(reads.entities).flatMap((list) => list.filter(worthObserving));
   const ids = [...new Set([...evaluation.candidates.map((c) => c.entity.id), ...watched.map((e) => e.id)])];
   const memories = ids.length > 0 ? await store.entityMemories(ctx.accountId, ids) : new Map<string, EntityMemory>();
-  const previousOf = (c: EvaluatedCandidate): PriorAction | undefined => previousAction(memories.get(c.entity.id), c.rule.id, policyRule(c.rule, ctx.forcedDryRun).mode === 'live', ctx.forcedDryRun);
-  const coolingDown = (c: EvaluatedCandidate): boolean => inCooldown({ previous: previousOf(c), rule: policyRule(c.rule, ctx.forcedDryRun) }, ctx.nowMs);
+  // One policy view per rule for the run (a rule has thousands of candidates; its durations are parsed once).
+  const policyRules = new Map<CompiledRule, PolicyRule>();
+  const policyRuleOf = (rule: CompiledRule): PolicyRule => {
+    let view = policyRules.get(rule);
+    if (!view) {
+      view = policyRule(rule, ctx.forcedDryRun);
+      policyRules.set(rule, view);
+    }
+    return view;
+  };
+  const previousOf = (c: EvaluatedCandidate): PriorAction | undefined => previousAction(memories.get(c.entity.id), c.rule.id, policyRuleOf(c.rule).mode === 'live', ctx.forcedDryRun);
+  const coolingDown = (c: EvaluatedCandidate): boolean => inCooldown({ previous: previousOf(c), rule: policyRuleOf(c.rule) }, ctx.nowMs);
   const notRead = await fillTimestamps(evaluation, options.refresh, coolingDown);
   // One holder per (entity, class), attributed once.
   const holders = new Map<string, Holder>();
@@ -152,7 +162,7 @@ export async function decidePhase(ctx: RunContext, store: AuditStore, evaluation
     return holder;
   };
   const policyCandidates: Candidate[] = evaluation.candidates.map((c) => {
-    const rule = policyRule(c.rule, ctx.forcedDryRun);
+    const rule = policyRuleOf(c.rule);
     const needsSpend = actionDefinition(c.rule.rule.then.action).needsLifetimeSpend === true;
     // Still unread (no other rule needed the entity read): the cooldown decides.
     const unreadInCooldown = notRead.has(c) && c.entity.updatedAt === null;
