@@ -49,6 +49,8 @@ export interface OrgHourFigures {
    * drop them (a write re-checks what it depends on), so requests = bound + these.
    */
   org_hour_safety_reads_per_org: number;
+  /** Requests of the hour (all orgs) that are neither in the bound nor safety reads: 0 when the bound's gap is the safety reads alone. */
+  org_hour_unexplained_requests: number;
   org_hour_seconds: number;
   org_hour_peak_rss_mb: number;
   org_hour_cycles: number;
@@ -274,6 +276,7 @@ export async function runOrgHourBench(options: { orgs?: number; campaigns?: numb
       org_hour_requests_per_org: Math.round((requests / orgCount) * 100) / 100,
       org_hour_requests_lower_bound_per_org: Math.round((bound / orgCount) * 100) / 100,
       org_hour_safety_reads_per_org: Math.round((safetyReads / orgCount) * 100) / 100,
+      org_hour_unexplained_requests: requests - bound - safetyReads,
       org_hour_seconds: Math.round(seconds * 100) / 100,
       org_hour_peak_rss_mb: Math.round(peak / 1024 / 1024),
       org_hour_cycles: cycles,
