@@ -195,6 +195,18 @@ describe('AuditStore', () => {
     await store.updateEntityMemories(ACCT, [{ entityId: 'c1', observed: { at_ms: START - 60_000, status: 'active', review_status: 'approved', updated_at: 1_794_999_000, created_at: 1_794_000_000 }, holder: { cls: 'status', holder: { kind: 'unknown', detail: 'stale' } } }]);
     expect((await store.entityMemories(ACCT, ['c1'])).get('c1')?.holders.status).toEqual(held);
 
+    // A rule's action rides on its entity's observation; when that observation is older than the
+    // stored one, the observation is dropped and the action is still remembered.
+    await store.updateEntityMemories(ACCT, [
+      { entityId: 'c1', observed: { at_ms: START - 30_000, status: 'active', review_status: 'approved', updated_at: 1_794_999_500, created_at: 1_794_000_000 }, holder: { cls: 'status', holder: { kind: 'unknown', detail: 'stale' } } },
+      { entityId: 'c1', remember: { rule_id: 'cpc-guard', action: 'pause', outcome: 'acted', at_ms: START + 2, entity_updated_at_after: 1_795_000_000, decision_id: 'd3' } },
+    ]);
+    const after = (await store.entityMemories(ACCT, ['c1'])).get('c1');
+    expect(after?.acted.get('cpc-guard')).toMatchObject({ decision_id: 'd3', at_ms: START + 2 });
+    expect(after?.holders.status).toEqual(held);
+    expect(after?.observed).toMatchObject({ status: 'paused', updated_at: 1_795_000_000 });
+    expect(after?.acted.get('daypart-pause')).toMatchObject({ decision_id: 'd1' });
+
     // Memory outlives the trail's retention: a `forever` cooldown must not be lost to TTL.
     const raw = await dynamo.client.send(new GetItemCommand({ TableName: store.tableName, Key: { pk: { S: `A#${ACCT}#S#c1` }, sk: { S: 'STATE' } } }));
     expect(raw.Item?.expires_at).toBeUndefined();
