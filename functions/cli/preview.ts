@@ -1,6 +1,7 @@
 // `thrad-rules preview`: evaluate the rules against current data and act on nothing: per rule,
 // what would be acted on and why, what would be skipped and why.
 import { Engine } from '../engine/cycle';
+import { noNotifications } from '../engine/notifier';
 import { describeExplanation } from '../engine/describe';
 import { compileRuleSet } from '../rules/compile';
 import type { PreviewEntry } from '../engine/cycle';
@@ -49,7 +50,7 @@ export async function previewCommand(args: string[], ctx: CommandContext): Promi
       ctx.io.err(`No valid rule "${values.rule}" in ${config.rulesDir}. Rules: ${[...ruleSet.byId.keys()].join(', ') || '(none)'}`);
       return EXIT.failure;
     }
-    const engine = new Engine({ client: environment.client, store: environment.store, rules: ruleSet, notifier: { notify: () => Promise.resolve() }, clock: environment.clock, accountId: await environment.accountId(), maxChangeFraction: config.maxChangeFraction });
+    const engine = new Engine({ client: environment.client, store: environment.store, rules: ruleSet, notifier: noNotifications, clock: environment.clock, accountId: await environment.accountId(), maxChangeFraction: config.maxChangeFraction });
     const ruleIds = values.rule ? [values.rule] : ruleSet.rules.filter((r) => r.rule.enabled).map((r) => r.id);
     const preview = await engine.preview({ ruleIds, deadlineMs: Date.now() + 120_000 });
     const results: RulePreview[] = ruleIds.map((id) => {

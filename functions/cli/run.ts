@@ -1,12 +1,12 @@
 // `thrad-rules run` / `npm start`: the local autopilot. The same engine as the Lambda, on an
 // in-process scheduler that honours each rule's expression and time zone on the engine clock.
 import { Engine } from '../engine/cycle';
-import type { Notifier } from '../engine/notifier';
 import { compileRuleSet, type CompiledRuleSet } from '../rules/compile';
 import { scheduleGroups } from '../rules/groups';
 import { loadConfig } from '../local/config';
 import { openEnvironment } from '../local/environment';
 import { cycleLine, decisionLine, localStamp } from '../local/format';
+import { localNotifier, notificationProblems } from '../local/notifications';
 import { LocalScheduler, waitForClock } from '../local/scheduler';
 import { numberFlag, parseFlags } from './args';
 import { explainCycle, UsageError } from './errors';
@@ -41,8 +41,6 @@ Examples:
   npx thrad-rules run --once --dry-run       # what would every rate() rule do right now?
   npx thrad-rules run --once --rule daypart-pause   # run one time-of-day rule now, on purpose
   THRAD_ADS_API_KEY=ak_... npx thrad-rules run --dry-run   # your account, acting on nothing`;
-
-const noNotifications: Notifier = { notify: () => Promise.resolve() };
 
 /** The claim key of the local runner's ticks: one run per instant, however many schedules are due. */
 export const LOCAL_TICK_SCHEDULE_ID = 'local-tick';
@@ -115,7 +113,7 @@ export async function runCommand(args: string[], ctx: RunContext): Promise<numbe
       client: environment.client,
       store: environment.store,
       rules: ruleSet,
-      notifier: noNotifications,
+      notifier: localNotifier(config),
       clock: environment.clock,
       accountId: await environment.accountId(),
       maxChangeFraction: config.maxChangeFraction,
@@ -128,6 +126,7 @@ export async function runCommand(args: string[], ctx: RunContext): Promise<numbe
       io.progress?.(null);
       io.out(cycleLine(summary, zoneOf(summary.rule_ids[0] ?? '')));
       for (const error of summary.errors) io.err(`  ${error.rule_id ? `${error.rule_id}: ` : ''}${error.code}: ${error.message}`);
+      for (const line of notificationProblems(summary)) io.err(line);
       // Failures the run recorded (no data for a rule, an action not called) that a person can fix.
       const advice = explainCycle(result, { env: ctx.env, command: 'run' });
       for (const line of advice) io.err(line);

@@ -30,6 +30,8 @@ export interface HandlerOverrides {
   sns?: SNSClient;
   sqs?: SQSClient;
   fetch?: typeof fetch;
+  /** The webhook's HTTP layer (default: the global fetch). */
+  webhookFetch?: typeof fetch;
   logger?: Logger;
   metrics?: Metrics;
   /** The engine clock: ticks' staleness, windows, record times (default: the system clock). */

@@ -19,7 +19,8 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { maxChangeFractionFrom, MAX_CHANGE_PERCENT_ENV } from '../actions/limits';
 import { Engine } from '../engine/cycle';
 import { errorAttributes } from '../engine/logger';
-import { ConsoleNotifier, SnsNotifier, type Notifier } from '../engine/notifier';
+import { ChannelNotifier, ConsoleNotifier, SnsChannel, type NotificationChannel, type Notifier } from '../engine/notifier';
+import { SecretWebhookAddress, WebhookChannel, WEBHOOK_SECRET_ENV } from '../notify/webhook';
 import { recordStaleOccurrence } from '../engine/skipped';
 import { TICK_SCHEDULE_ID } from '../orgs/plan';
 import type { OrgEntry } from '../orgs/schema';
@@ -118,8 +119,18 @@ function buildRuntime(overrides: HandlerOverrides): WorkerRuntime {
   if (!wireProfile) throw new HandlerConfigError(`${WIRE_PROFILE_ENV} must be one of ${WIRE_PROFILE_NAMES.join(', ')} (got "${env[WIRE_PROFILE_ENV] ?? ''}").`);
   const limit = maxChangeFractionFrom(env[MAX_CHANGE_PERCENT_ENV]);
   if ('error' in limit) throw new HandlerConfigError(`${limit.error}.`);
-  const notifier: Notifier = env.NOTIFY_TOPIC_ARN ? new SnsNotifier(overrides.sns ?? new SNSClient({}), env.NOTIFY_TOPIC_ARN) : new ConsoleNotifier((line) => logger.info('digest', { digest: line }));
-  return { ...base, rules: compileRuleSet(bundledRules(env, logger)), wireProfile, maxChangeFraction: limit.fraction, notifier, secrets: overrides.secrets ?? new SecretsManagerClient({}), orgs: new Map() };
+  const secrets = overrides.secrets ?? new SecretsManagerClient({});
+  return { ...base, rules: compileRuleSet(bundledRules(env, logger)), wireProfile, maxChangeFraction: limit.fraction, notifier: notifierFor(base, secrets, overrides), secrets, orgs: new Map() };
+}
+
+/** SNS (NOTIFY_TOPIC_ARN) and the webhook whose address is in THRAD_RULES_WEBHOOK_SECRET_ID, either or both; else the digest is logged. */
+function notifierFor(base: BaseRuntime, secrets: SecretsManagerClient, overrides: HandlerOverrides): Notifier {
+  const { env, logger, clock } = base;
+  const channels: NotificationChannel[] = [];
+  if (env.NOTIFY_TOPIC_ARN) channels.push(new SnsChannel(overrides.sns ?? new SNSClient({}), env.NOTIFY_TOPIC_ARN));
+  const webhookSecret = env[WEBHOOK_SECRET_ENV]?.trim();
+  if (webhookSecret) channels.push(new WebhookChannel({ address: new SecretWebhookAddress({ secretId: webhookSecret, client: secrets, clock }), fetch: overrides.webhookFetch, sleep: overrides.sleep }));
+  return channels.length > 0 ? new ChannelNotifier(channels, engineLogger(logger)) : new ConsoleNotifier((line) => logger.info('digest', { digest: line }));
 }
 
 /** The org's entry as the registry has it now (or the deployment's default org), or why it is not served. */

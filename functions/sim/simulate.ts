@@ -9,6 +9,7 @@
 import type { DecisionRecord } from '../audit/records';
 import { AuditStore } from '../audit/store';
 import { Engine } from '../engine/cycle';
+import { noNotifications } from '../engine/notifier';
 import { undoDecision } from '../engine/undo';
 import { startEmbeddedDynamo } from '../local/dynalite';
 import { LocalScheduler } from '../local/scheduler';
@@ -169,7 +170,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       client,
       store,
       rules: options.rules,
-      notifier: { notify: () => Promise.resolve() },
+      notifier: noNotifications,
       clock,
       accountId,
       maxChangeFraction: options.maxChangeFraction,
