@@ -1,5 +1,6 @@
 // `thrad-rules run` / `npm start`: the local autopilot. The same engine as the Lambda, on an
 // in-process scheduler that honours each rule's expression and time zone on the engine clock.
+import type { RunSummary } from '../audit/records';
 import { Engine } from '../engine/cycle';
 import { compileRuleSet, type CompiledRuleSet } from '../rules/compile';
 import { scheduleGroups } from '../rules/groups';
@@ -7,6 +8,7 @@ import { loadConfig } from '../local/config';
 import { openEnvironment } from '../local/environment';
 import { cycleLine, decisionLine, localStamp } from '../local/format';
 import { localNotifier, notificationProblems } from '../local/notifications';
+import { DidNotRunWatch, overdueLine } from '../local/overdue';
 import { LocalScheduler, waitForClock } from '../local/scheduler';
 import { numberFlag, parseFlags } from './args';
 import { explainCycle, UsageError } from './errors';
@@ -120,7 +122,7 @@ export async function runCommand(args: string[], ctx: RunContext): Promise<numbe
       onDecision: (d) => io.out(decisionLine(d, zoneOf(d.rule_id))),
       onProgress: (p) => io.progress?.(`${p.phase === 'lists' ? 'reading lists' : 'reading insights'} ${p.done}/${p.total} · ${p.entities} entities`),
     });
-    const cycle = async (ruleIds: readonly string[], occurrenceMs: number | undefined, scheduleId: string | undefined): Promise<boolean> => {
+    const cycle = async (ruleIds: readonly string[], occurrenceMs: number | undefined, scheduleId: string | undefined): Promise<{ ok: boolean; summary: RunSummary }> => {
       const result = await engine.runCycle({ ruleIds, scheduledTime: occurrenceMs, scheduleId, mode, deadlineMs: Date.now() + (ctx.cycleTimeoutMs ?? 5 * 60_000), trigger: 'local' });
       const { summary } = result;
       io.progress?.(null);
@@ -130,7 +132,7 @@ export async function runCommand(args: string[], ctx: RunContext): Promise<numbe
       // Failures the run recorded (no data for a rule, an action not called) that a person can fix.
       const advice = explainCycle(result, { env: ctx.env, command: 'run' });
       for (const line of advice) io.err(line);
-      return summary.status !== 'failed' && advice.length === 0;
+      return { ok: summary.status !== 'failed' && advice.length === 0, summary };
     };
 
     if (once && 'run' in once) {
@@ -139,7 +141,7 @@ export async function runCommand(args: string[], ctx: RunContext): Promise<numbe
         io.out('Nothing to run now: name a rule with --rule to run it once anyway.');
         return EXIT.ok;
       }
-      return (await cycle(once.run, undefined, undefined)) ? EXIT.ok : EXIT.failure;
+      return (await cycle(once.run, undefined, undefined)).ok ? EXIT.ok : EXIT.failure;
     }
 
     const groups = scheduleGroups(loaded.rules.map((r) => r.rule));
@@ -147,13 +149,21 @@ export async function runCommand(args: string[], ctx: RunContext): Promise<numbe
     // before the first wait run at once.
     const startMs = environment.clock.nowMs();
     const speed = environment.sandboxSpeed ?? 1;
+    // "Rule did not run": a schedule with no completed run for two of its periods (asleep, or failing), said once per streak.
+    const watch = new DidNotRunWatch(groups, startMs);
+    const warnOverdue = (pendingMs?: number): void => {
+      for (const overdue of watch.check(environment.clock.nowMs(), pendingMs)) io.err(overdueLine(overdue));
+    };
     io.out(`Schedules (${groups.length}), next runs on the ${environment.mode === 'sandbox' ? `sandbox clock (now ${localStamp(new Date(startMs).toISOString(), groups[0]?.timezone ?? 'UTC')}, ×${speed})` : 'system clock'}:`);
     const scheduler = new LocalScheduler({
       groups,
       clock: environment.clock,
       wait: waitForClock(environment.clock, environment.mode === 'sandbox' ? speed : 1),
       runTick: async (due, at) => {
-        await cycle(due.flatMap((g) => g.ruleIds), at, LOCAL_TICK_SCHEDULE_ID);
+        warnOverdue(at);
+        const { summary } = await cycle(due.flatMap((g) => g.ruleIds), at, LOCAL_TICK_SCHEDULE_ID);
+        if (summary.status === 'completed') watch.completed(summary.rule_ids, environment.clock.nowMs());
+        warnOverdue();
       },
       onSkipped: (group, n) => io.err(`  ${group.expression} (${group.timezone}): ${n} occurrence${n === 1 ? '' : 's'} skipped: the clock ran past them during the previous cycle`),
     });
