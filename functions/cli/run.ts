@@ -33,7 +33,10 @@ Rules due at the same instant run together, as one cycle.
 API: THRAD_ADS_API_KEY (or THRAD_API_KEY_SECRET_ID) selects the real Thrad API
 (THRAD_API_BASE_URL overrides its address). Without a key the bundled sandbox runs with the demo
 fixture and a fast clock. Store: embedded, under .thrad-rules/ (THRAD_RULES_DATA_DIR moves it), or
-the DynamoDB table AUDIT_TABLE_NAME (at DYNAMODB_ENDPOINT when set).
+the DynamoDB table AUDIT_TABLE_NAME (at DYNAMODB_ENDPOINT when set). Notifications:
+THRAD_RULES_WEBHOOK_URL (Slack-compatible) gets one digest per run that acted, failed or awaits
+approval, and an alert the moment an action fails. A schedule with no completed run for two of its
+periods is named in a warning line.
 
 Ctrl-C stops after the current cycle. Exit codes: 0 when the run completed (even if rules acted),
 1 when it could not run, 2 on wrong usage.
