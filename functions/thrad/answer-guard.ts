@@ -125,16 +125,17 @@ export class InsightsAnswerGuard {
     const q = this.question;
     if (q.ranges.length === 0) return;
     if (row.end_time <= row.start_time) this.fail('range', q.params.timeRanges, `row ${describeRange(row.start_time, row.end_time)} is empty`);
-    const exact = q.granularity === 'none';
+    const granularity = q.granularity;
+    const exact = granularity === 'none';
     const within = q.ranges.find((r) => (exact ? row.start_time === r.startSeconds && row.end_time === r.endSeconds : row.start_time >= r.startSeconds && row.end_time <= r.endSeconds));
     if (within === undefined) {
       const asked = q.ranges.map((r) => describeRange(r.startSeconds, r.endSeconds)).join(' or ');
       this.fail('range', q.params.timeRanges, `row ${describeRange(row.start_time, row.end_time)} but asked for ${exact ? '' : 'buckets within '}${asked}`);
     }
-    if (exact) return;
+    if (granularity === 'none') return;
     // A series row is one bucket of the granularity asked for (UTC hours, days or months, cut to
     // the range at its ends): a day where an hour was asked for is another question's answer.
-    const bucket = insightsBucket(q.granularity, row.start_time, within);
+    const bucket = insightsBucket(granularity, row.start_time, within);
     if (row.start_time !== bucket.startSeconds || row.end_time !== bucket.endSeconds) {
       this.fail('range', q.params.timeRanges, `row ${describeRange(row.start_time, row.end_time)} is not a ${q.granularity} bucket (expected ${describeRange(bucket.startSeconds, bucket.endSeconds)})`);
     }
