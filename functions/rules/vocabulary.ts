@@ -11,6 +11,10 @@ export type BaseCount = (typeof BASE_COUNTS)[number];
 export const METRICS = ['impressions', 'clicks', 'spend', 'ctr', 'cpc', 'cpm', 'budget_spent_fraction'] as const;
 export type Metric = (typeof METRICS)[number];
 
+export function isMetric(name: string): name is Metric {
+  return (METRICS as readonly string[]).includes(name);
+}
+
 export interface MetricInfo {
   unit: 'count' | 'usd' | 'fraction';
   /** Base counts it is computed from (the fields an insights read must return). */
