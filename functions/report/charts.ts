@@ -97,7 +97,7 @@ export function lineChart(input: LineChartInput): string {
     const steps = input.budget.filter((b): b is { atMs: number; value: number } => b.value !== null);
     if (steps.length > 0) {
       const d = steps.map((b, i) => `${i === 0 ? 'M' : 'H'} ${f(x(b.atMs))} ${i === 0 ? f(y(b.value)) : `V ${f(y(b.value))}`}`).join(' ');
-      const last = steps[steps.length - 1] as { atMs: number; value: number };
+      const last = steps[steps.length - 1];
       parts.push(`<path class="budget" d="${d} H ${f(x(input.toMs))}" fill="none" stroke="#111827" stroke-width="1.5" data-value="${last.value}"><title>${esc(`lifetime budget ${formatNumber(last.value, 'spend')}`)}</title></path>`);
     }
   }

@@ -49,8 +49,12 @@ export interface ChartSpec {
   campaignId: string;
   metric: Metric;
   window: string;
-  /** `pacing`: cumulative spend against the lifetime budget (budget rules); `metric`: the metric per bucket. */
-  kind: 'metric' | 'pacing';
+  /**
+   * `pacing`: cumulative spend against the lifetime budget (budget rules); `total`: a count
+   * (impressions, clicks, spend) as a running total from the first window's start, which reaches
+   * the value that decided at that window's end; `metric`: a ratio (ctr, cpc, cpm) per bucket.
+   */
+  kind: 'metric' | 'total' | 'pacing';
   granularity: SeriesGranularity;
   spanStartMs: number;
   spanEndMs: number;
@@ -130,7 +134,8 @@ export function planCharts(records: readonly DecisionRecord[], nowMs: number): C
       const windowEndMs = Date.parse(window.end);
       if (!(windowEndMs > windowStartMs)) continue;
       const thresholds = (Array.isArray(leaf.threshold) ? leaf.threshold : [leaf.threshold]).filter((t): t is number => typeof t === 'number');
-      const kind = METRIC_INFO[metric].formula.kind === 'budget_share' ? 'pacing' : 'metric';
+      const formula = METRIC_INFO[metric].formula.kind;
+      const kind = formula === 'budget_share' ? 'pacing' : formula === 'count' ? 'total' : 'metric';
       const key = `${decision.rule_id}|${decision.level}|${decision.entity_id}|${metric}@${windowName}`;
       const item: DecisionLeaf = {
         decision,
@@ -276,6 +281,16 @@ export function chartHistory(chart: ChartSpec, series: readonly SeriesPoint[], b
       return { startMs: p.startMs, endMs: p.endMs, value: metricFromTotals(chart.metric, { ...p.totals, spend: cumulative }, budgetUsd) };
     });
     return { available: true, points, pacing };
+  }
+  if (chart.kind === 'total') {
+    let running: BaseTotals = ZERO;
+    return {
+      available: true,
+      points: inSpan.map((p) => {
+        running = { impressions: running.impressions + p.totals.impressions, clicks: running.clicks + p.totals.clicks, spend: running.spend + p.totals.spend };
+        return { startMs: p.startMs, endMs: p.endMs, value: metricFromTotals(chart.metric, running) };
+      }),
+    };
   }
   return { available: true, points: inSpan.map((p) => ({ startMs: p.startMs, endMs: p.endMs, value: metricFromTotals(chart.metric, p.totals) })) };
 }
