@@ -15,7 +15,7 @@ import { localStamp, shortStamp } from '../local/format';
 import { ACTION_COLOR, esc, lineChart, unavailableChart, type ChartMarker } from '../report/charts';
 import { startDemoWorld } from '../report/demo-world';
 import { budgetChangesFrom, planCharts, readHistories, type ChartHistory, type ChartSpec } from '../report/history';
-import type { ThradClient } from '../thrad/client';
+import type { ClientEvent, ThradClient } from '../thrad/client';
 import { checkTimeFlag, parseFlags, parseTime } from './args';
 import { UsageError } from './errors';
 import { EXIT } from './output';
@@ -248,11 +248,11 @@ async function newestRecordMs(store: AuditStore, accountId: string, nowMs: numbe
 }
 
 /** Where the history is read: the environment's API, or the demo's world rebuilt (no key, no autopilot running). */
-async function historySource(environment: LocalEnvironment, config: LocalConfig, accountId: string, untilMs: number): Promise<{ client: ThradClient; source: string; note?: string; close(): Promise<void> }> {
+async function historySource(environment: LocalEnvironment, config: LocalConfig, accountId: string, untilMs: number, onEvent: (event: ClientEvent) => void): Promise<{ client: ThradClient; source: string; note?: string; close(): Promise<void> }> {
   if (environment.mode === 'api' || environment.attachedToRunner) {
     return { client: environment.client, source: environment.describeApi, close: () => Promise.resolve() };
   }
-  const world = await startDemoWorld((sinceMs, until) => environment.store.queryDecisions(accountId, { actionsOnly: true, outcome: 'acted', sinceMs, untilMs: until, limit: 10_000 }), untilMs, config.wireProfile);
+  const world = await startDemoWorld((sinceMs, until) => environment.store.queryDecisions(accountId, { actionsOnly: true, outcome: 'acted', sinceMs, untilMs: until, limit: 10_000 }), untilMs, config.wireProfile, onEvent);
   const note = world.refused.length > 0 ? `${world.refused.length} recorded change(s) could not be made again (first: ${world.refused[0] ?? ''})` : undefined;
   return { client: world.client, source: `the demo's sandbox world, rebuilt (demo fixture, ${world.replayed} recorded change${world.replayed === 1 ? '' : 's'} made again, clock at the newest record)`, note, close: () => world.close() };
 }
@@ -265,7 +265,12 @@ export async function reportCommand(args: string[], ctx: CommandContext): Promis
   }
   checkTimeFlag('--since', values.since, '--since 30d');
   checkTimeFlag('--until', values.until, '--until 1d');
-  return withEnvironment(ctx, { rules: values.rules }, false, async (environment, config) => {
+  // Every HTTP request the report makes (the account lookup, the history reads, retries included).
+  let requests = 0;
+  const count = (): void => {
+    requests += 1;
+  };
+  return withEnvironment(ctx, { rules: values.rules, onClientEvent: count }, false, async (environment, config) => {
     const accountId = await environment.accountId();
     const now = environment.clock.nowMs();
     const newest = await newestRecordMs(environment.store, accountId, now);
@@ -288,7 +293,7 @@ export async function reportCommand(args: string[], ctx: CommandContext): Promis
     if (records.length > 0) {
       let source: Awaited<ReturnType<typeof historySource>> | undefined;
       try {
-        source = await historySource(environment, config, accountId, toMs);
+        source = await historySource(environment, config, accountId, toMs, count);
       } catch (error) {
         failure = `cannot start the sandbox for the history: ${(error as Error).message.split('\n')[0] ?? ''}`;
       }
@@ -298,9 +303,9 @@ export async function reportCommand(args: string[], ctx: CommandContext): Promis
           const client = source.client.derive({ retry: { maxAttempts: 2 } });
           const charts = planCharts(records, client.clock.nowMs());
           const read = await readHistories(charts, client, { budgetChanges: budgetChangesFrom(records) });
-          history = { charts, histories: read.histories, source: source.source, requests: read.requests };
+          history = { charts, histories: read.histories, source: source.source, requests };
           if (read.failures.length > 0) failure = `${read.failures[0] ?? ''}${read.failures.length > 1 ? ` (and ${read.failures.length - 1} more)` : ''}`;
-          ctx.io.out(`History: ${charts.length} chart${charts.length === 1 ? '' : 's'} from ${source.source}; ${read.requests} API request${read.requests === 1 ? '' : 's'}.`);
+          ctx.io.out(`History: ${charts.length} chart${charts.length === 1 ? '' : 's'} from ${source.source}; ${requests} API request${requests === 1 ? '' : 's'} in all.`);
           if (source.note) ctx.io.out(`Note: ${source.note}.`);
         } finally {
           await source.close();
@@ -309,7 +314,7 @@ export async function reportCommand(args: string[], ctx: CommandContext): Promis
       if (failure !== undefined && history === undefined) {
         const charts = planCharts(records, toMs);
         const reason = failure;
-        history = { charts, histories: new Map(charts.map((c) => [c.key, { available: false, reason }])), source: 'nowhere (unavailable)', requests: 0 };
+        history = { charts, histories: new Map(charts.map((c) => [c.key, { available: false, reason }])), source: 'nowhere (unavailable)', requests };
       }
       if (failure !== undefined) ctx.io.err(`History unavailable: ${failure}. The report has the decisions without it.`);
     }

@@ -6,7 +6,7 @@
 // newest record. Its insights are then the data the engine saw, read over real HTTP like any API.
 import type { DecisionRecord } from '../audit/records';
 import { StaticApiKeyProvider } from '../thrad/keys';
-import { ThradClient } from '../thrad/client';
+import { ThradClient, type ClientEvent } from '../thrad/client';
 import type { WireProfileName } from '../thrad/wire';
 import { DEMO_FIXTURE_PATH, loadFixtureFile } from '../../sandbox/fixture';
 import { startSandbox, type Sandbox } from '../../sandbox/server';
@@ -54,7 +54,7 @@ function replay(sandbox: Sandbox, d: DecisionRecord): void {
  * Start the demo world at `untilMs` with the changes on record since the demo's start (what
  * `changesSince` returns; the acted ones count) made at their times. Loopback only, a free port.
  */
-export async function startDemoWorld(changesSince: (sinceMs: number, untilMs: number) => Promise<readonly DecisionRecord[]>, untilMs: number, wireProfile: WireProfileName): Promise<DemoWorld> {
+export async function startDemoWorld(changesSince: (sinceMs: number, untilMs: number) => Promise<readonly DecisionRecord[]>, untilMs: number, wireProfile: WireProfileName, onEvent?: (event: ClientEvent) => void): Promise<DemoWorld> {
   const fixture = loadFixtureFile(DEMO_FIXTURE_PATH);
   const sandbox = await startSandbox({ fixture, port: 0, clockSpeed: 0, wireProfile });
   const refused: string[] = [];
@@ -79,6 +79,6 @@ export async function startDemoWorld(changesSince: (sinceMs: number, untilMs: nu
     throw error;
   }
   const key = fixture.api_keys.map((k) => (typeof k === 'string' ? k : k.key))[0] ?? '';
-  const client = new ThradClient({ baseUrl: sandbox.apiUrl, keyProvider: new StaticApiKeyProvider(key), clock: sandbox.world.clock, wireProfile });
+  const client = new ThradClient({ baseUrl: sandbox.apiUrl, keyProvider: new StaticApiKeyProvider(key), clock: sandbox.world.clock, wireProfile, onEvent });
   return { sandbox, client, replayed, refused, close: () => sandbox.close() };
 }

@@ -297,8 +297,6 @@ export function chartHistory(chart: ChartSpec, series: readonly SeriesPoint[], b
 
 export interface HistoryResult {
   histories: Map<string, ChartHistory>;
-  /** HTTP requests made (attempts, retries included). */
-  requests: number;
   /** Why some history is missing (one entry per failed read). */
   failures: string[];
 }
@@ -310,16 +308,16 @@ function reasonOf(error: unknown): string {
 }
 
 /**
- * Read the history of every chart through `client` (the request count comes from its events).
- * A failed read marks its charts unavailable; it never throws.
+ * Read the history of every chart through `client`: the campaigns once when a chart needs a
+ * lifetime budget, then one series read per batch. A failed read marks its charts unavailable;
+ * it never throws.
  */
 export async function readHistories(
   charts: readonly ChartSpec[],
   client: ThradClient,
   options: { budgetChanges: (campaignId: string) => BudgetHistory['changes'] },
 ): Promise<HistoryResult> {
-  let requests = 0;
-  const counted = client.derive({ onEvent: () => (requests += 1) });
+  const counted = client;
   const histories = new Map<string, ChartHistory>();
   const failures: string[] = [];
   const reads = planReads(charts);
@@ -359,7 +357,7 @@ export async function readHistories(
     }
   }
   for (const chart of charts) if (!histories.has(chart.key)) histories.set(chart.key, { available: false, reason: 'no complete hour of history to read yet' });
-  return { histories, requests, failures };
+  return { histories, failures };
 }
 
 /** A read never asks past the API's last complete hour (the reference rejects ranges in the future). */
