@@ -129,8 +129,10 @@ function historyChart(chart: ChartSpec, history: ChartHistory | undefined, recor
       : `${chart.entityName} · ${chart.metric} per ${chart.granularity === 'hourly' ? 'hour' : 'day'} (${chart.ruleId}: ${chart.metric} over ${chart.window})`;
   if (!history) return unavailableChart(title, 'not read');
   if (!history.available) return unavailableChart(title, history.reason);
+  // The history ends at the API's last complete hour; the chart reaches its last decision.
+  const toMs = Math.max(chart.spanEndMs, ...chart.leaves.map((l) => Date.parse(l.decision.evaluated_at)));
   const markers: ChartMarker[] = records
-    .filter((d) => d.entity_id === chart.entityId && Date.parse(d.evaluated_at) >= chart.spanStartMs && Date.parse(d.evaluated_at) <= chart.spanEndMs)
+    .filter((d) => d.entity_id === chart.entityId && Date.parse(d.evaluated_at) >= chart.spanStartMs && Date.parse(d.evaluated_at) <= toMs)
     .map((d) => ({ atMs: Date.parse(d.evaluated_at), action: d.action, outcome: d.outcome, decisionId: d.decision_id, title: `${localStamp(d.evaluated_at, timeZone)} ${d.rule_id}: ${d.action ?? ''} → ${d.outcome}${d.mode === 'dry_run' ? ' (dry run)' : ''} [${d.decision_id}]` }));
   const bands = chart.leaves.map((l) => ({ fromMs: l.windowStartMs, toMs: l.windowEndMs, label: `${chart.window} as read at ${localStamp(l.decision.evaluated_at, timeZone)}: ${localStamp(new Date(l.windowStartMs).toISOString(), timeZone)} – ${localStamp(new Date(l.windowEndMs).toISOString(), timeZone)}` }));
   if (chart.kind === 'pacing') {
@@ -145,7 +147,7 @@ function historyChart(chart: ChartSpec, history: ChartHistory | undefined, recor
       title,
       format: 'spend',
       fromMs: chart.spanStartMs,
-      toMs: chart.spanEndMs,
+      toMs,
       timeZone,
       line: pacing.map((p) => ({ atMs: p.atMs, value: p.cumulativeSpendUsd })),
       lineLabel: 'lifetime spend',
@@ -162,7 +164,7 @@ function historyChart(chart: ChartSpec, history: ChartHistory | undefined, recor
     title,
     format: chart.metric,
     fromMs: chart.spanStartMs,
-    toMs: chart.spanEndMs,
+    toMs,
     timeZone,
     // A running total is the value up to the bucket's end; a ratio belongs to the whole bucket.
     line: history.points.map((p) => ({ atMs: chart.kind === 'total' ? p.endMs : (p.startMs + p.endMs) / 2, value: p.value })),

@@ -94,7 +94,8 @@ export function lineChart(input: LineChartInput): string {
     parts.push(`<text x="${f(x(t))}" y="${HEIGHT - 8}" font-size="9" text-anchor="${i === 0 ? 'start' : i === 4 ? 'end' : 'middle'}" fill="#6b7280">${esc(shortStamp(iso(t), input.timeZone))}</text>`);
   }
   if (input.budget && input.budget.length > 0) {
-    const steps = input.budget.filter((b): b is { atMs: number; value: number } => b.value !== null);
+    // Only where the budget changes: one horizontal line per budget in force.
+    const steps = input.budget.filter((b): b is { atMs: number; value: number } => b.value !== null).filter((b, i, all) => i === 0 || all[i - 1]?.value !== b.value);
     if (steps.length > 0) {
       const d = steps.map((b, i) => `${i === 0 ? 'M' : 'H'} ${f(x(b.atMs))} ${i === 0 ? f(y(b.value)) : `V ${f(y(b.value))}`}`).join(' ');
       const last = steps[steps.length - 1];
