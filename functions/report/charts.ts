@@ -24,7 +24,7 @@ export const ACTION_COLOR: Record<ActionName, string> = {
 export const actionColor = (action: ActionName | null): string => (action === null ? '#111827' : ACTION_COLOR[action]);
 
 /** Outcomes drawn hollow: nothing was changed (yet). */
-const HOLLOW = new Set(['would_act', 'awaiting_approval', 'rejected', 'expired']);
+const HOLLOW = new Set(['would_act', 'awaiting_approval', 'approved', 'rejected', 'expired']);
 
 export interface ChartMarker {
   atMs: number;

@@ -317,7 +317,6 @@ export async function readHistories(
   client: ThradClient,
   options: { budgetChanges: (campaignId: string) => BudgetHistory['changes'] },
 ): Promise<HistoryResult> {
-  const counted = client;
   const histories = new Map<string, ChartHistory>();
   const failures: string[] = [];
   const reads = planReads(charts);
@@ -325,7 +324,7 @@ export async function readHistories(
   let budgets: Map<string, number | null> | { error: string } | undefined;
   if (pacingCampaigns.length > 0) {
     try {
-      budgets = new Map((await counted.listCampaigns()).map((c) => [c.id, c.budget.lifetime_spend_limit_micros / 1_000_000]));
+      budgets = new Map((await client.listCampaigns()).map((c) => [c.id, c.budget.lifetime_spend_limit_micros / 1_000_000]));
     } catch (error) {
       budgets = { error: reasonOf(error) };
       failures.push(`budgets: ${budgets.error}`);
@@ -333,11 +332,11 @@ export async function readHistories(
   }
   for (const read of reads) {
     let series: Map<string, SeriesPoint[]>;
-    const span = closedSpan(read, counted);
+    const span = closedSpan(read, client);
     // No range would be the API's default window: another question. Nothing closed: nothing to read.
     if (span.endMs <= span.startMs) continue;
     try {
-      series = await readSeries(counted, { ...read, ...span });
+      series = await readSeries(client, { ...read, ...span });
     } catch (error) {
       const reason = reasonOf(error);
       failures.push(reason);
