@@ -166,7 +166,9 @@ const decisionsRoute = route({
       ruleId: query.rule,
       entityId: query.entity,
       outcome: query.outcome,
-      sinceMs: query.since === undefined ? undefined : (parseTime(query.since, nowMs) ?? undefined),
+      // Without --since, the store's retention: nothing older is kept, and the feed, polled every
+      // second, then reads a year of months rather than every month since 1970.
+      sinceMs: query.since === undefined ? nowMs - deps.environment.store.retentionDays * 86_400_000 : (parseTime(query.since, nowMs) ?? undefined),
       untilMs: query.until === undefined ? undefined : (parseTime(query.until, nowMs) ?? undefined),
       limit: query.limit,
     });
