@@ -189,6 +189,7 @@ describe('thrad-rules console in Chromium', () => {
 
     await page.fill('#feed-filters input[name="since"]', 'yesterday');
     await page.click('#feed-filters button[type="submit"]');
+    await page.locator('#feed-error', { hasText: 'query.since' }).waitFor();
     expect(await page.locator('#feed-error').textContent()).toMatch(/^query\.since: expected a date \(2026-11-24\)/);
   });
 
@@ -286,10 +287,14 @@ describe('thrad-rules console in Chromium', () => {
       ['2026-03-10 17:15 EDT', eids.expensive],
     ]);
     expect(await page.locator('#sim-events tbody tr').allTextContents()).toEqual([expect.stringMatching(/^2026-03-10 13:00 EDTactivate campaign e1000000-0000-4000-8000-000000000001✓ now active/) as unknown]);
+    // On one axis: the simulated decisions, the person's event, and the store's own decisions of the same span.
     const decisions = await page.locator('#sim-decisions tbody tr').count();
-    expect(await page.locator('#sim-timeline circle.dot').count()).toBe(decisions + 1);
+    const recorded = await audit('--since', '2026-03-10T15:00:00Z', '--until', '2026-03-10T23:00:00Z', '--limit', '1000');
+    expect(recorded.length).toBeGreaterThan(0);
     expect(await page.locator('#sim-timeline circle.dot.event').count()).toBe(1);
-    expect(await page.locator('#sim-timeline text.row').allTextContents()).toContain('people');
+    expect(await page.locator('#sim-timeline circle.dot.recorded').count()).toBe(recorded.length);
+    expect(await page.locator('#sim-timeline circle.dot').count()).toBe(decisions + 1 + recorded.length);
+    expect((await page.locator('#sim-timeline text.row').allTextContents()).sort()).toEqual(['simulated · pause-expensive', 'people (simulated)', ...new Set(recorded.map((d) => `recorded · ${d.rule_id}`))].sort());
     await page.screenshot({ path: join(SHOTS, 'simulator.png'), fullPage: true });
   });
 

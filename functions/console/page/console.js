@@ -10,6 +10,8 @@
   const state = { timeZone: 'UTC', feedTimer: null, feedSeen: new Set(), feedQuery: '', feedRequest: 0, view: '' };
 
   const $ = (selector) => document.querySelector(selector);
+  const USD = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD' });
+  const usd = (value) => USD.format(value);
 
   /** An element with text and attributes; children are elements or strings (as text nodes). */
   function el(tag, attrs, ...children) {
@@ -86,7 +88,7 @@
       return;
     }
     const rows = [...new Set(items.map((i) => i.row))];
-    const left = 170;
+    const left = 210;
     const width = 1000;
     const rowHeight = 22;
     const top = 8;
@@ -101,7 +103,7 @@
       const y = top + i * rowHeight + rowHeight / 2;
       chart.append(svg('line', { class: 'axis', x1: left, x2: width - 8, y1: y, y2: y }));
       const label = svg('text', { class: 'row', x: 4, y: y + 4 });
-      label.textContent = row.length > 26 ? `${row.slice(0, 25)}…` : row;
+      label.textContent = row.length > 32 ? `${row.slice(0, 31)}…` : row;
       chart.append(label);
     });
     const axisY = top + rows.length * rowHeight + 14;
@@ -250,8 +252,8 @@
           ['id', current.id],
           ['status', current.status],
           ['review status', current.review_status],
-          ['lifetime budget', current.budget_usd === null ? null : `$${current.budget_usd.toFixed(2)}`],
-          ['max bid', current.max_bid_usd === null ? null : `$${current.max_bid_usd.toFixed(2)}`],
+          ['lifetime budget', current.budget_usd === null ? null : usd(current.budget_usd)],
+          ['max bid', current.max_bid_usd === null ? null : usd(current.max_bid_usd)],
           ['updated at', stamp(current.updated_at)],
           ['created at', stamp(current.created_at)],
           ['campaign', current.level === 'campaign' ? null : current.campaign_id],
@@ -365,9 +367,12 @@
     const b = result.body;
     const acted = b.decisions.filter((d) => d.outcome === 'acted').length;
     $('#sim-summary').textContent = `Simulated ${stamp(b.from)} → ${stamp(b.until)}: ${b.runs} runs, ${b.decisions.length} decisions (${acted} acted), ${b.events.length} events (${b.events.filter((e) => !e.ok).length} refused), ${b.requests} engine API requests.`;
+    // The store's own decisions over the same span, on the same axis: what happened beside what would.
+    const recorded = await api(`/api/decisions?${new URLSearchParams({ since: b.from, until: b.until, limit: '1000' }).toString()}`);
     const items = [
-      ...b.decisions.map((d) => decisionItem(d)),
-      ...b.events.map((e) => ({ atMs: Date.parse(e.at), row: 'people', cls: `event${e.ok ? '' : ' refused'}`, title: `${stamp(e.at)} ${eventWords(e)}: ${e.detail}` })),
+      ...b.decisions.map((d) => decisionItem(d, 'simulated · ')),
+      ...b.events.map((e) => ({ atMs: Date.parse(e.at), row: 'people (simulated)', cls: `event${e.ok ? '' : ' refused'}`, title: `${stamp(e.at)} ${eventWords(e)}: ${e.detail}` })),
+      ...(recorded.ok ? recorded.body.decisions.map((d) => ({ ...decisionItem(d, 'recorded · '), cls: `${d.outcome} recorded` })) : []),
     ];
     drawTimeline($('#sim-timeline'), items, { from: Date.parse(b.from), until: Date.parse(b.until) });
     $('#sim-events tbody').replaceChildren(...b.events.map((e) => el('tr', { 'data-ok': String(e.ok) }, el('td', { class: 'mono', text: stamp(e.at) }), el('td', { text: eventWords(e) }), el('td', { text: `${e.ok ? '✓' : '✗'} ${e.detail}` }))));
