@@ -278,7 +278,7 @@ const rejectRoute = route({
 });
 
 /** A file the simulator reads: a path (relative to where the console was started) or its JSON, uploaded. */
-const sourceSchema = z.union([z.strictObject({ path: z.string().trim().min(1) }), z.strictObject({ json: z.unknown(), name: z.string().max(200).optional() })]);
+const sourceSchema = z.union([z.strictObject({ path: z.string().trim().min(1) }), z.strictObject({ json: z.unknown(), name: z.string().max(200).optional() })], { error: 'expected {"path": "file.json"} or {"json": <the file\'s content>, "name": "file.json"}' });
 type Source = z.infer<typeof sourceSchema>;
 
 function fixtureFrom(deps: ConsoleDeps, source: Source): { fixture: Fixture; name: string } {

@@ -4,7 +4,7 @@
 // auto-waiting), never on time. The test leaves screenshots in test/console/screenshots, which the
 // README shows.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
@@ -48,6 +48,22 @@ const SCALE = {
   guards: { cooldown: '1d', approval_expires: '12h' },
   priority: 5,
 };
+
+/** A raw request, with headers a browser would never let a page set (Host). */
+type ErrorBody = { error: { code: string; message: string; field: string | null } };
+const errorOf = (body: string): ErrorBody['error'] => (JSON.parse(body) as ErrorBody).error;
+
+function raw(target: string, options: { method?: string; headers?: Record<string, string>; body?: string }): Promise<{ status: number; body: string }> {
+  return new Promise((done, fail) => {
+    const req = httpRequest(target, { method: options.method ?? 'GET', headers: options.headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => done({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('error', fail);
+    req.end(options.body);
+  });
+}
 
 describe('thrad-rules console in Chromium', () => {
   let sandbox: Sandbox;
@@ -296,6 +312,26 @@ describe('thrad-rules console in Chromium', () => {
     expect(await page.locator('#sim-timeline circle.dot').count()).toBe(decisions + 1 + recorded.length);
     expect((await page.locator('#sim-timeline text.row').allTextContents()).sort()).toEqual(['simulated · pause-expensive', 'people (simulated)', ...new Set(recorded.map((d) => `recorded · ${d.rule_id}`))].sort());
     await page.screenshot({ path: join(SHOTS, 'simulator.png'), fullPage: true });
+  });
+
+  it('the HTTP API: only its own host, POSTs only from its own origin, 400s that name the field', async () => {
+    const origin = url.replace(/\/$/, '');
+    const host = origin.replace('http://', '');
+    expect((await raw(`${url}api/status`, { headers: { Host: `attacker.example:${host.split(':')[1]}` } })).status).toBe(403);
+    const noOrigin = await raw(`${url}api/simulate`, { method: 'POST', headers: { Host: host, 'Content-Type': 'application/json' }, body: '{}' });
+    expect(noOrigin.status).toBe(403);
+    expect(noOrigin.body).toContain('POST from no origin refused');
+    const post = (body: string, type = 'application/json') => raw(`${url}api/simulate`, { method: 'POST', headers: { Host: host, Origin: origin, 'Content-Type': type }, body });
+    expect(JSON.parse((await post('{"until": "1d"}')).body) as ErrorBody).toEqual({ error: { code: 'ConsoleInputError', message: 'fixture: expected {"path": "file.json"} or {"json": <the file\'s content>, "name": "file.json"}', field: 'fixture' } });
+    expect((await post('{"fixture": {"path": "nope.json"}, "until": "1d"}')).body).toContain('"field":"fixture"');
+    expect((await post('{', 'application/json')).status).toBe(400);
+    expect(errorOf((await post('{}', 'text/plain')).body).field).toBe('Content-Type');
+    const limit = await raw(`${url}api/decisions?limit=0`, { headers: { Host: host } });
+    expect(limit.status).toBe(400);
+    expect(errorOf(limit.body)).toEqual({ code: 'ConsoleInputError', message: 'query.limit: Too small: expected number to be >=1', field: 'query.limit' });
+    expect(errorOf((await raw(`${url}api/decisions?colour=red`, { headers: { Host: host } })).body).field).toBe('query');
+    expect((await raw(`${url}api/approvals/d_x/approve`, { headers: { Host: host } })).status).toBe(405);
+    expect((await raw(`${url}api/nothing`, { headers: { Host: host } })).status).toBe(404);
   });
 
   it('never sent the API key in any response', async () => {
