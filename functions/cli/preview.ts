@@ -1,6 +1,7 @@
 // `thrad-rules preview`: evaluate the rules against current data and act on nothing: per rule,
 // what would be acted on and why, what would be skipped and why.
 import { Engine } from '../engine/cycle';
+import { noNotifications } from '../engine/notifier';
 import { describeExplanation } from '../engine/describe';
 import { compileRuleSet, type CompiledRuleSet } from '../rules/compile';
 import type { PreviewEntry, PreviewResult } from '../engine/cycle';
@@ -30,7 +31,7 @@ Examples:
  * for one entity: `entityId` adds why each rule of its level did not match it).
  */
 export async function previewRules(environment: LocalEnvironment, config: Pick<LocalConfig, 'maxChangeFraction'>, ruleSet: CompiledRuleSet, request: { ruleIds: string[]; entityId?: string }): Promise<PreviewResult> {
-  const engine = new Engine({ client: environment.client, store: environment.store, rules: ruleSet, notifier: { notify: () => Promise.resolve() }, clock: environment.clock, accountId: await environment.accountId(), maxChangeFraction: config.maxChangeFraction });
+  const engine = new Engine({ client: environment.client, store: environment.store, rules: ruleSet, notifier: noNotifications, clock: environment.clock, accountId: await environment.accountId(), maxChangeFraction: config.maxChangeFraction });
   return engine.preview({ ...request, deadlineMs: Date.now() + 120_000 });
 }
 

@@ -9,13 +9,14 @@ import { decisionLine, localStamp } from '../local/format';
 import { SimulationInputError } from '../sim/errors';
 import { parseEvents, type SimEvent } from '../sim/events';
 import { runSimulation, type EventOutcome } from '../sim/simulate';
-import { loadFixtureFile } from '../../sandbox/fixture';
+import { isMultiOrgFixture, loadAnyFixtureFile, organizationsOf, type AnyFixture } from '../../sandbox/fixture';
+import { API_KEY_ENV } from '../thrad/keys';
 import { parseFlags } from './args';
 import { FlagValueError, UsageError } from './errors';
 import { EXIT } from './output';
 import { loadRuleFolder, type CommandContext } from './shared';
 
-export const SIMULATE_HELP = `Usage: thrad-rules simulate --fixture F.json --until T [--events E.json] [--rules DIR] [--json]
+export const SIMULATE_HELP = `Usage: thrad-rules simulate --fixture F.json --until T [--events E.json] [--rules DIR] [--account ID] [--json]
 
 Shows how the rules interact before they go live. Starts the bundled sandbox from the fixture
 with its clock frozen at the fixture's "now", and steps it through every scheduled occurrence of
@@ -32,6 +33,10 @@ time, before the occurrences of the same instant. Deterministic, in seconds; not
                       {"at": ISO, "do": "update", "level": "...", "id": "...", "body": {...}}   (an API update body)
                       {"at": ISO, "do": "undo", "rule": "rule-id", "entity": "..."}  (that rule's latest acted decision)
   --rules DIR       the rules (default: rules/, or THRAD_RULES_DIR)
+  --account ID      with a fixture of several "organizations": the ad account whose rules run
+                    (the others share the world and the clock). With --orgs FILE --org ID the
+                    org's entry picks it: its ad_account_id, else the fixture organization that
+                    holds the key its api_key_env names.
   --json            one object: {decisions, events, final, runs, requests}
 
 Exit codes: 0 the simulation ran; 1 a bad fixture, rules or events file (named with the path);
@@ -50,6 +55,23 @@ export function parseUntil(value: string, nowMs: number): number {
   const ms = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value.trim()) ? Date.parse(value.trim()) : NaN;
   if (Number.isNaN(ms)) throw new FlagValueError({ flag: '--until', found: value, expected: 'an ISO 8601 time with a zone, or a duration from the fixture\'s now (90m, 12h, 3d, 2w)', example: '--until 3d' });
   return ms;
+}
+
+/**
+ * Which organization of a fixture with several runs the rules: `--account`, else the org entry's
+ * (the ad account `--org` put in the environment, or the fixture organization holding its key).
+ * A single-organization fixture is its own answer (a key or account in the environment is a real
+ * deployment's and has nothing to say about a fixture).
+ */
+export function simulatedAccount(fixture: AnyFixture, flag: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
+  if (flag !== undefined) return flag;
+  if (!isMultiOrgFixture(fixture)) return undefined;
+  const fromEntry = env.THRAD_AD_ACCOUNT_ID?.trim();
+  if (fromEntry) return fromEntry;
+  const key = env[API_KEY_ENV]?.trim();
+  if (!key) return undefined;
+  const holder = organizationsOf(fixture).find((o) => o.api_keys.some((k) => (typeof k === 'string' ? k : k.key) === key));
+  return holder?.account.id;
 }
 
 /** An events file: a JSON array of events, each checked (problems named by file and index). */
@@ -79,7 +101,7 @@ export function simulationRules(rulesDir: string, ctx: CommandContext, flag: str
 }
 
 export async function simulateCommand(args: string[], ctx: CommandContext): Promise<number> {
-  const { values } = parseFlags(args, { fixture: { type: 'string' }, until: { type: 'string' }, events: { type: 'string' }, rules: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, ctx.io, SIMULATE_HELP);
+  const { values } = parseFlags(args, { fixture: { type: 'string' }, account: { type: 'string' }, until: { type: 'string' }, events: { type: 'string' }, rules: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, ctx.io, SIMULATE_HELP);
   if (values.help) {
     ctx.io.out(SIMULATE_HELP);
     return EXIT.ok;
@@ -87,7 +109,8 @@ export async function simulateCommand(args: string[], ctx: CommandContext): Prom
   if (values.fixture === undefined) throw new UsageError('simulate needs --fixture F.json: the world to simulate (e.g. --fixture sandbox/fixtures/demo.json).');
   if (values.until === undefined) throw new UsageError('simulate needs --until T: when the simulation ends (e.g. --until 3d, or --until 2026-11-27T07:00:00Z).');
   const fixturePath = resolve(ctx.cwd, values.fixture);
-  const fixture = loadFixtureFile(fixturePath);
+  const fixture = loadAnyFixtureFile(fixturePath);
+  const account = simulatedAccount(fixture, values.account, ctx.env);
   if (fixture.now === undefined) throw new SimulationInputError(values.fixture, ['now: the fixture needs "now" (Unix seconds): the simulation starts there']);
   const untilMs = parseUntil(values.until, fixture.now * 1000);
   const events = values.events === undefined ? [] : readEvents(resolve(ctx.cwd, values.events));
@@ -100,6 +123,7 @@ export async function simulateCommand(args: string[], ctx: CommandContext): Prom
   const result = await runSimulation({
     fixture,
     fixtureFile: values.fixture,
+    account,
     rules,
     untilMs,
     events,

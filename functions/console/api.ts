@@ -17,14 +17,14 @@ import { loadRules } from '../rules/validate';
 import { SimulationInputError } from '../sim/errors';
 import { parseEvents, type SimEvent } from '../sim/events';
 import { runSimulation } from '../sim/simulate';
-import { FixtureError, loadFixtureFile, parseFixture, type Fixture } from '../../sandbox/fixture';
+import { FixtureError, loadAnyFixtureFile, parseAnyFixture, type AnyFixture } from '../../sandbox/fixture';
 import { approvalRules, approvalWords, personName, rejectionWords } from '../cli/approvals';
 import { parseTime, TIME_FORMS } from '../cli/args';
 import { FlagValueError, RulesUnavailableError } from '../cli/errors';
 import type { Output } from '../cli/output';
 import { previewRules } from '../cli/preview';
 import { forOrg, displayTimeZone } from '../cli/shared';
-import { parseUntil, readEvents, simulationRules } from '../cli/simulate';
+import { parseUntil, readEvents, simulatedAccount, simulationRules } from '../cli/simulate';
 import type { OrgEntry } from '../orgs/schema';
 import { ConsoleConflictError, ConsoleInputError, ConsoleNotFoundError } from './errors';
 
@@ -281,11 +281,11 @@ const rejectRoute = route({
 const sourceSchema = z.union([z.strictObject({ path: z.string().trim().min(1) }), z.strictObject({ json: z.unknown(), name: z.string().max(200).optional() })], { error: 'expected {"path": "file.json"} or {"json": <the file\'s content>, "name": "file.json"}' });
 type Source = z.infer<typeof sourceSchema>;
 
-function fixtureFrom(deps: ConsoleDeps, source: Source): { fixture: Fixture; name: string } {
+function fixtureFrom(deps: ConsoleDeps, source: Source): { fixture: AnyFixture; name: string } {
   try {
-    if ('path' in source) return { fixture: loadFixtureFile(resolve(deps.cwd, source.path)), name: source.path };
+    if ('path' in source) return { fixture: loadAnyFixtureFile(resolve(deps.cwd, source.path)), name: source.path };
     const name = source.name ?? 'the uploaded fixture';
-    return { fixture: parseFixture(source.json, name), name };
+    return { fixture: parseAnyFixture(source.json, name), name };
   } catch (error) {
     if (error instanceof FixtureError) throw new ConsoleInputError('fixture', error.message, { cause: error });
     throw error;
@@ -308,7 +308,7 @@ const simulateRoute = route({
   method: 'POST',
   path: '/api/simulate',
   query: noQuery,
-  body: z.strictObject({ fixture: sourceSchema, events: sourceSchema.optional(), until: z.string().trim().min(1) }),
+  body: z.strictObject({ fixture: sourceSchema, events: sourceSchema.optional(), until: z.string().trim().min(1), account: z.string().trim().min(1).optional() }),
   handle: async (deps, { body }) => {
     const { fixture, name: fixtureFile } = fixtureFrom(deps, body.fixture);
     if (fixture.now === undefined) throw new ConsoleInputError('fixture', `${fixtureFile}: now: the fixture needs "now" (Unix seconds): the simulation starts there`);
@@ -328,7 +328,9 @@ const simulateRoute = route({
       throw error;
     }
     try {
-      const result = await runSimulation({ fixture, fixtureFile, rules, untilMs, events, eventsFile, maxChangeFraction: deps.config.maxChangeFraction });
+      // A fixture of several organizations: the account whose rules run, chosen as `simulate --account` chooses it.
+      const account = simulatedAccount(fixture, body.account, deps.env);
+      const result = await runSimulation({ fixture, fixtureFile, account, rules, untilMs, events, eventsFile, maxChangeFraction: deps.config.maxChangeFraction });
       return {
         status: 200,
         body: {

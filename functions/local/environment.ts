@@ -39,6 +39,8 @@ export interface LocalEnvironment {
   accountId(): Promise<string>;
   /** The sandbox this process started, when it did. */
   sandbox: Sandbox | undefined;
+  /** No key: attached to the running autopilot's sandbox (its world, its clock). */
+  attachedToRunner?: boolean;
   /** The speed its clock should run at once the runner starts (it starts frozen). */
   sandboxSpeed?: number;
   describeApi: string;
@@ -248,6 +250,7 @@ async function openApiSide(config: LocalConfig, options: OpenOptions, closers: (
     key,
     describeApi: sandbox ? `the bundled Thrad sandbox at ${sandbox.apiUrl} (demo fixture${options.role === 'runner' ? `, clock ×${sandboxSpeed}` : ''})` : session ? `the running autopilot's sandbox at ${session.apiUrl}` : 'no API (audit data only)',
     sandboxSpeed,
+    attachedToRunner: session !== undefined,
     accountId: () => Promise.resolve(accountId),
   };
 }

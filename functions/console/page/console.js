@@ -357,7 +357,8 @@
     const button = form.querySelector('button');
     button.disabled = true;
     $('#sim-summary').textContent = 'Simulating…';
-    const result = await post('/api/simulate', { fixture, ...(events ? { events } : {}), until: form.elements.until.value.trim() });
+    const account = form.elements.account.value.trim();
+    const result = await post('/api/simulate', { fixture, ...(events ? { events } : {}), until: form.elements.until.value.trim(), ...(account ? { account } : {}) });
     button.disabled = false;
     if (!result.ok) {
       $('#sim-result').hidden = true;
