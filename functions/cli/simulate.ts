@@ -3,7 +3,7 @@
 // command line: flags, the events file, and the output (the runner's decision lines, or JSON).
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { compileRuleSet } from '../rules/compile';
+import { compileRuleSet, type CompiledRuleSet } from '../rules/compile';
 import { loadConfig } from '../local/config';
 import { decisionLine, localStamp } from '../local/format';
 import { SimulationInputError } from '../sim/errors';
@@ -63,7 +63,7 @@ export function parseUntil(value: string, nowMs: number): number {
  * A single-organization fixture is its own answer (a key or account in the environment is a real
  * deployment's and has nothing to say about a fixture).
  */
-function simulatedAccount(fixture: AnyFixture, flag: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
+export function simulatedAccount(fixture: AnyFixture, flag: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
   if (flag !== undefined) return flag;
   if (!isMultiOrgFixture(fixture)) return undefined;
   const fromEntry = env.THRAD_AD_ACCOUNT_ID?.trim();
@@ -74,7 +74,8 @@ function simulatedAccount(fixture: AnyFixture, flag: string | undefined, env: No
   return holder?.account.id;
 }
 
-function readEvents(path: string): SimEvent[] {
+/** An events file: a JSON array of events, each checked (problems named by file and index). */
+export function readEvents(path: string): SimEvent[] {
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));
@@ -88,6 +89,15 @@ function eventLine(outcome: EventOutcome, timeZone: string): string {
   const e = outcome.event;
   const what = e.do === 'undo' ? `undo ${e.rule} on ${e.entity}` : e.do === 'review' ? `review campaign ${e.id}: ${e.review_status}` : `${e.do.toUpperCase().padEnd(8)} ${e.level.replace('_', ' ')} ${e.id}${e.do === 'update' ? ` ${JSON.stringify(e.body)}` : ''}`;
   return `${localStamp(new Date(Date.parse(e.at)).toISOString(), timeZone)}  ${'(person)'.padEnd(18)} ${what}  ${outcome.ok ? '✓' : '✗'} ${outcome.detail}`;
+}
+
+/** The rules a simulation runs: all of the folder's, or none (problems are printed, then a SimulationInputError). */
+export function simulationRules(rulesDir: string, ctx: CommandContext, flag: string | undefined): CompiledRuleSet {
+  const loaded = loadRuleFolder(rulesDir, ctx, flag);
+  const errors = loaded.issues.filter((i) => i.severity === 'error');
+  // A simulation of part of the rule set would show interactions that will not happen: all or none.
+  if (errors.length > 0) throw new SimulationInputError(rulesDir, [`${errors.length} rule problem${errors.length === 1 ? '' : 's'} above (npx thrad-rules validate)`]);
+  return compileRuleSet(loaded.rules);
 }
 
 export async function simulateCommand(args: string[], ctx: CommandContext): Promise<number> {
@@ -105,11 +115,7 @@ export async function simulateCommand(args: string[], ctx: CommandContext): Prom
   const untilMs = parseUntil(values.until, fixture.now * 1000);
   const events = values.events === undefined ? [] : readEvents(resolve(ctx.cwd, values.events));
   const config = loadConfig({ rules: values.rules }, ctx.env, ctx.cwd);
-  const loaded = loadRuleFolder(config.rulesDir, ctx, values.rules);
-  const errors = loaded.issues.filter((i) => i.severity === 'error');
-  // A simulation of part of the rule set would show interactions that will not happen: all or none.
-  if (errors.length > 0) throw new SimulationInputError(config.rulesDir, [`${errors.length} rule problem${errors.length === 1 ? '' : 's'} above (npx thrad-rules validate)`]);
-  const rules = compileRuleSet(loaded.rules);
+  const rules = simulationRules(config.rulesDir, ctx, values.rules);
   const zones = new Set(rules.rules.filter((r) => r.rule.enabled).map((r) => r.rule.schedule.timezone));
   const zone = zones.size === 1 ? ([...zones][0]) : 'UTC';
   const zoneOf = (ruleId: string): string => rules.byId.get(ruleId)?.rule.schedule.timezone ?? zone;

@@ -15,6 +15,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { DEFAULT_MAX_CHANGE_PERCENT } from '../actions/limits';
 import { snapshotOf } from '../actions/snapshot';
 import type { EntitySnapshot } from '../actions/types';
+import type { EntityRecord } from '../rules/facts';
 import { runSummary, type DecisionRecord, type MemoryUpdate, type NotificationRecord, type RunSummary, type Trigger } from '../audit/records';
 import type { AuditStore, RunMode } from '../audit/store';
 import { durationMs, type CompiledRule, type CompiledRuleSet } from '../rules/compile';
@@ -107,9 +108,17 @@ export interface PreviewEntry {
   explanation: unknown;
 }
 
+/** Preview of one entity (`entityId`): the entity as read, and why each rule of its level that did not match it did not. */
+export interface PreviewFocus {
+  entity: EntityRecord | null;
+  misses: { rule_id: string; action: string; verdict: 'no_match' | 'out_of_scope'; explanation: unknown }[];
+}
+
 export interface PreviewResult {
   evaluated_at: string;
   entries: PreviewEntry[];
+  /** Only when one entity was asked about. */
+  focus?: PreviewFocus;
   /** Per rule: evaluated, no_match, insufficient_data. */
   counts: Record<string, { evaluated: number; no_match: number; insufficient_data: number }>;
 }
@@ -256,12 +265,12 @@ export class Engine {
   }
 
   /** What every rule would do now, and why: the read, evaluate and decide phases, recording nothing. */
-  async preview(request: Pick<CycleRequest, 'ruleIds' | 'deadlineMs' | 'clock'>): Promise<PreviewResult> {
+  async preview(request: Pick<CycleRequest, 'ruleIds' | 'deadlineMs' | 'clock'> & { entityId?: string }): Promise<PreviewResult> {
     const errors: RunSummary['errors'] = [];
     const selected = this.select(request.ruleIds, errors);
     const ctx = this.context({ ...request, trigger: 'manual' }, await this.account(request.deadlineMs), errors);
     const reads = await this.read(ctx, selected);
-    const evaluation = evaluateRules(this.deps.rules, selected, reads, ctx.nowMs);
+    const evaluation = evaluateRules(this.deps.rules, selected, reads, ctx.nowMs, request.entityId);
     const { decided } = await decidePhase(ctx, this.deps.store, evaluation, reads, { readOnly: true, refresh: this.refresher(ctx), layouts: this.deps.rules.layouts, maxChangeFraction: this.maxChangeFraction });
     const entries: PreviewEntry[] = decided.map((d) => ({
       rule_id: d.candidate.rule.id,
@@ -277,7 +286,11 @@ export class Engine {
       const record = unavailableRecord(ctx, u.rule, u.failure, reads, 0);
       entries.push({ rule_id: u.rule.id, entity_id: '*', entity_name: '*', verdict: 'insufficient_data', outcome: 'data_unavailable', reason: record.reason, action: u.rule.rule.then.action, explanation: null });
     }
-    return { evaluated_at: new Date(ctx.nowMs).toISOString(), entries, counts: Object.fromEntries(evaluation.counts) };
+    const result: PreviewResult = { evaluated_at: new Date(ctx.nowMs).toISOString(), entries, counts: Object.fromEntries(evaluation.counts) };
+    if (request.entityId === undefined) return result;
+    const entity = Object.values(reads.entities).flatMap((list) => list ?? []).find((e) => e.id === request.entityId) ?? null;
+    const misses = evaluation.misses.map((m) => ({ rule_id: m.rule.id, action: m.rule.rule.then.action, verdict: m.verdict, explanation: m.rule.explain(m.facts, ctx.nowMs) }));
+    return { ...result, entries: entries.filter((e) => e.entity_id === request.entityId || e.entity_id === '*'), focus: { entity, misses } };
   }
 
   /** Read one entity again (for what a listing through insights does not carry). */

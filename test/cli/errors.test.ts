@@ -341,7 +341,7 @@ describe('errors a person can act on', () => {
       [['run', '--sandbox-port', '70000'], "--sandbox-port 70000: expected a whole number from 0 to 65535 (the bundled sandbox's port; 0 picks a free one), e.g. --sandbox-port 4020.", help('run')],
       [['validate', '--jsn'], "Unknown option '--jsn' for thrad-rules validate. Did you mean --json?", 'Run "thrad-rules validate --help" for its options and examples.'],
       [['undo'], 'undo takes exactly one decision id; found none.', 'Find the id with npx thrad-rules audit --outcome acted --limit 5, then: npx thrad-rules undo <decision_id>'],
-      [['frobnicate'], 'Unknown command "frobnicate". Commands: run, preview, audit, undo, approvals, approve, reject, report, simulate, doctor, orgs, validate, schema.', 'Run "thrad-rules --help" for what each does.'],
+      [['frobnicate'], 'Unknown command "frobnicate". Commands: run, preview, audit, undo, approvals, approve, reject, report, simulate, console, doctor, orgs, validate, schema.', 'Run "thrad-rules --help" for what each does.'],
     ])('%j → exit 2', async (args, line, hint) => {
       const result = await cli(args, apiEnv({ THRAD_AD_ACCOUNT_ID: ACCOUNT_ID }));
       expectFailure(result, 2, [line, hint]);
