@@ -1,8 +1,9 @@
 // The console end to end in a real headless Chromium (Debian's /usr/bin/chromium driven by
 // playwright-core): `thrad-rules console --port 0` runs in-process against the sandbox and
 // dynalite, over records a real `run --once` wrote. Every wait is on a DOM condition (playwright's
-// auto-waiting), never on time. The test leaves screenshots in test/console/screenshots, which the
-// README shows.
+// auto-waiting), never on time. The test takes screenshots into .tmp/screenshots; with
+// THRAD_RULES_SCREENSHOTS=1 into test/console/screenshots, the committed ones the README shows
+// (so an ordinary run leaves the tree clean).
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -20,7 +21,7 @@ import { eids, engineFixture, KEY } from '../helpers/fixtures';
 import { withSandbox } from '../helpers/sandbox';
 
 const ROOT = resolve(__dirname, '..', '..');
-const SHOTS = join(__dirname, 'screenshots');
+const SHOTS = process.env.THRAD_RULES_SCREENSHOTS === '1' ? join(__dirname, 'screenshots') : join(ROOT, '.tmp', 'screenshots');
 const CHROMIUM = '/usr/bin/chromium';
 const TABLE = 'console-e2e';
 
