@@ -18,8 +18,8 @@ the entities it would act on and the values that decide it, those it would skip 
 (cooldown, per-run cap, a conflict with another rule, already in that state, changed by someone
 else) and those without enough data to decide.
 
-Without THRAD_ADS_API_KEY it previews against the running autopilot's sandbox, or a fresh demo
-sandbox. Exit codes: 0 ok, 1 invalid rules or API unreachable, 2 wrong usage.
+Without THRAD_ADS_API_KEY it previews against the running autopilot's sandbox, or else the demo's
+world as the last demo run left it (rebuilt from its record). Exit codes: 0 ok, 1 invalid rules or API unreachable, 2 wrong usage.
 
 Examples:
   npx thrad-rules preview

@@ -7,13 +7,12 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { DecisionRecord, RunRepeat, RunSummary } from '../audit/records';
-import type { AuditStore } from '../audit/store';
 import { describeExplanation, formatNumber } from '../engine/describe';
 import type { LocalConfig } from '../local/config';
 import type { LocalEnvironment } from '../local/environment';
 import { localStamp, shortStamp } from '../local/format';
 import { ACTION_COLOR, esc, lineChart, unavailableChart, type ChartMarker } from '../report/charts';
-import { startDemoWorld } from '../report/demo-world';
+import { newestRecordMs, startDemoWorld } from '../local/demo-world';
 import { budgetChangesFrom, planCharts, readHistories, type ChartHistory, type ChartSpec } from '../report/history';
 import type { ClientEvent, ThradClient } from '../thrad/client';
 import { checkTimeFlag, parseFlags, parseTime } from './args';
@@ -238,23 +237,12 @@ ${sections.join('\n')}`}
 `;
 }
 
-const YEAR_MS = 366 * 86_400_000;
-
-/** The newest record's time (a decision or a run), searched within a year either side of `nowMs`. */
-async function newestRecordMs(store: AuditStore, accountId: string, nowMs: number): Promise<number | undefined> {
-  const range = { sinceMs: nowMs - YEAR_MS, untilMs: nowMs + YEAR_MS, limit: 1 };
-  const [decision] = await store.queryDecisions(accountId, range);
-  const [run] = await store.listRuns(accountId, range);
-  const times = [decision ? Date.parse(decision.evaluated_at) : Number.NaN, run ? Date.parse(run.finished_at) : Number.NaN].filter((t) => Number.isFinite(t));
-  return times.length > 0 ? Math.max(...times) : undefined;
-}
-
 /** Where the history is read: the environment's API, or the demo's world rebuilt (no key, no autopilot running). */
-async function historySource(environment: LocalEnvironment, config: LocalConfig, accountId: string, untilMs: number, onEvent: (event: ClientEvent) => void): Promise<{ client: ThradClient; source: string; note?: string; close(): Promise<void> }> {
-  if (environment.mode === 'api' || environment.attachedToRunner) {
+async function historySource(environment: LocalEnvironment, config: LocalConfig, accountId: string, onEvent: (event: ClientEvent) => void): Promise<{ client: ThradClient; source: string; note?: string; close(): Promise<void> }> {
+  if (environment.mode === 'api' || environment.attachedToRunner || environment.rebuilt) {
     return { client: environment.client, source: environment.describeApi, close: () => Promise.resolve() };
   }
-  const world = await startDemoWorld((sinceMs, until) => environment.store.queryDecisions(accountId, { actionsOnly: true, outcome: 'acted', sinceMs, untilMs: until, limit: 10_000 }), untilMs, config.wireProfile, onEvent);
+  const world = await startDemoWorld(environment.store, accountId, config.wireProfile, onEvent);
   const note = world.refused.length > 0 ? `${world.refused.length} recorded change(s) could not be made again (first: ${world.refused[0] ?? ''})` : undefined;
   return { client: world.client, source: `the demo's sandbox world, rebuilt (demo fixture, ${world.replayed} recorded change${world.replayed === 1 ? '' : 's'} made again, clock at the newest record)`, note, close: () => world.close() };
 }
@@ -295,7 +283,7 @@ export async function reportCommand(args: string[], ctx: CommandContext): Promis
     if (records.length > 0) {
       let source: Awaited<ReturnType<typeof historySource>> | undefined;
       try {
-        source = await historySource(environment, config, accountId, toMs, count);
+        source = await historySource(environment, config, accountId, count);
       } catch (error) {
         failure = `cannot start the sandbox for the history: ${(error as Error).message.split('\n')[0] ?? ''}`;
       }

@@ -74,5 +74,13 @@ describe('npm start, Ctrl-C, then report', () => {
     expect(pacing).toContain('class="budget"');
     expect(pacing).toContain('class="threshold"');
     expect(pacing).toContain(`data-decision="${acted.find((d) => d.rule_id === 'budget-guard')?.decision_id ?? '?'}"`);
+
+    // After the demo, a command without a key sees the demo's world as the demo left it (its
+    // changes made again, the clock at the newest record), not the fixture's first state: the
+    // campaign cpc-guard paused is paused, so cpc-guard has nothing left to pause.
+    const preview = spawnSync(process.execPath, [BIN, 'preview', '--rule', 'cpc-guard'], { cwd: ROOT, env, encoding: 'utf8' });
+    expect(preview.status, preview.stderr).toBe(0);
+    expect(preview.stdout).toMatch(/^Preview at 2026-11-\d\dT[\d:.]+Z against the bundled Thrad sandbox at http:\/\/127\.0\.0\.1:\d+\/v1 \(the demo's world rebuilt: demo fixture, \d+ recorded changes made again, clock at the newest record\)/);
+    expect(preview.stdout).toMatch(/would act on 0\n/);
   }, 120_000);
 });
