@@ -31,6 +31,15 @@ export default tseslint.config(
     },
   },
   {
+    // The console's page script runs in the browser, as a classic script.
+    files: ['functions/console/page/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: Object.fromEntries(['document', 'window', 'location', 'fetch', 'URLSearchParams', 'Intl', 'setTimeout', 'clearTimeout'].map((name) => [name, 'readonly'])),
+    },
+    rules: { eqeqeq: ['error', 'always'] },
+  },
+  {
     files: ['**/*.cjs', '**/*.mjs'],
     languageOptions: { globals: { require: 'readonly', module: 'writable', process: 'readonly', __dirname: 'readonly', console: 'readonly' } },
   },

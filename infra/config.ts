@@ -27,6 +27,12 @@ export interface AutopilotConfig {
   /** The most worker invocations at once, across orgs (context `workerConcurrency`, 2–1000). */
   workerConcurrency: number;
   alarmEmail?: string;
+  /**
+   * The Secrets Manager secret holding the webhook URL (Slack incoming webhook or any HTTPS
+   * receiver), by name or ARN (context `webhookSecretName` / `webhookSecretArn`); none: SNS only.
+   */
+  webhookSecretName?: string;
+  webhookSecretArn?: string;
   retentionDays: number;
   apiBaseUrl?: string;
   accountId?: string;
@@ -79,6 +85,8 @@ export function configFromContext(node: Node): AutopilotConfig {
     orgSecretPrefix,
     workerConcurrency,
     alarmEmail: optional(node, 'alarmEmail'),
+    webhookSecretName: optional(node, 'webhookSecretName'),
+    webhookSecretArn: optional(node, 'webhookSecretArn'),
     retentionDays: retention,
     apiBaseUrl: optional(node, 'apiBaseUrl'),
     accountId: optional(node, 'adAccountId'),

@@ -3,7 +3,8 @@
 // FIFO tick queue (one message per org per tick, grouped by org) with its FIFO dead-letter queue,
 // the worker consuming it (one cycle per org per tick, at most `workerConcurrency` at once), a
 // dead-letter queue for the schedule and the planner, an SNS topic for notifications and alarms,
-// and CloudWatch alarms.
+// the webhook's secret when one is given, and CloudWatch alarms (one "rule did not run" alarm per
+// schedule group).
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import type { CfnTable } from 'aws-cdk-lib/aws-dynamodb';
 import { Alarm, ComparisonOperator, Metric, TreatMissingData, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
@@ -19,7 +20,8 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { MAX_CHANGE_PERCENT_ENV } from '../functions/actions/limits';
 import { schedulerInputTemplate } from '../functions/handlers/event';
-import { ACTION_FAILURES_METRIC, METRICS_NAMESPACE, RUN_FAILURES_METRIC, SERVICE_NAME, UNPLANNED_ORGS_METRIC } from '../functions/handlers/telemetry';
+import { ACTION_FAILURES_METRIC, COMPLETED_RUNS_METRIC, METRICS_NAMESPACE, RUN_FAILURES_METRIC, SCHEDULE_DIMENSION, SERVICE_NAME, UNPLANNED_ORGS_METRIC } from '../functions/handlers/telemetry';
+import { scheduleLongestGapSeconds } from '../functions/rules/schedule';
 import { TICK_SECONDS } from '../functions/orgs/plan';
 import { WIRE_PROFILE_ENV } from '../functions/thrad/wire';
 import type { AutopilotConfig, ShippedRules } from './config';
@@ -44,6 +46,20 @@ export const TICK_MAX_RECEIVES = 3;
 export const VISIBILITY_TIMEOUT_FACTOR = 6;
 /** The tick queue alarms when its oldest message waits longer than two ticks. */
 export const QUEUE_AGE_ALARM_SECONDS = 2 * TICK_SECONDS;
+/** A schedule group alarms after this many of its periods without a completed run. */
+export const DID_NOT_RUN_PERIODS = 2;
+/**
+ * CloudWatch evaluates at most 7 days (1 day for periods under an hour): a schedule whose longest
+ * gap is longer than this gets no "did not run" alarm.
+ */
+export const DID_NOT_RUN_MAX_PERIOD_SECONDS = 604_800 / DID_NOT_RUN_PERIODS;
+
+/** The "rule did not run" alarm's period for a schedule group, or null when CloudWatch cannot watch it. */
+export function didNotRunPeriodSeconds(group: ShippedRules['groups'][number]): number | null {
+  const gap = scheduleLongestGapSeconds(group.schedule, group.timezone);
+  const period = Math.ceil(gap / 60) * 60;
+  return period > DID_NOT_RUN_MAX_PERIOD_SECONDS ? null : period;
+}
 
 export class AutopilotStack extends Stack {
   readonly table: AuditTable;
@@ -56,7 +72,12 @@ export class AutopilotStack extends Stack {
   readonly tickDeadLetterQueue: Queue;
   /** The single-account deployment's secret, served as the default org (null without secretName/secretArn). */
   readonly defaultOrgSecret: ISecret | null;
+  /** The webhook URL's secret (null without webhookSecretName/webhookSecretArn). */
+  readonly webhookSecret: ISecret | null;
+  /** Per schedule group id: its "rule did not run" alarm (absent for a group CloudWatch cannot watch). */
+  readonly didNotRunAlarms = new Map<string, Alarm>();
   private readonly secretImportedByName: string | undefined;
+  private readonly webhookSecretImportedByName: string | undefined;
 
   constructor(scope: Construct, id: string, props: AutopilotStackProps) {
     super(scope, id, props);
@@ -133,6 +154,16 @@ export class AutopilotStack extends Stack {
     this.worker.bindOrgSecrets(config.orgSecretPrefix);
     if (defaultOrg) this.worker.bindDefaultOrg(defaultOrg, this.defaultOrgSecret);
     this.worker.bindTopic(this.topic);
+    if (config.webhookSecretArn) {
+      this.webhookSecret = Secret.fromSecretCompleteArn(this, 'WebhookUrl', config.webhookSecretArn);
+      this.worker.bindWebhookSecret(config.webhookSecretArn, this.webhookSecret);
+    } else if (config.webhookSecretName) {
+      this.webhookSecret = Secret.fromSecretNameV2(this, 'WebhookUrl', config.webhookSecretName);
+      this.worker.bindWebhookSecret(config.webhookSecretName, this.webhookSecret);
+      this.webhookSecretImportedByName = config.webhookSecretName;
+    } else {
+      this.webhookSecret = null;
+    }
     // One message per invocation: each cycle gets the whole timeout; FIFO order holds per org.
     this.worker.fn.addEventSource(new SqsEventSource(this.tickQueue, { batchSize: 1, reportBatchItemFailures: true, maxConcurrency: config.workerConcurrency }));
 
@@ -180,6 +211,22 @@ export class AutopilotStack extends Stack {
     alarm('DeadLettersAlarm', this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }), 'Ticks the schedule or the planner gave up on are in the dead-letter queue. Inspect the messages, fix the cause, then purge the queue.');
     alarm('TickDeadLettersAlarm', this.tickDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }), "Org ticks the worker gave up on are in the tick dead-letter queue (each names its org_id). Fix the org's cause, then purge the queue; later ticks run normally.");
     alarm('ActionFailuresAlarm', custom(ACTION_FAILURES_METRIC), 'A status call to the Thrad API failed. `thrad-rules audit --outcome failed` lists them with the API error.');
+    // "Rule did not run": per schedule group, fewer than one completed run in two of its periods (no data counts: nothing ran).
+    for (const group of rules.groups) {
+      const periodSeconds = didNotRunPeriodSeconds(group);
+      if (periodSeconds === null) continue;
+      const metric = new Metric({ namespace: METRICS_NAMESPACE, metricName: COMPLETED_RUNS_METRIC, dimensionsMap: { service: SERVICE_NAME, [SCHEDULE_DIMENSION]: group.id }, statistic: 'Sum', period: Duration.seconds(periodSeconds) });
+      const didNotRun = new Alarm(this, `RuleDidNotRun-${group.id}`, {
+        metric,
+        threshold: 1,
+        comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
+        evaluationPeriods: DID_NOT_RUN_PERIODS,
+        treatMissingData: TreatMissingData.BREACHING,
+        alarmDescription: `Rule did not run: ${group.ruleIds.join(', ')} (${group.expression}, ${group.timezone}) had no completed run for ${DID_NOT_RUN_PERIODS} periods of ${periodSeconds} s. Look for failed org ticks (RunFailures), the planner's and the worker's errors, or disabled orgs; \`thrad-rules audit\` lists the runs.`.slice(0, 1024),
+      });
+      didNotRun.addAlarmAction(new SnsAction(this.topic));
+      this.didNotRunAlarms.set(group.id, didNotRun);
+    }
 
     new CfnOutput(this, 'AuditTableName', { value: this.table.table.tableName });
     new CfnOutput(this, 'OrgSecretPrefix', { value: config.orgSecretPrefix });
@@ -202,6 +249,9 @@ export class AutopilotStack extends Stack {
     const tableId = this.getLogicalId(this.table.table.node.defaultChild as CfnTable);
     Validations.of(this.worker.role).acknowledge({ id: `AwsSolutions-IAM5[Resource::<${tableId}.Arn>/index/*]`, reason: 'The indexes of the one audit table (its access paths); no action is wildcarded.' });
     Validations.of(this.worker.role).acknowledge({ id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${config.orgSecretPrefix}*]`, reason: 'Each registered organization has its own key secret; the worker may read only those named with the deployment\'s prefix (context orgSecretPrefix), and only GetSecretValue.' });
+    if (this.webhookSecretImportedByName) {
+      Validations.of(this.worker.role).acknowledge({ id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${this.webhookSecretImportedByName}-??????]`, reason: 'The webhook URL secret imported by name has a random 6-character suffix in its ARN; the wildcard matches only that.' });
+    }
     if (this.secretImportedByName) {
       Validations.of(this.worker.role).acknowledge({ id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${this.secretImportedByName}-??????]`, reason: 'A secret imported by name has a random 6-character suffix in its ARN; the wildcard matches only that.' });
     }

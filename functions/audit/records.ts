@@ -174,6 +174,24 @@ export type DecisionRecord = z.infer<typeof decisionRecordSchema>;
 export const runRepeatSchema = z.object({ rule_id: z.string(), outcome: z.string(), count: z.number().int().nonnegative(), first_seen: z.string(), last_seen: z.string() });
 export type RunRepeat = z.infer<typeof runRepeatSchema>;
 
+/** Where a run's notifications go (engine/notifier.ts). */
+export const NOTIFICATION_CHANNELS = ['webhook', 'sns'] as const;
+export type NotificationChannelName = (typeof NOTIFICATION_CHANNELS)[number];
+
+/**
+ * One message a run tried to send, and how it went: the run's digest, or an alert sent the moment
+ * a failure was recorded. `error` never holds the webhook's address or an API key.
+ */
+export const notificationRecordSchema = z.object({
+  channel: z.enum(NOTIFICATION_CHANNELS),
+  kind: z.enum(['digest', 'failure_alert']),
+  status: z.enum(['sent', 'failed']),
+  attempts: z.number().int().nonnegative(),
+  http_status: z.number().int().nullable(),
+  error: z.string().nullable(),
+});
+export type NotificationRecord = z.infer<typeof notificationRecordSchema>;
+
 export const RUN_STATUSES = ['completed', 'skipped_stale', 'skipped_duplicate', 'failed'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
@@ -197,6 +215,8 @@ export const runSummarySchema = z.object({
   errors: z.array(z.object({ rule_id: z.string().nullable(), code: z.string(), message: z.string() })),
   /** Decisions counted, not written, because they repeat the last recorded one (per rule and outcome; absent before repeats were counted). */
   repeats: z.array(runRepeatSchema).default([]),
+  /** The notifications the run sent or tried to send (absent before they were recorded: none known). */
+  notifications: z.array(notificationRecordSchema).default([]),
   expires_at: z.number().int(),
 });
 export type RunSummary = z.infer<typeof runSummarySchema>;
@@ -216,6 +236,7 @@ export function runSummary(identity: RunIdentity, progress: Partial<Omit<RunSumm
     api_requests_remaining: null,
     entities_read: 0,
     repeats: [],
+    notifications: [],
     ...identity,
     ...progress,
   };

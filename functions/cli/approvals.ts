@@ -4,9 +4,9 @@
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import type { DecisionRecord } from '../audit/records';
-import { approveProposal, pendingProposals, proposedChange, rejectProposal } from '../engine/approval';
+import { approveProposal, pendingProposals, proposedChange, rejectProposal, type ApprovalResult, type RejectResult } from '../engine/approval';
 import { loadRules } from '../rules/validate';
-import { compileRuleSet } from '../rules/compile';
+import { compileRuleSet, type CompiledRuleSet } from '../rules/compile';
 import { localStamp } from '../local/format';
 import { parseFlags } from './args';
 import { UsageError } from './errors';
@@ -60,7 +60,7 @@ Examples:
   npx thrad-rules reject d_3f2a9c0e5b7d1a4c6e8f0b2d --reason "Black Friday: keep the budget"`;
 
 /** Who a person is, for the record: --by, else THRAD_RULES_USER, USER, or the OS user name. */
-function personName(flag: string | undefined, env: NodeJS.ProcessEnv): string {
+export function personName(flag: string | undefined, env: NodeJS.ProcessEnv): string {
   const named = [flag, env.THRAD_RULES_USER, env.USER, env.USERNAME].find((v) => v !== undefined && v.trim() !== '');
   if (named !== undefined) return named.trim();
   try {
@@ -76,6 +76,27 @@ function oneId(command: string, positionals: readonly string[]): string {
     throw new UsageError(`${command} takes exactly one decision id; found ${positionals.length === 0 ? 'none' : positionals.length}.`, `List pending proposals with npx thrad-rules approvals, then: npx thrad-rules ${command} <decision_id>`);
   }
   return id;
+}
+
+/** The rule set as it is now, for an approval: a proposal of a rule since removed, disabled or set to dry_run is not carried out. */
+export function approvalRules(rulesDir: string, cwd: string): CompiledRuleSet | undefined {
+  return existsSync(rulesDir) ? compileRuleSet(loadRules([rulesDir], cwd).rules) : undefined;
+}
+
+/** What became of an approval, in the words a person reads (the CLI and the console): ok only when carried out. */
+export function approvalWords(result: ApprovalResult, id: string, zone: string): { ok: boolean; line: string } {
+  if (result.status === 'refused') return { ok: false, line: `Refused: ${result.reason}` };
+  const r = result.record;
+  if (result.status === 'unconfirmed') return { ok: false, line: `Unconfirmed: ${result.reason} (thrad-rules audit --entity ${r.entity_id}).` };
+  if (result.status === 'failed') return { ok: false, line: `Failed: could not carry out ${id} on ${r.level.replace('_', ' ')} "${r.entity_name}": ${r.reason} (recorded as ${r.decision_id}). Approve it again to retry.` };
+  return { ok: true, line: `Approved and carried out: ${r.level.replace('_', ' ')} "${r.entity_name}" ${proposedChange(r)} at ${localStamp(r.evaluated_at, zone)}; recorded as ${r.decision_id} (approving ${id}). Undo with: thrad-rules undo ${r.decision_id}` };
+}
+
+/** What became of a rejection, in the words a person reads: ok only when rejected. */
+export function rejectionWords(result: RejectResult, id: string): { ok: boolean; line: string } {
+  if (result.status === 'refused') return { ok: false, line: `Refused: ${result.reason}` };
+  const p = result.proposal;
+  return { ok: true, line: `Rejected ${id}: ${p.rule_id}'s proposal on ${p.level.replace('_', ' ')} "${p.entity_name}" (${proposedChange(p)}) is not carried out${p.approval?.note ? ` (${p.approval.note})` : ''}; recorded as rejected by ${p.approval?.resolved_by ?? 'you'}.` };
 }
 
 function proposalLine(p: DecisionRecord, zone: string): string {
@@ -116,24 +137,12 @@ export async function approveCommand(args: string[], ctx: CommandContext): Promi
   }
   const id = oneId('approve', positionals);
   return withEnvironment(ctx, { rules: values.rules }, 'live', async (environment, config) => {
-    // The rule set as it is now: a proposal of a rule since removed, disabled or set to dry_run is not carried out.
-    const rules = existsSync(config.rulesDir) ? compileRuleSet(loadRules([config.rulesDir], ctx.cwd).rules) : undefined;
-    const result = await approveProposal({ client: environment.client, store: environment.store, clock: environment.clock, rules }, await environment.accountId(), id, { deadlineMs: Date.now() + 60_000, by: personName(values.by, ctx.env) });
+    const result = await approveProposal({ client: environment.client, store: environment.store, clock: environment.clock, rules: approvalRules(config.rulesDir, ctx.cwd) }, await environment.accountId(), id, { deadlineMs: Date.now() + 60_000, by: personName(values.by, ctx.env) });
     if (values.json) ctx.io.out(JSON.stringify(result, null, 2));
-    if (result.status === 'refused') {
-      if (!values.json) ctx.io.err(`Refused: ${result.reason}`);
-      return EXIT.failure;
-    }
-    const r = result.record;
-    if (result.status === 'unconfirmed') {
-      if (!values.json) ctx.io.err(`Unconfirmed: ${result.reason} (thrad-rules audit --entity ${r.entity_id}).`);
-      return EXIT.failure;
-    }
-    if (result.status === 'failed') {
-      if (!values.json) ctx.io.err(`Failed: could not carry out ${id} on ${r.level.replace('_', ' ')} "${r.entity_name}": ${r.reason} (recorded as ${r.decision_id}). Approve it again to retry.`);
-      return EXIT.failure;
-    }
-    if (!values.json) ctx.io.out(`Approved and carried out: ${r.level.replace('_', ' ')} "${r.entity_name}" ${proposedChange(r)} at ${localStamp(r.evaluated_at, displayTimeZone(config, ctx, values.utc))}; recorded as ${r.decision_id} (approving ${id}). Undo with: thrad-rules undo ${r.decision_id}`);
+    const said = approvalWords(result, id, displayTimeZone(config, ctx, values.utc));
+    if (!values.json && said.ok) ctx.io.out(said.line);
+    if (!values.json && !said.ok) ctx.io.err(said.line);
+    if (!said.ok) return EXIT.failure;
     return EXIT.ok;
   });
 }
@@ -148,12 +157,10 @@ export async function rejectCommand(args: string[], ctx: CommandContext): Promis
   return withEnvironment(ctx, {}, false, async (environment) => {
     const result = await rejectProposal({ store: environment.store, clock: environment.clock }, await environment.accountId(), id, { by: personName(values.by, ctx.env), note: values.reason?.trim() || null });
     if (values.json) ctx.io.out(JSON.stringify(result, null, 2));
-    if (result.status === 'refused') {
-      if (!values.json) ctx.io.err(`Refused: ${result.reason}`);
-      return EXIT.failure;
-    }
-    const p = result.proposal;
-    if (!values.json) ctx.io.out(`Rejected ${id}: ${p.rule_id}'s proposal on ${p.level.replace('_', ' ')} "${p.entity_name}" (${proposedChange(p)}) is not carried out${p.approval?.note ? ` (${p.approval.note})` : ''}; recorded as rejected by ${p.approval?.resolved_by ?? 'you'}.`);
+    const said = rejectionWords(result, id);
+    if (!values.json && said.ok) ctx.io.out(said.line);
+    if (!values.json && !said.ok) ctx.io.err(said.line);
+    if (!said.ok) return EXIT.failure;
     return EXIT.ok;
   });
 }

@@ -9,6 +9,7 @@ import { reportError, UsageError } from './errors';
 import { EXIT, processOutput, type Output } from './output';
 import { approvalsCommand, approveCommand, rejectCommand } from './approvals';
 import { auditCommand } from './audit';
+import { consoleCommand } from './console';
 import { doctorCommand } from './doctor';
 import { previewCommand } from './preview';
 import { reportCommand } from './report';
@@ -38,6 +39,7 @@ Commands:
   reject <decision>  record that a person refused a proposal (--reason)
   report             an HTML page of the automated actions and what triggered them
   simulate           how the rules interact over simulated days, with people acting between runs
+  console            a local web page: rules, live decisions, entities, approvals, the simulator
   validate [paths]   check rule files (default: rules/)
   doctor             read-only probes: does the API answer the way the wire profile assumes?
   orgs               the organizations served: add, list, disable, enable (--orgs FILE)
@@ -72,7 +74,7 @@ export interface CliContext {
 }
 
 /** The commands that serve one organization of a registry (--orgs FILE, --org ID). */
-const ORG_COMMANDS: ReadonlySet<string> = new Set(['run', 'preview', 'audit', 'undo', 'approvals', 'approve', 'reject', 'report', 'simulate', 'doctor']);
+const ORG_COMMANDS: ReadonlySet<string> = new Set(['run', 'preview', 'audit', 'undo', 'approvals', 'approve', 'reject', 'report', 'simulate', 'doctor', 'console']);
 
 type Command = (args: string[], ctx: CliContext) => Promise<number> | number;
 
@@ -86,6 +88,7 @@ const COMMANDS: Record<string, Command> = {
   reject: (args, ctx) => rejectCommand(args, ctx),
   report: (args, ctx) => reportCommand(args, ctx),
   simulate: (args, ctx) => simulateCommand(args, ctx),
+  console: (args, ctx) => consoleCommand(args, ctx),
   doctor: (args, ctx) => doctorCommand(args, ctx),
   orgs: (args, ctx) => orgsCommand(args, ctx),
   validate: (args, ctx) => {

@@ -1,9 +1,12 @@
 // `thrad-rules preview`: evaluate the rules against current data and act on nothing: per rule,
 // what would be acted on and why, what would be skipped and why.
 import { Engine } from '../engine/cycle';
+import { noNotifications } from '../engine/notifier';
 import { describeExplanation } from '../engine/describe';
-import { compileRuleSet } from '../rules/compile';
-import type { PreviewEntry } from '../engine/cycle';
+import { compileRuleSet, type CompiledRuleSet } from '../rules/compile';
+import type { PreviewEntry, PreviewResult } from '../engine/cycle';
+import type { LocalConfig } from '../local/config';
+import type { LocalEnvironment } from '../local/environment';
 import { parseFlags } from './args';
 import { EXIT } from './output';
 import { loadRuleFolder, withEnvironment, type CommandContext } from './shared';
@@ -15,13 +18,22 @@ the entities it would act on and the values that decide it, those it would skip 
 (cooldown, per-run cap, a conflict with another rule, already in that state, changed by someone
 else) and those without enough data to decide.
 
-Without THRAD_ADS_API_KEY it previews against the running autopilot's sandbox, or a fresh demo
-sandbox. Exit codes: 0 ok, 1 invalid rules or API unreachable, 2 wrong usage.
+Without THRAD_ADS_API_KEY it previews against the running autopilot's sandbox, or else the demo's
+world as the last demo run left it (rebuilt from its record). Exit codes: 0 ok, 1 invalid rules or API unreachable, 2 wrong usage.
 
 Examples:
   npx thrad-rules preview
   npx thrad-rules preview --rule cpc-guard
   npx thrad-rules preview --rules ./staging-rules --json`;
+
+/**
+ * What the rules would do now, acting on nothing and recording nothing (the console asks the same
+ * for one entity: `entityId` adds why each rule of its level did not match it).
+ */
+export async function previewRules(environment: LocalEnvironment, config: Pick<LocalConfig, 'maxChangeFraction'>, ruleSet: CompiledRuleSet, request: { ruleIds: string[]; entityId?: string }): Promise<PreviewResult> {
+  const engine = new Engine({ client: environment.client, store: environment.store, rules: ruleSet, notifier: noNotifications, clock: environment.clock, accountId: await environment.accountId(), maxChangeFraction: config.maxChangeFraction });
+  return engine.preview({ ...request, deadlineMs: Date.now() + 120_000 });
+}
 
 interface RulePreview {
   rule_id: string;
@@ -49,9 +61,8 @@ export async function previewCommand(args: string[], ctx: CommandContext): Promi
       ctx.io.err(`No valid rule "${values.rule}" in ${config.rulesDir}. Rules: ${[...ruleSet.byId.keys()].join(', ') || '(none)'}`);
       return EXIT.failure;
     }
-    const engine = new Engine({ client: environment.client, store: environment.store, rules: ruleSet, notifier: { notify: () => Promise.resolve() }, clock: environment.clock, accountId: await environment.accountId(), maxChangeFraction: config.maxChangeFraction });
     const ruleIds = values.rule ? [values.rule] : ruleSet.rules.filter((r) => r.rule.enabled).map((r) => r.id);
-    const preview = await engine.preview({ ruleIds, deadlineMs: Date.now() + 120_000 });
+    const preview = await previewRules(environment, config, ruleSet, { ruleIds });
     const results: RulePreview[] = ruleIds.map((id) => {
       const rule = ruleSet.byId.get(id)?.rule;
       const mine = preview.entries.filter((p) => p.rule_id === id);

@@ -1,12 +1,20 @@
 // `thrad-rules report`: a self-contained HTML page (inline CSS and SVG, nothing fetched at view
-// time) with a timeline of the automated actions per campaign and, per campaign, the metric values
-// that triggered them against their thresholds, so an advertiser sees at a glance what the
-// autopilot did.
+// time, no script) that shows what the autopilot did and why: a timeline of the automated actions
+// per campaign and, for each decision with metric values, that metric's history around it (read
+// from insights: functions/report/history.ts) against the rule's threshold, with every decision
+// marked at its time; budget rules get budget pacing. Without a key and with no autopilot
+// running, the history comes from the demo's sandbox world, rebuilt (functions/report/demo-world.ts).
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { DecisionRecord, RunRepeat, RunSummary } from '../audit/records';
 import { describeExplanation, formatNumber } from '../engine/describe';
+import type { LocalConfig } from '../local/config';
+import type { LocalEnvironment } from '../local/environment';
 import { localStamp, shortStamp } from '../local/format';
+import { ACTION_COLOR, esc, lineChart, unavailableChart, type ChartMarker } from '../report/charts';
+import { newestRecordMs, startDemoWorld } from '../local/demo-world';
+import { budgetChangesFrom, planCharts, readHistories, type ChartHistory, type ChartSpec } from '../report/history';
+import type { ClientEvent, ThradClient } from '../thrad/client';
 import { checkTimeFlag, parseFlags, parseTime } from './args';
 import { UsageError } from './errors';
 import { EXIT } from './output';
@@ -14,45 +22,32 @@ import { displayTimeZone, withEnvironment, type CommandContext } from './shared'
 
 export const REPORT_HELP = `Usage: thrad-rules report [--since T] [--until T] [--out report.html] [--utc] [--rules DIR]
 
-Writes a self-contained HTML page (no network needed to view it): a timeline of automated
-actions per campaign, and the metric values that triggered them, drawn as charts.
+Writes a self-contained HTML page (no network needed to view it, no script): a timeline of
+automated actions per campaign, and for each decision the history of the metrics that decided
+(from insights) against the rule's threshold, with every decision marked at its time. Campaigns
+with budget rules also get budget pacing: cumulative spend against the lifetime budget.
 
-  --since T   from (default 7d): 2026-11-24, 2026-11-24T10:00:00Z, or back from now: 12h, 7d
-  --until T   to (default now)
+  --since T   from (default: 7 days before --until): 2026-11-24, 2026-11-24T10:00:00Z, or a
+              duration back from the newest record: 12h, 7d
+  --until T   to (default: the newest record, so the report after a demo run, whose records
+              are on the sandbox's fast clock, finds them; now when there are none). A duration
+              also counts back from the newest record.
   --out FILE  where to write (default thrad-autopilot-report.html)
   --utc       times in UTC (default: the rules' time zone when they share one, else this
               machine's; read from --rules DIR or THRAD_RULES_DIR)
+
+History: hourly buckets for windows of up to 3 days, daily beyond, read from insights in one
+series read per level and span (the count of API requests is printed). With a key, from the API;
+without one, from the running autopilot's sandbox, or, when none runs, from the demo's sandbox
+world rebuilt: the bundled sandbox with the demo fixture, the recorded changes made again at
+their times, its clock stopped at the newest record. A read that fails or does not answer its
+question leaves "history unavailable: <why>" in its charts (one line on stderr); the report is
+still written.
 
 Exit codes: 0 written, 1 store unreachable, 2 wrong usage.
 
 Example:
   npx thrad-rules report --since 30d --out last-month.html && open last-month.html`;
-
-const esc = (value: unknown): string =>
-  String(value).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
-
-const ACTION_COLOR: Record<string, string> = { pause: '#d64545', activate: '#2e9d5b', archive: '#6b7280', notify: '#3b6fd6' };
-
-interface MetricPoint {
-  atMs: number;
-  observed: number | null;
-  threshold: number | null;
-  op: string;
-  result: string;
-}
-
-/** The numeric leaves of an explanation: metric@window → observed and threshold. */
-function metricLeaves(explanation: unknown, into: Map<string, { observed: number | null; threshold: number | null; op: string; result: string }> = new Map()) {
-  if (explanation === null || typeof explanation !== 'object') return into;
-  const node = explanation as Record<string, unknown>;
-  if (Array.isArray(node.children)) for (const child of node.children) metricLeaves(child, into);
-  if (node.child !== undefined) metricLeaves(node.child, into);
-  if (node.kind === 'metric' || node.kind === 'compare') {
-    const threshold = typeof node.threshold === 'number' ? node.threshold : null;
-    into.set(`${String(node.metric)}@${String(node.window)}`, { observed: typeof node.observed === 'number' ? node.observed : null, threshold, op: String(node.op), result: String(node.result) });
-  }
-  return into;
-}
 
 function timeline(records: readonly DecisionRecord[], campaigns: readonly { id: string; name: string }[], fromMs: number, toMs: number, timeZone: string): string {
   const width = 960;
@@ -72,36 +67,13 @@ function timeline(records: readonly DecisionRecord[], campaigns: readonly { id: 
     parts.push(`<line x1="${left}" y1="${y}" x2="${width - 20}" y2="${y}" stroke="#d1d5db"/>`);
     for (const d of records.filter((r) => (r.campaign_id ?? r.entity_id) === c.id)) {
       const cx = x(Date.parse(d.evaluated_at)).toFixed(1);
-      const color = ACTION_COLOR[d.action ?? 'notify'] ?? '#111827';
+      const color = ACTION_COLOR[d.action ?? 'notify'];
       const fill = d.outcome === 'acted' ? color : 'white';
       const title = `${localStamp(d.evaluated_at, timeZone)} ${d.rule_id}: ${d.action ?? ''} ${d.level} "${d.entity_name}" → ${d.outcome}${d.explanation ? ` (${describeExplanation(d.explanation, 'match')})` : ''} [${d.decision_id}]`;
       const shape = d.outcome === 'failed' ? `<path d="M ${Number(cx) - 6} ${y - 6} L ${Number(cx) + 6} ${y + 6} M ${Number(cx) - 6} ${y + 6} L ${Number(cx) + 6} ${y - 6}" stroke="${color}" stroke-width="2.5"/>` : d.action === 'activate' ? `<path d="M ${cx} ${y - 7} L ${Number(cx) + 7} ${y + 6} L ${Number(cx) - 7} ${y + 6} Z" fill="${fill}" stroke="${color}" stroke-width="2"/>` : d.action === 'pause' ? `<path d="M ${cx} ${y + 7} L ${Number(cx) + 7} ${y - 6} L ${Number(cx) - 7} ${y - 6} Z" fill="${fill}" stroke="${color}" stroke-width="2"/>` : `<circle cx="${cx}" cy="${y}" r="6" fill="${fill}" stroke="${color}" stroke-width="2"/>`;
       parts.push(`<g class="action" data-decision="${esc(d.decision_id)}"><title>${esc(title)}</title>${shape}</g>`);
     }
   });
-  parts.push('</svg>');
-  return parts.join('');
-}
-
-function metricChart(name: string, points: readonly MetricPoint[], fromMs: number, toMs: number, timeZone: string): string {
-  const width = 460;
-  const height = 150;
-  const pad = 36;
-  const values = points.flatMap((p) => [p.observed, p.threshold]).filter((v): v is number => v !== null);
-  const max = Math.max(...values, 0) * 1.15 || 1;
-  const min = Math.min(...values, 0);
-  const x = (ms: number): number => pad + ((ms - fromMs) / Math.max(1, toMs - fromMs)) * (width - pad - 10);
-  const y = (v: number): number => height - 20 - ((v - min) / Math.max(1e-12, max - min)) * (height - 40);
-  const metric = name.split('@')[0] ?? '';
-  const parts: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${esc(name)} at each action">`];
-  parts.push(`<text x="${pad}" y="12" font-size="11" font-weight="bold">${esc(name)}</text>`);
-  parts.push(`<line x1="${pad}" y1="${height - 20}" x2="${width - 10}" y2="${height - 20}" stroke="#9ca3af"/>`);
-  parts.push(`<text x="${pad - 4}" y="${y(max / 1.15).toFixed(1)}" font-size="9" text-anchor="end" fill="#6b7280">${esc(formatNumber(max / 1.15, metric))}</text>`);
-  for (const p of points) {
-    const px = x(p.atMs).toFixed(1);
-    if (p.threshold !== null) parts.push(`<line x1="${Number(px) - 9}" y1="${y(p.threshold).toFixed(1)}" x2="${Number(px) + 9}" y2="${y(p.threshold).toFixed(1)}" stroke="#f59e0b" stroke-width="2" stroke-dasharray="3 2"><title>threshold ${esc(p.op)} ${esc(formatNumber(p.threshold, metric))}</title></line>`);
-    if (p.observed !== null) parts.push(`<circle cx="${px}" cy="${y(p.observed).toFixed(1)}" r="4.5" fill="${p.result === 'match' ? '#d64545' : '#2563eb'}"><title>${esc(`${localStamp(new Date(p.atMs).toISOString(), timeZone)}: ${formatNumber(p.observed, metric)}`)}</title></circle>`);
-  }
   parts.push('</svg>');
   return parts.join('');
 }
@@ -136,8 +108,75 @@ function repeatsSection(repeats: readonly RunRepeat[], timeZone: string): string
 <table class="repeats"><thead><tr><th>rule</th><th>outcome</th><th>repeats in this period</th><th>recurring since</th><th>last</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
+/** The metric history drawn on the page: the charts planned, what was read for each, and where from. */
+export interface ReportHistory {
+  charts: readonly ChartSpec[];
+  histories: ReadonlyMap<string, ChartHistory>;
+  /** Where the history came from, for the page. */
+  source: string;
+  requests: number;
+}
+
+const thresholdLabel = (op: string, value: number, metric: string): string => `threshold ${op} ${formatNumber(value, metric)}`;
+
+/** One chart of a decision's metric history (or why it is missing). */
+function historyChart(chart: ChartSpec, history: ChartHistory | undefined, records: readonly DecisionRecord[], timeZone: string): string {
+  const title = chart.kind === 'pacing'
+    ? `${chart.entityName} · budget pacing (${chart.ruleId}: ${chart.metric} ${chart.leaves[0]?.op ?? ''} ${formatNumber(chart.leaves[0]?.thresholds[0] ?? null, chart.metric)})`
+    : chart.kind === 'total'
+      ? `${chart.entityName} · ${chart.metric}, running total by ${chart.granularity === 'hourly' ? 'hour' : 'day'} (${chart.ruleId}: ${chart.metric} over ${chart.window})`
+      : `${chart.entityName} · ${chart.metric} per ${chart.granularity === 'hourly' ? 'hour' : 'day'} (${chart.ruleId}: ${chart.metric} over ${chart.window})`;
+  if (!history) return unavailableChart(title, 'not read');
+  if (!history.available) return unavailableChart(title, history.reason);
+  // The history ends at the API's last complete hour; the chart reaches its last decision.
+  const toMs = Math.max(chart.spanEndMs, ...chart.leaves.map((l) => Date.parse(l.decision.evaluated_at)));
+  const markers: ChartMarker[] = records
+    .filter((d) => d.entity_id === chart.entityId && Date.parse(d.evaluated_at) >= chart.spanStartMs && Date.parse(d.evaluated_at) <= toMs)
+    .map((d) => ({ atMs: Date.parse(d.evaluated_at), action: d.action, outcome: d.outcome, decisionId: d.decision_id, title: `${localStamp(d.evaluated_at, timeZone)} ${d.rule_id}: ${d.action ?? ''} → ${d.outcome}${d.mode === 'dry_run' ? ' (dry run)' : ''} [${d.decision_id}]` }));
+  const bands = chart.leaves.map((l) => ({ fromMs: l.windowStartMs, toMs: l.windowEndMs, label: `${chart.window} as read at ${localStamp(l.decision.evaluated_at, timeZone)}: ${localStamp(new Date(l.windowStartMs).toISOString(), timeZone)} – ${localStamp(new Date(l.windowEndMs).toISOString(), timeZone)}` }));
+  if (chart.kind === 'pacing') {
+    const pacing = history.pacing ?? [];
+    const lastBudget = [...pacing].reverse().find((p) => p.budgetUsd !== null)?.budgetUsd ?? null;
+    const thresholds = [...new Set(chart.leaves.flatMap((l) => l.thresholds))].flatMap((t) => (lastBudget === null ? [] : [{ value: t * lastBudget, label: `${thresholdLabel(chart.leaves[0]?.op ?? '', t, chart.metric)} of the budget = ${formatNumber(t * lastBudget, 'spend')}` }]));
+    const observed = chart.leaves.flatMap((l) => {
+      const budget = [...pacing].reverse().find((p) => p.atMs <= Date.parse(l.decision.evaluated_at))?.budgetUsd ?? lastBudget;
+      return l.observed === null || budget === null ? [] : [{ atMs: Date.parse(l.decision.evaluated_at), value: l.observed * budget, label: `${chart.metric} ${formatNumber(l.observed, chart.metric)} at the decision (lifetime spend ${formatNumber(l.observed * budget, 'spend')})` }];
+    });
+    return lineChart({
+      title,
+      format: 'spend',
+      fromMs: chart.spanStartMs,
+      toMs,
+      timeZone,
+      line: pacing.map((p) => ({ atMs: p.atMs, value: p.cumulativeSpendUsd })),
+      lineLabel: 'lifetime spend',
+      thresholds,
+      budget: pacing.map((p) => ({ atMs: p.atMs, value: p.budgetUsd })),
+      bands: [],
+      observed,
+      markers,
+    });
+  }
+  const thresholds = [...new Set(chart.leaves.flatMap((l) => l.thresholds))].slice(0, 3).map((t) => ({ value: t, label: thresholdLabel(chart.leaves[0]?.op ?? '', t, chart.metric) }));
+  const observed = chart.leaves.flatMap((l) => (l.observed === null ? [] : [{ atMs: Date.parse(l.decision.evaluated_at), value: l.observed, label: `${chart.metric} over ${chart.window} at the decision: ${formatNumber(l.observed, chart.metric)} (${l.result})` }]));
+  return lineChart({
+    title,
+    format: chart.metric,
+    fromMs: chart.spanStartMs,
+    toMs,
+    timeZone,
+    // A running total is the value up to the bucket's end; a ratio belongs to the whole bucket.
+    line: history.points.map((p) => ({ atMs: chart.kind === 'total' ? p.endMs : (p.startMs + p.endMs) / 2, value: p.value })),
+    lineLabel: chart.kind === 'total' ? `${chart.metric} since ${localStamp(new Date(chart.spanStartMs).toISOString(), timeZone)}` : `${chart.metric} that ${chart.granularity === 'hourly' ? 'hour' : 'day'}`,
+    thresholds,
+    bands,
+    observed,
+    markers,
+  });
+}
+
 /** The page; human-readable times in `timeZone` (default UTC), with its abbreviation. */
-export function renderReport(records: readonly DecisionRecord[], options: { accountId: string; fromMs: number; toMs: number; generatedAt: string; timeZone?: string; repeats?: readonly RunRepeat[] }): string {
+export function renderReport(records: readonly DecisionRecord[], options: { accountId: string; fromMs: number; toMs: number; generatedAt: string; timeZone?: string; repeats?: readonly RunRepeat[]; windowNote?: string; history?: ReportHistory }): string {
   const timeZone = options.timeZone ?? 'UTC';
   const sorted = [...records].sort((a, b) => Date.parse(a.evaluated_at) - Date.parse(b.evaluated_at));
   const campaigns = new Map<string, string>();
@@ -150,17 +189,14 @@ export function renderReport(records: readonly DecisionRecord[], options: { acco
   const repeated = (o: string): number => repeats.filter((r) => r.outcome === o).reduce((sum, r) => sum + r.count, 0);
   // Every occurrence: the records, and their repeats counted in the period's runs.
   const count = (o: string): number => sorted.filter((d) => d.outcome === o).length + repeated(o);
+  const history = options.history;
   const sections = list.map((c) => {
     const mine = sorted.filter((d) => (d.campaign_id ?? d.entity_id) === c.id);
-    const series = new Map<string, MetricPoint[]>();
-    for (const d of mine) {
-      for (const [name, leaf] of metricLeaves(d.explanation)) series.set(name, [...(series.get(name) ?? []), { atMs: Date.parse(d.evaluated_at), ...leaf }]);
-    }
-    const charts = [...series.entries()].map(([name, points]) => metricChart(name, points, options.fromMs, options.toMs, timeZone)).join('');
+    const charts = (history?.charts ?? []).filter((chart) => chart.campaignId === c.id).map((chart) => historyChart(chart, history?.histories.get(chart.key), sorted, timeZone)).join('');
     const rows = mine
       .map(
         (d) =>
-          `<tr class="${esc(d.outcome)}"><td>${esc(localStamp(d.evaluated_at, timeZone))}</td><td>${esc(d.rule_id)}</td><td>${esc(d.level)} ${esc(d.entity_name)}</td><td><span class="badge" style="background:${ACTION_COLOR[d.action ?? 'notify'] ?? '#111'}">${esc(d.action ?? '-')}</span></td><td>${esc(d.outcome)}${d.mode === 'dry_run' ? ' (dry run)' : ''}</td><td>${esc(d.explanation ? describeExplanation(d.explanation, 'match') : d.reason)}</td><td><code>${esc(d.decision_id)}</code></td></tr>`,
+          `<tr class="${esc(d.outcome)}"><td>${esc(localStamp(d.evaluated_at, timeZone))}</td><td>${esc(d.rule_id)}</td><td>${esc(d.level)} ${esc(d.entity_name)}</td><td><span class="badge" style="background:${ACTION_COLOR[d.action ?? 'notify']}">${esc(d.action ?? '-')}</span></td><td>${esc(d.outcome)}${d.mode === 'dry_run' ? ' (dry run)' : ''}</td><td>${esc(d.explanation ? describeExplanation(d.explanation, 'match') : d.reason)}</td><td><code>${esc(d.decision_id)}</code></td></tr>`,
       )
       .join('');
     return `<section><h2>${esc(c.name)}</h2><p class="muted">${esc(c.id)} · ${mine.length} action${mine.length === 1 ? '' : 's'}</p>${charts ? `<div class="charts">${charts}</div>` : ''}<table><thead><tr><th>time</th><th>rule</th><th>entity</th><th>action</th><th>outcome</th><th>values that decided</th><th>decision</th></tr></thead><tbody>${rows}</tbody></table></section>`;
@@ -180,23 +216,35 @@ table { border-collapse: collapse; width: 100%; font-size: 12.5px; margin-top: 8
 th, td { text-align: left; padding: 4px 6px; border-bottom: 1px solid #e5e7eb; vertical-align: top; }
 tr.failed td { background: #fef2f2; } tr.would_act td { color: #4b5563; font-style: italic; }
 .badge { color: white; border-radius: 3px; padding: 1px 6px; font-size: 11px; }
-.charts { display: flex; flex-wrap: wrap; gap: 8px; } svg { max-width: 100%; height: auto; }
+.charts { display: flex; flex-direction: column; gap: 10px; } svg { max-width: 100%; height: auto; }
+.chart.unavailable { border: 1px dashed #d1d5db; padding: 8px 12px; color: #6b7280; } .chart.unavailable p { margin: 4px 0 0; }
 .legend span { margin-right: 14px; font-size: 12px; }
 </style>
 </head>
 <body>
 <h1>Thrad autopilot report</h1>
-<p class="muted">Ad account ${esc(options.accountId)} · ${esc(period)} · generated ${esc(options.generatedAt)}</p>
+<p class="muted">Ad account ${esc(options.accountId)} · ${esc(period)}${options.windowNote ? ` (${esc(options.windowNote)})` : ''} · generated ${esc(options.generatedAt)}</p>
+${history ? `<p class="muted">Metric history from ${esc(history.source)}: ${history.charts.length} chart${history.charts.length === 1 ? '' : 's'}, ${history.requests} API request${history.requests === 1 ? '' : 's'}.</p>` : ''}
 <p class="totals"><span><b>${count('acted')}</b> actions</span><span><b>${count('would_act')}</b> dry-run</span><span><b>${count('failed')}</b> failed</span><span><b>${list.length}</b> campaigns</span>${repeats.length > 0 ? `<span><b>${repeats.reduce((sum, r) => sum + r.count, 0)}</b> repeated unchanged</span>` : ''}</p>
 ${repeatsSection(repeats, timeZone)}
 ${sorted.length === 0 ? '<p>No automated actions in this period.</p>' : `<h2>Timeline of automated actions</h2>
-<p class="legend"><span style="color:${ACTION_COLOR.pause}">▼ pause</span><span style="color:${ACTION_COLOR.activate}">▲ activate</span><span style="color:${ACTION_COLOR.archive}">● archive</span><span style="color:${ACTION_COLOR.notify}">● notify</span><span>hollow: dry run</span><span>✕ failed</span></p>
+<p class="legend"><span style="color:${ACTION_COLOR.pause}">▼ pause</span><span style="color:${ACTION_COLOR.activate}">▲ activate</span><span style="color:${ACTION_COLOR.archive}">● archive</span><span style="color:${ACTION_COLOR.notify}">● notify</span><span style="color:${ACTION_COLOR.change_budget}">● budget</span><span style="color:${ACTION_COLOR.change_bid}">● bid</span><span>hollow: dry run</span><span>✕ failed</span></p>
 ${timeline(sorted, list, options.fromMs, options.toMs, timeZone)}
-<p class="muted">Per campaign below: each metric that decided, as observed (red when it triggered) against its threshold (dashed), and every action with its values.</p>
+<p class="muted">Per campaign below: the history of each metric that decided (blue, by hour for windows up to 3 days, by day beyond: ratios such as cpc per bucket, counts such as clicks as a running total from the window's start), the rule's threshold (dashed), the window each decision read (shaded), the value that decided (red dot), and every decision at its time (a line in its action's colour; dashed when nothing was changed); budget rules: lifetime spend against the budget (black). Then every action with its values.</p>
 ${sections.join('\n')}`}
 </body>
 </html>
 `;
+}
+
+/** Where the history is read: the environment's API, or the demo's world rebuilt (no key, no autopilot running). */
+async function historySource(environment: LocalEnvironment, config: LocalConfig, accountId: string, onEvent: (event: ClientEvent) => void): Promise<{ client: ThradClient; source: string; note?: string; close(): Promise<void> }> {
+  if (environment.mode === 'api' || environment.attachedToRunner || environment.rebuilt) {
+    return { client: environment.client, source: environment.describeApi, close: () => Promise.resolve() };
+  }
+  const world = await startDemoWorld(environment.store, accountId, config.wireProfile, onEvent);
+  const note = world.refused.length > 0 ? `${world.refused.length} recorded change(s) could not be made again (first: ${world.refused[0] ?? ''})` : undefined;
+  return { client: world.client, source: `the demo's sandbox world, rebuilt (demo fixture, ${world.replayed} recorded change${world.replayed === 1 ? '' : 's'} made again, clock at the newest record)`, note, close: () => world.close() };
 }
 
 export async function reportCommand(args: string[], ctx: CommandContext): Promise<number> {
@@ -207,20 +255,62 @@ export async function reportCommand(args: string[], ctx: CommandContext): Promis
   }
   checkTimeFlag('--since', values.since, '--since 30d');
   checkTimeFlag('--until', values.until, '--until 1d');
-  return withEnvironment(ctx, { rules: values.rules }, false, async (environment, config) => {
+  // Every HTTP request the report makes (the account lookup, the history reads, retries included).
+  let requests = 0;
+  const count = (): void => {
+    requests += 1;
+  };
+  return withEnvironment(ctx, { rules: values.rules, onClientEvent: count }, false, async (environment, config) => {
+    const accountId = await environment.accountId();
     const now = environment.clock.nowMs();
-    const fromMs = parseTime(values.since ?? '7d', now) ?? now;
-    const toMs = values.until === undefined ? now : (parseTime(values.until, now) ?? now);
+    const newest = await newestRecordMs(environment.store, accountId, now);
+    // Durations count back from the newest record: "the last 12 hours of what the autopilot did".
+    const anchor = newest ?? now;
+    const toMs = values.until === undefined ? anchor : (parseTime(values.until, anchor) ?? anchor);
+    const fromMs = values.since === undefined ? toMs - 7 * 86_400_000 : (parseTime(values.since, anchor) ?? anchor);
     if (toMs <= fromMs) {
-      throw new UsageError(`--since ${values.since ?? '7d'} is not before --until ${values.until ?? '(now)'}: the report covers the time from --since to --until.`, 'Give a --since before the --until, e.g. --since 30d --until 1d, or leave --until out for "until now".');
+      throw new UsageError(`--since ${values.since ?? '7d'} is not before --until ${values.until ?? '(the newest record)'}: the report covers the time from --since to --until.`, 'Give a --since before the --until, e.g. --since 30d --until 1d, or leave --until out for "until the newest record".');
     }
     const timeZone = displayTimeZone(config, ctx, values.utc);
-    const accountId = await environment.accountId();
+    const windowNote = values.until !== undefined ? 'as given' : newest !== undefined ? 'ends at the newest record' : 'no records: ends now';
+    const period = `${localStamp(new Date(fromMs).toISOString(), timeZone)} – ${localStamp(new Date(toMs).toISOString(), timeZone)}`;
+    ctx.io.out(`Window: ${period} (${windowNote})`);
     const records = await environment.store.queryDecisions(accountId, { actionsOnly: true, sinceMs: fromMs, untilMs: toMs, limit: 10_000 });
     const repeats = repeatTotals(await environment.store.listRuns(accountId, { sinceMs: fromMs, untilMs: toMs, limit: 100_000 }));
+
+    let history: ReportHistory | undefined;
+    let failure: string | undefined;
+    if (records.length > 0) {
+      let source: Awaited<ReturnType<typeof historySource>> | undefined;
+      try {
+        source = await historySource(environment, config, accountId, count);
+      } catch (error) {
+        failure = `cannot start the sandbox for the history: ${(error as Error).message.split('\n')[0] ?? ''}`;
+      }
+      if (source) {
+        try {
+          // Fewer retries than a run: a report without charts is better than a report much later.
+          const client = source.client.derive({ retry: { maxAttempts: 2 } });
+          const charts = planCharts(records, client.clock.nowMs());
+          const read = await readHistories(charts, client, { budgetChanges: budgetChangesFrom(records) });
+          history = { charts, histories: read.histories, source: source.source, requests };
+          if (read.failures.length > 0) failure = `${read.failures[0] ?? ''}${read.failures.length > 1 ? ` (and ${read.failures.length - 1} more)` : ''}`;
+          ctx.io.out(`History: ${charts.length} chart${charts.length === 1 ? '' : 's'} from ${source.source}; ${requests} API request${requests === 1 ? '' : 's'} in all.`);
+          if (source.note) ctx.io.out(`Note: ${source.note}.`);
+        } finally {
+          await source.close();
+        }
+      }
+      if (failure !== undefined && history === undefined) {
+        const charts = planCharts(records, toMs);
+        const reason = failure;
+        history = { charts, histories: new Map(charts.map((c) => [c.key, { available: false, reason }])), source: 'nowhere (unavailable)', requests };
+      }
+      if (failure !== undefined) ctx.io.err(`History unavailable: ${failure}. The report has the decisions without it.`);
+    }
     const out = resolve(ctx.cwd, values.out ?? 'thrad-autopilot-report.html');
-    writeFileSync(out, renderReport(records, { accountId, fromMs, toMs, generatedAt: localStamp(new Date().toISOString(), timeZone), timeZone, repeats }));
-    ctx.io.out(`Wrote ${out}: ${records.length} actions across ${new Set(records.map((r) => r.campaign_id ?? r.entity_id)).size} campaigns, ${localStamp(new Date(fromMs).toISOString(), timeZone)} – ${localStamp(new Date(toMs).toISOString(), timeZone)}.`);
+    writeFileSync(out, renderReport(records, { accountId, fromMs, toMs, generatedAt: localStamp(new Date().toISOString(), timeZone), timeZone, repeats, windowNote, history }));
+    ctx.io.out(`Wrote ${out}: ${records.length} actions across ${new Set(records.map((r) => r.campaign_id ?? r.entity_id)).size} campaigns, ${period}.`);
     return EXIT.ok;
   });
 }

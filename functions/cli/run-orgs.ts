@@ -4,7 +4,6 @@
 // with its own key, its own ad account (its records' prefix) and its own request ledger. One
 // org's failure (a revoked key) is printed and recorded for that org only; the others go on.
 import { Engine } from '../engine/cycle';
-import type { Notifier } from '../engine/notifier';
 import { compileRuleSet } from '../rules/compile';
 import { scheduleGroups } from '../rules/groups';
 import { loadConfig } from '../local/config';
@@ -12,6 +11,7 @@ import { openEnvironment, type LocalEnvironment } from '../local/environment';
 import { EnvironmentError } from '../local/errors';
 import { Fleet, type FleetOrg } from '../local/fleet';
 import { cycleLine, decisionLine } from '../local/format';
+import { localNotifier, notificationProblems } from '../local/notifications';
 import { LocalScheduler, waitForClock } from '../local/scheduler';
 import type { FileOrgRegistry } from '../orgs/file';
 import type { OrgEntry } from '../orgs/schema';
@@ -27,7 +27,6 @@ import { loadRuleFolder } from './shared';
 export const ORG_CONCURRENCY_ENV = 'THRAD_RULES_ORG_CONCURRENCY';
 export const DEFAULT_ORG_CONCURRENCY = 4;
 
-const noNotifications: Notifier = { notify: () => Promise.resolve() };
 
 export interface FleetContext extends CliContext {
   orgs: OrgEntry[];
@@ -72,7 +71,7 @@ export async function runOrgsCommand(args: string[], ctx: FleetContext): Promise
         if (org.ad_account_id === undefined) await ctx.registry.setAccount(org.org_id, accountId);
         const zoneOf = (ruleId: string): string => ruleSet.byId.get(ruleId)?.rule.schedule.timezone ?? 'UTC';
         zones.set(org.org_id, zoneOf);
-        const engine = new Engine({ client, store: environment.store, rules: ruleSet, notifier: noNotifications, clock: environment.clock, accountId, maxChangeFraction: config.maxChangeFraction, onDecision: (d) => io.out(`[${org.org_id}] ${decisionLine(d, zoneOf(d.rule_id))}`) });
+        const engine = new Engine({ client, store: environment.store, rules: ruleSet, notifier: localNotifier(config), clock: environment.clock, accountId, maxChangeFraction: config.maxChangeFraction, onDecision: (d) => io.out(`[${org.org_id}] ${decisionLine(d, zoneOf(d.rule_id))}`) });
         fleet.push({ orgId: org.org_id, accountId, engine, groups: scheduleGroups(loaded.rules.map((r) => r.rule)) });
         io.out(`Organization ${org.org_id}: account ${accountId}, ${loaded.rules.length} rules from ${config.rulesDir}`);
       } catch (error) {
@@ -96,6 +95,7 @@ export async function runOrgsCommand(args: string[], ctx: FleetContext): Promise
       onCycle: (org, _tick, result) => {
         io.out(`[${org.orgId}] ${cycleLine(result.summary, zones.get(org.orgId)?.(result.summary.rule_ids[0] ?? '') ?? 'UTC')}`);
         for (const error of result.summary.errors) io.err(`[${org.orgId}]   ${error.rule_id ? `${error.rule_id}: ` : ''}${error.code}: ${error.message}`);
+        for (const line of notificationProblems(result.summary)) io.err(`[${org.orgId}] ${line}`);
       },
       onSkipped: (org, tick, reason) => io.err(`[${org.orgId}] tick ${new Date(tick.tickMs).toISOString()}: ${reason}`),
       onError: (org, _tick, error) => io.err(`[${org.orgId}] ${explainError(error, { env: ctx.env, command: 'run' }).lines.join(' ')}`),

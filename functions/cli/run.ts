@@ -1,12 +1,14 @@
 // `thrad-rules run` / `npm start`: the local autopilot. The same engine as the Lambda, on an
 // in-process scheduler that honours each rule's expression and time zone on the engine clock.
+import type { RunSummary } from '../audit/records';
 import { Engine } from '../engine/cycle';
-import type { Notifier } from '../engine/notifier';
 import { compileRuleSet, type CompiledRuleSet } from '../rules/compile';
 import { scheduleGroups } from '../rules/groups';
 import { loadConfig } from '../local/config';
 import { openEnvironment } from '../local/environment';
 import { cycleLine, decisionLine, localStamp } from '../local/format';
+import { localNotifier, notificationProblems } from '../local/notifications';
+import { DidNotRunWatch, overdueLine } from '../local/overdue';
 import { LocalScheduler, waitForClock } from '../local/scheduler';
 import { numberFlag, parseFlags } from './args';
 import { explainCycle, UsageError } from './errors';
@@ -31,7 +33,10 @@ Rules due at the same instant run together, as one cycle.
 API: THRAD_ADS_API_KEY (or THRAD_API_KEY_SECRET_ID) selects the real Thrad API
 (THRAD_API_BASE_URL overrides its address). Without a key the bundled sandbox runs with the demo
 fixture and a fast clock. Store: embedded, under .thrad-rules/ (THRAD_RULES_DATA_DIR moves it), or
-the DynamoDB table AUDIT_TABLE_NAME (at DYNAMODB_ENDPOINT when set).
+the DynamoDB table AUDIT_TABLE_NAME (at DYNAMODB_ENDPOINT when set). Notifications:
+THRAD_RULES_WEBHOOK_URL (Slack-compatible) gets one digest per run that acted, failed or awaits
+approval, and an alert the moment an action fails. A schedule with no completed run for two of its
+periods is named in a warning line.
 
 Ctrl-C stops after the current cycle. Exit codes: 0 when the run completed (even if rules acted),
 1 when it could not run, 2 on wrong usage.
@@ -41,8 +46,6 @@ Examples:
   npx thrad-rules run --once --dry-run       # what would every rate() rule do right now?
   npx thrad-rules run --once --rule daypart-pause   # run one time-of-day rule now, on purpose
   THRAD_ADS_API_KEY=ak_... npx thrad-rules run --dry-run   # your account, acting on nothing`;
-
-const noNotifications: Notifier = { notify: () => Promise.resolve() };
 
 /** The claim key of the local runner's ticks: one run per instant, however many schedules are due. */
 export const LOCAL_TICK_SCHEDULE_ID = 'local-tick';
@@ -115,23 +118,24 @@ export async function runCommand(args: string[], ctx: RunContext): Promise<numbe
       client: environment.client,
       store: environment.store,
       rules: ruleSet,
-      notifier: noNotifications,
+      notifier: localNotifier(config),
       clock: environment.clock,
       accountId: await environment.accountId(),
       maxChangeFraction: config.maxChangeFraction,
       onDecision: (d) => io.out(decisionLine(d, zoneOf(d.rule_id))),
       onProgress: (p) => io.progress?.(`${p.phase === 'lists' ? 'reading lists' : 'reading insights'} ${p.done}/${p.total} · ${p.entities} entities`),
     });
-    const cycle = async (ruleIds: readonly string[], occurrenceMs: number | undefined, scheduleId: string | undefined): Promise<boolean> => {
+    const cycle = async (ruleIds: readonly string[], occurrenceMs: number | undefined, scheduleId: string | undefined): Promise<{ ok: boolean; summary: RunSummary }> => {
       const result = await engine.runCycle({ ruleIds, scheduledTime: occurrenceMs, scheduleId, mode, deadlineMs: Date.now() + (ctx.cycleTimeoutMs ?? 5 * 60_000), trigger: 'local' });
       const { summary } = result;
       io.progress?.(null);
       io.out(cycleLine(summary, zoneOf(summary.rule_ids[0] ?? '')));
       for (const error of summary.errors) io.err(`  ${error.rule_id ? `${error.rule_id}: ` : ''}${error.code}: ${error.message}`);
+      for (const line of notificationProblems(summary)) io.err(line);
       // Failures the run recorded (no data for a rule, an action not called) that a person can fix.
       const advice = explainCycle(result, { env: ctx.env, command: 'run' });
       for (const line of advice) io.err(line);
-      return summary.status !== 'failed' && advice.length === 0;
+      return { ok: summary.status !== 'failed' && advice.length === 0, summary };
     };
 
     if (once && 'run' in once) {
@@ -140,7 +144,7 @@ export async function runCommand(args: string[], ctx: RunContext): Promise<numbe
         io.out('Nothing to run now: name a rule with --rule to run it once anyway.');
         return EXIT.ok;
       }
-      return (await cycle(once.run, undefined, undefined)) ? EXIT.ok : EXIT.failure;
+      return (await cycle(once.run, undefined, undefined)).ok ? EXIT.ok : EXIT.failure;
     }
 
     const groups = scheduleGroups(loaded.rules.map((r) => r.rule));
@@ -148,13 +152,23 @@ export async function runCommand(args: string[], ctx: RunContext): Promise<numbe
     // before the first wait run at once.
     const startMs = environment.clock.nowMs();
     const speed = environment.sandboxSpeed ?? 1;
+    // "Rule did not run": a schedule with no completed run for two of its periods (asleep, or failing), said once per streak.
+    // Not on a sped-up sandbox clock (the demo's): there a cycle's real milliseconds are sandbox
+    // minutes, occurrences are passed by design, and the skipped-occurrence line says which.
+    const watch = speed > 1 ? null : new DidNotRunWatch(groups, startMs);
+    const warnOverdue = (pendingMs?: number): void => {
+      for (const overdue of watch?.check(environment.clock.nowMs(), pendingMs) ?? []) io.err(overdueLine(overdue));
+    };
     io.out(`Schedules (${groups.length}), next runs on the ${environment.mode === 'sandbox' ? `sandbox clock (now ${localStamp(new Date(startMs).toISOString(), groups[0]?.timezone ?? 'UTC')}, ×${speed})` : 'system clock'}:`);
     const scheduler = new LocalScheduler({
       groups,
       clock: environment.clock,
       wait: waitForClock(environment.clock, environment.mode === 'sandbox' ? speed : 1),
       runTick: async (due, at) => {
-        await cycle(due.flatMap((g) => g.ruleIds), at, LOCAL_TICK_SCHEDULE_ID);
+        warnOverdue(at);
+        const { summary } = await cycle(due.flatMap((g) => g.ruleIds), at, LOCAL_TICK_SCHEDULE_ID);
+        if (summary.status === 'completed') watch?.completed(summary.rule_ids, environment.clock.nowMs());
+        warnOverdue();
       },
       onSkipped: (group, n) => io.err(`  ${group.expression} (${group.timezone}): ${n} occurrence${n === 1 ? '' : 's'} skipped: the clock ran past them during the previous cycle`),
     });

@@ -10,6 +10,7 @@ import { loadRules, type RuleSetLoad } from '../rules/validate';
 import { RulesUnavailableError } from './errors';
 import type { Output } from './output';
 import type { OrgEntry } from '../orgs/schema';
+import type { ClientEvent } from '../thrad/client';
 
 export interface CommandContext {
   io: Output;
@@ -20,11 +21,11 @@ export interface CommandContext {
 }
 
 /** Open what a command needs, run it, and close what was opened (also when it throws). */
-export async function withEnvironment(ctx: CommandContext, flags: { rules?: string }, needApi: boolean | 'live', body: (env: LocalEnvironment, config: LocalConfig) => Promise<number>): Promise<number> {
+export async function withEnvironment(ctx: CommandContext, flags: { rules?: string; onClientEvent?: (event: ClientEvent) => void }, needApi: boolean | 'live', body: (env: LocalEnvironment, config: LocalConfig) => Promise<number>): Promise<number> {
   const config = loadConfig(flags, ctx.env, ctx.cwd);
   let environment: LocalEnvironment | undefined;
   try {
-    environment = await openEnvironment(config, { role: 'cli', needApi: needApi !== false, requireLiveSandbox: needApi === 'live', env: ctx.env });
+    environment = await openEnvironment(config, { role: 'cli', needApi: needApi !== false, requireLiveSandbox: needApi === 'live', env: ctx.env, onClientEvent: flags.onClientEvent });
     return await body(environment, config);
   } finally {
     await environment?.close();

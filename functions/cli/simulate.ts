@@ -3,19 +3,20 @@
 // command line: flags, the events file, and the output (the runner's decision lines, or JSON).
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { compileRuleSet } from '../rules/compile';
+import { compileRuleSet, type CompiledRuleSet } from '../rules/compile';
 import { loadConfig } from '../local/config';
 import { decisionLine, localStamp } from '../local/format';
 import { SimulationInputError } from '../sim/errors';
 import { parseEvents, type SimEvent } from '../sim/events';
 import { runSimulation, type EventOutcome } from '../sim/simulate';
-import { loadFixtureFile } from '../../sandbox/fixture';
+import { isMultiOrgFixture, loadAnyFixtureFile, organizationsOf, type AnyFixture } from '../../sandbox/fixture';
+import { API_KEY_ENV } from '../thrad/keys';
 import { parseFlags } from './args';
 import { FlagValueError, UsageError } from './errors';
 import { EXIT } from './output';
 import { loadRuleFolder, type CommandContext } from './shared';
 
-export const SIMULATE_HELP = `Usage: thrad-rules simulate --fixture F.json --until T [--events E.json] [--rules DIR] [--json]
+export const SIMULATE_HELP = `Usage: thrad-rules simulate --fixture F.json --until T [--events E.json] [--rules DIR] [--account ID] [--json]
 
 Shows how the rules interact before they go live. Starts the bundled sandbox from the fixture
 with its clock frozen at the fixture's "now", and steps it through every scheduled occurrence of
@@ -32,6 +33,10 @@ time, before the occurrences of the same instant. Deterministic, in seconds; not
                       {"at": ISO, "do": "update", "level": "...", "id": "...", "body": {...}}   (an API update body)
                       {"at": ISO, "do": "undo", "rule": "rule-id", "entity": "..."}  (that rule's latest acted decision)
   --rules DIR       the rules (default: rules/, or THRAD_RULES_DIR)
+  --account ID      with a fixture of several "organizations": the ad account whose rules run
+                    (the others share the world and the clock). With --orgs FILE --org ID the
+                    org's entry picks it: its ad_account_id, else the fixture organization that
+                    holds the key its api_key_env names.
   --json            one object: {decisions, events, final, runs, requests}
 
 Exit codes: 0 the simulation ran; 1 a bad fixture, rules or events file (named with the path);
@@ -52,7 +57,25 @@ export function parseUntil(value: string, nowMs: number): number {
   return ms;
 }
 
-function readEvents(path: string): SimEvent[] {
+/**
+ * Which organization of a fixture with several runs the rules: `--account`, else the org entry's
+ * (the ad account `--org` put in the environment, or the fixture organization holding its key).
+ * A single-organization fixture is its own answer (a key or account in the environment is a real
+ * deployment's and has nothing to say about a fixture).
+ */
+export function simulatedAccount(fixture: AnyFixture, flag: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
+  if (flag !== undefined) return flag;
+  if (!isMultiOrgFixture(fixture)) return undefined;
+  const fromEntry = env.THRAD_AD_ACCOUNT_ID?.trim();
+  if (fromEntry) return fromEntry;
+  const key = env[API_KEY_ENV]?.trim();
+  if (!key) return undefined;
+  const holder = organizationsOf(fixture).find((o) => o.api_keys.some((k) => (typeof k === 'string' ? k : k.key) === key));
+  return holder?.account.id;
+}
+
+/** An events file: a JSON array of events, each checked (problems named by file and index). */
+export function readEvents(path: string): SimEvent[] {
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));
@@ -68,8 +91,17 @@ function eventLine(outcome: EventOutcome, timeZone: string): string {
   return `${localStamp(new Date(Date.parse(e.at)).toISOString(), timeZone)}  ${'(person)'.padEnd(18)} ${what}  ${outcome.ok ? '✓' : '✗'} ${outcome.detail}`;
 }
 
+/** The rules a simulation runs: all of the folder's, or none (problems are printed, then a SimulationInputError). */
+export function simulationRules(rulesDir: string, ctx: CommandContext, flag: string | undefined): CompiledRuleSet {
+  const loaded = loadRuleFolder(rulesDir, ctx, flag);
+  const errors = loaded.issues.filter((i) => i.severity === 'error');
+  // A simulation of part of the rule set would show interactions that will not happen: all or none.
+  if (errors.length > 0) throw new SimulationInputError(rulesDir, [`${errors.length} rule problem${errors.length === 1 ? '' : 's'} above (npx thrad-rules validate)`]);
+  return compileRuleSet(loaded.rules);
+}
+
 export async function simulateCommand(args: string[], ctx: CommandContext): Promise<number> {
-  const { values } = parseFlags(args, { fixture: { type: 'string' }, until: { type: 'string' }, events: { type: 'string' }, rules: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, ctx.io, SIMULATE_HELP);
+  const { values } = parseFlags(args, { fixture: { type: 'string' }, account: { type: 'string' }, until: { type: 'string' }, events: { type: 'string' }, rules: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, ctx.io, SIMULATE_HELP);
   if (values.help) {
     ctx.io.out(SIMULATE_HELP);
     return EXIT.ok;
@@ -77,16 +109,13 @@ export async function simulateCommand(args: string[], ctx: CommandContext): Prom
   if (values.fixture === undefined) throw new UsageError('simulate needs --fixture F.json: the world to simulate (e.g. --fixture sandbox/fixtures/demo.json).');
   if (values.until === undefined) throw new UsageError('simulate needs --until T: when the simulation ends (e.g. --until 3d, or --until 2026-11-27T07:00:00Z).');
   const fixturePath = resolve(ctx.cwd, values.fixture);
-  const fixture = loadFixtureFile(fixturePath);
+  const fixture = loadAnyFixtureFile(fixturePath);
+  const account = simulatedAccount(fixture, values.account, ctx.env);
   if (fixture.now === undefined) throw new SimulationInputError(values.fixture, ['now: the fixture needs "now" (Unix seconds): the simulation starts there']);
   const untilMs = parseUntil(values.until, fixture.now * 1000);
   const events = values.events === undefined ? [] : readEvents(resolve(ctx.cwd, values.events));
   const config = loadConfig({ rules: values.rules }, ctx.env, ctx.cwd);
-  const loaded = loadRuleFolder(config.rulesDir, ctx, values.rules);
-  const errors = loaded.issues.filter((i) => i.severity === 'error');
-  // A simulation of part of the rule set would show interactions that will not happen: all or none.
-  if (errors.length > 0) throw new SimulationInputError(config.rulesDir, [`${errors.length} rule problem${errors.length === 1 ? '' : 's'} above (npx thrad-rules validate)`]);
-  const rules = compileRuleSet(loaded.rules);
+  const rules = simulationRules(config.rulesDir, ctx, values.rules);
   const zones = new Set(rules.rules.filter((r) => r.rule.enabled).map((r) => r.rule.schedule.timezone));
   const zone = zones.size === 1 ? ([...zones][0]) : 'UTC';
   const zoneOf = (ruleId: string): string => rules.byId.get(ruleId)?.rule.schedule.timezone ?? zone;
@@ -94,6 +123,7 @@ export async function simulateCommand(args: string[], ctx: CommandContext): Prom
   const result = await runSimulation({
     fixture,
     fixtureFile: values.fixture,
+    account,
     rules,
     untilMs,
     events,

@@ -1,7 +1,7 @@
 // Per-run state, apart from the engine's definitions (json-rules-engine's Almanac is the model):
 // who the run is, the one instant its windows and evaluation use, its deadline, and what it has
 // settled so far. A fresh one per run, so nothing of one run leaks into the next in a warm Lambda.
-import type { DecisionRecord, RunRepeat, RunSummary, Trigger } from '../audit/records';
+import type { DecisionRecord, NotificationRecord, RunRepeat, RunSummary, Trigger } from '../audit/records';
 import type { RunMode } from '../audit/store';
 import type { Clock } from '../shared/clock';
 
@@ -51,5 +51,7 @@ export interface RunContext {
   readonly clock: Clock;
   readonly tally: Tally;
   readonly errors: RunSummary['errors'];
+  /** Failure alerts sent while the run goes on (engine/notifier.ts); awaited before its digest. */
+  readonly alerts: Promise<NotificationRecord[]>[];
   readonly log: { run_id: string; scheduled_time: string };
 }

@@ -15,7 +15,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { DEFAULT_MAX_CHANGE_PERCENT } from '../actions/limits';
 import { snapshotOf } from '../actions/snapshot';
 import type { EntitySnapshot } from '../actions/types';
-import { runSummary, type DecisionRecord, type MemoryUpdate, type RunSummary, type Trigger } from '../audit/records';
+import type { EntityRecord } from '../rules/facts';
+import { runSummary, type DecisionRecord, type MemoryUpdate, type NotificationRecord, type RunSummary, type Trigger } from '../audit/records';
 import type { AuditStore, RunMode } from '../audit/store';
 import { durationMs, type CompiledRule, type CompiledRuleSet } from '../rules/compile';
 import { planReads } from '../rules/plan';
@@ -31,7 +32,7 @@ import { decidePhase, type Decided } from './decide';
 import { evaluateRules } from './evaluate';
 import { IntentExecutor, LEASE_MARGIN_MS, type CrashPoints, type Settlement } from './intents';
 import { errorAttributes, silentLogger, type EngineLogger } from './logger';
-import type { Notifier } from './notifier';
+import { MAX_FAILURE_ALERTS, type FailureAlert, type Notifier } from './notifier';
 import { readForPlan, type ReadResult } from './reads';
 import { reconcileIntents } from './reconcile';
 import { planRepeats, readRepeatLedgers, type RepeatPlan } from './repeats';
@@ -107,9 +108,17 @@ export interface PreviewEntry {
   explanation: unknown;
 }
 
+/** Preview of one entity (`entityId`): the entity as read, and why each rule of its level that did not match it did not. */
+export interface PreviewFocus {
+  entity: EntityRecord | null;
+  misses: { rule_id: string; action: string; verdict: 'no_match' | 'out_of_scope'; explanation: unknown }[];
+}
+
 export interface PreviewResult {
   evaluated_at: string;
   entries: PreviewEntry[];
+  /** Only when one entity was asked about. */
+  focus?: PreviewFocus;
   /** Per rule: evaluated, no_match, insufficient_data. */
   counts: Record<string, { evaluated: number; no_match: number; insufficient_data: number }>;
 }
@@ -196,7 +205,7 @@ export class Engine {
     const occurrence = isoSeconds(occurrenceMs);
     const scheduleId = request.scheduleId ?? null;
     const claimKey = scheduleId === null ? null : `${scheduleId}#${createHash('sha256').update(selected.map((r) => r.id).sort().join(',')).digest('hex').slice(0, 12)}`;
-    return { runId, accountId, occurrence, scheduleId, claimKey, mode, forcedDryRun: mode === 'dry_run', trigger: request.trigger ?? 'local', nowMs, deadlineMs: request.deadlineMs, clock, tally: new Tally(), errors, log: { run_id: runId, scheduled_time: occurrence } };
+    return { runId, accountId, occurrence, scheduleId, claimKey, mode, forcedDryRun: mode === 'dry_run', trigger: request.trigger ?? 'local', nowMs, deadlineMs: request.deadlineMs, clock, tally: new Tally(), errors, alerts: [], log: { run_id: runId, scheduled_time: occurrence } };
   }
 
   async runCycle(request: CycleRequest): Promise<CycleResult> {
@@ -248,8 +257,10 @@ export class Engine {
       if (ctx.claimKey) await this.deps.store.finishOccurrence(accountId, ctx.claimKey, ctx.occurrence, ctx.mode, ctx.runId, 'completed');
       return result;
     } catch (error) {
-      errors.push(errorEntry(error));
+      const entry = errorEntry(error);
+      errors.push(entry);
       this.logger.error('run failed', { ...ctx.log, ...errorAttributes(error) });
+      this.alert(ctx, { kind: 'run_failed', run_id: ctx.runId, scheduled_time: ctx.occurrence, error: entry });
       if (ctx.claimKey) await this.deps.store.finishOccurrence(accountId, ctx.claimKey, ctx.occurrence, ctx.mode, ctx.runId, 'failed').catch(() => false);
       const result = await finish('failed', entitiesRead).catch(() => null);
       if (result) return result;
@@ -258,12 +269,12 @@ export class Engine {
   }
 
   /** What every rule would do now, and why: the read, evaluate and decide phases, recording nothing. */
-  async preview(request: Pick<CycleRequest, 'ruleIds' | 'deadlineMs' | 'clock'>): Promise<PreviewResult> {
+  async preview(request: Pick<CycleRequest, 'ruleIds' | 'deadlineMs' | 'clock'> & { entityId?: string }): Promise<PreviewResult> {
     const errors: RunSummary['errors'] = [];
     const selected = this.select(request.ruleIds, errors);
     const ctx = this.context({ ...request, trigger: 'manual' }, await this.account(request.deadlineMs), errors);
     const reads = await this.read(ctx, selected);
-    const evaluation = evaluateRules(this.deps.rules, selected, reads, ctx.nowMs);
+    const evaluation = evaluateRules(this.deps.rules, selected, reads, ctx.nowMs, request.entityId);
     const { decided } = await decidePhase(ctx, this.deps.store, evaluation, reads, { readOnly: true, refresh: this.refresher(ctx), layouts: this.deps.rules.layouts, maxChangeFraction: this.maxChangeFraction });
     const entries: PreviewEntry[] = decided.map((d) => ({
       rule_id: d.candidate.rule.id,
@@ -279,7 +290,11 @@ export class Engine {
       const record = unavailableRecord(ctx, u.rule, u.failure, reads, 0);
       entries.push({ rule_id: u.rule.id, entity_id: '*', entity_name: '*', verdict: 'insufficient_data', outcome: 'data_unavailable', reason: record.reason, action: u.rule.rule.then.action, explanation: null });
     }
-    return { evaluated_at: new Date(ctx.nowMs).toISOString(), entries, counts: Object.fromEntries(evaluation.counts) };
+    const result: PreviewResult = { evaluated_at: new Date(ctx.nowMs).toISOString(), entries, counts: Object.fromEntries(evaluation.counts) };
+    if (request.entityId === undefined) return result;
+    const entity = Object.values(reads.entities).flatMap((list) => list ?? []).find((e) => e.id === request.entityId) ?? null;
+    const misses = evaluation.misses.map((m) => ({ rule_id: m.rule.id, action: m.rule.rule.then.action, verdict: m.verdict, explanation: m.rule.explain(m.facts, ctx.nowMs) }));
+    return { ...result, entries: entries.filter((e) => e.entity_id === request.entityId || e.entity_id === '*'), focus: { entity, misses } };
   }
 
   /** Read one entity again (for what a listing through insights does not carry). */
@@ -410,6 +425,7 @@ export class Engine {
 
   private settledRecord(ctx: RunContext, record: DecisionRecord): void {
     ctx.tally.decisions.push(record);
+    if (record.outcome === 'failed') this.alert(ctx, { kind: 'action_failed', record });
     if (record.outcome !== 'data_unavailable' && record.outcome !== 'insufficient_data') ctx.tally.bump(record.outcome, 1, record.rule_id);
     this.deps.onDecision?.(record);
     this.logger[record.outcome === 'failed' ? 'warn' : 'info']('decision', {
@@ -423,6 +439,19 @@ export class Engine {
       observed: record.observed,
       api_result: record.api_result,
     });
+  }
+
+  /** A failure alert, sent now while the run goes on (at most MAX_FAILURE_ALERTS per run); the digest waits for it. */
+  private alert(ctx: RunContext, alert: FailureAlert): void {
+    const { notifier } = this.deps;
+    if (!notifier.alert || ctx.alerts.length >= MAX_FAILURE_ALERTS) return;
+    ctx.alerts.push(notifier.alert(alert, { deadlineMs: ctx.deadlineMs }).catch((error: unknown) => this.notificationFailed(ctx, 'failure alert', error)));
+  }
+
+  /** Notifiers record their own failures; one that throws anyway is logged, never fails the run. */
+  private notificationFailed(ctx: RunContext, what: string, error: unknown): NotificationRecord[] {
+    this.logger.warn(`could not send the ${what}`, { ...ctx.log, ...errorAttributes(error) });
+    return [];
   }
 
   /** Other processes' requests with this key count against the same hourly limit. */
@@ -451,14 +480,17 @@ export class Engine {
     const { client, store } = this.deps;
     const remaining = await client.budgetSnapshot().then((b) => b.remaining, () => null);
     const used = client.budget.totalTaken - run.takenAtStart;
-    const summary = this.summarize(ctx, selected, status, run.startedReal, { api_requests: used, api_requests_remaining: remaining, entities_read: run.entitiesRead });
+    const counted = this.summarize(ctx, selected, status, run.startedReal, { api_requests: used, api_requests_remaining: remaining, entities_read: run.entitiesRead });
+    // Notified before the summary is written, so the record says what was sent: the failure alerts first, then the digest.
+    const alerted = (await Promise.all(ctx.alerts)).flat();
+    const digested = await this.deps.notifier.notify({ summary: counted, decisions: ctx.tally.decisions }, { deadlineMs: ctx.deadlineMs }).catch((error: unknown) => this.notificationFailed(ctx, 'run digest', error));
+    const summary: RunSummary = { ...counted, notifications: [...alerted, ...digested] };
     const minute = Math.floor(ctx.clock.nowMs() / 60_000) * 60_000;
     // The summary and the request ledger are different items: written at once.
     await Promise.all([
       this.deps.shared !== false ? store.putRunSummary(summary) : undefined,
       used > 0 && this.deps.shared !== false ? store.recordRequests(ctx.accountId, run.keyFp, this.writerId, new Map([[minute, used]])).catch((error: unknown) => this.logger.warn('could not record request counts', errorAttributes(error))) : undefined,
     ]);
-    await this.deps.notifier.notify({ summary, decisions: ctx.tally.decisions }).catch((error: unknown) => this.logger.warn('could not send the run digest', errorAttributes(error)));
     this.logger.info('run finished', { ...ctx.log, status, counts: ctx.tally.counts, api_requests: used, api_requests_remaining: remaining, duration_ms: summary.duration_ms });
     return { summary, decisions: ctx.tally.decisions };
   }

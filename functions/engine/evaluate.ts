@@ -13,8 +13,18 @@ export interface EvaluatedCandidate {
   verdict: 'match' | 'insufficient_data';
 }
 
+/** A rule that did not match one entity asked about (preview of one entity): why not. */
+export interface FocusMiss {
+  rule: CompiledRule;
+  entity: EntityRecord;
+  facts: EntityFacts;
+  verdict: 'no_match' | 'out_of_scope';
+}
+
 export interface Evaluation {
   candidates: EvaluatedCandidate[];
+  /** For the entity asked about (`focusEntityId`): the rules of its level that did not match it, or do not cover it. */
+  misses: FocusMiss[];
   unavailable: { rule: CompiledRule; failure: ReadFailure }[];
   /** Per rule: evaluated, no_match, insufficient_data. */
   counts: Map<string, { evaluated: number; no_match: number; insufficient_data: number }>;
@@ -45,8 +55,8 @@ function levelFacts(set: CompiledRuleSet, level: Level, entities: readonly Entit
   return new Map(entities.map((e) => [e.id, buildFacts(e, layout, totals, unknown)]));
 }
 
-export function evaluateRules(set: CompiledRuleSet, rules: readonly CompiledRule[], reads: ReadResult, nowMs: number): Evaluation {
-  const evaluation: Evaluation = { candidates: [], unavailable: [], counts: new Map() };
+export function evaluateRules(set: CompiledRuleSet, rules: readonly CompiledRule[], reads: ReadResult, nowMs: number, focusEntityId?: string): Evaluation {
+  const evaluation: Evaluation = { candidates: [], misses: [], unavailable: [], counts: new Map() };
   const factsByLevel = new Map<Level, Map<string, EntityFacts>>();
   for (const rule of rules) {
     const failure = missingData(rule, reads);
@@ -65,11 +75,16 @@ export function evaluateRules(set: CompiledRuleSet, rules: readonly CompiledRule
     evaluation.counts.set(rule.id, counts);
     for (const entity of entities) {
       const f = facts.get(entity.id) as EntityFacts;
-      if (!rule.inScope(f)) continue;
+      const focused = entity.id === focusEntityId;
+      if (!rule.inScope(f)) {
+        if (focused) evaluation.misses.push({ rule, entity, facts: f, verdict: 'out_of_scope' });
+        continue;
+      }
       const verdict = VERDICT_NAMES[rule.evaluate(f, nowMs)];
       counts.evaluated += 1;
       if (verdict === 'no_match') {
         counts.no_match += 1;
+        if (focused) evaluation.misses.push({ rule, entity, facts: f, verdict });
         continue;
       }
       if (verdict === 'insufficient_data') counts.insufficient_data += 1;

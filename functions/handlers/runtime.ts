@@ -19,7 +19,8 @@ import { formatIssue } from '../rules/errors';
 import { loadRuleTexts, readRuleTexts, type LoadedRule, type RuleText } from '../rules/validate';
 import { describeIssues } from '../shared/issues';
 import { systemClock, type Clock, type Sleep } from '../shared/clock';
-import { ACTION_FAILURES_METRIC, DEFAULT_ORG_ENV, METRICS_NAMESPACE, ORG_SECRET_PREFIX_ENV, SERVICE_NAME } from './telemetry';
+import type { ScheduleGroup } from '../rules/groups';
+import { ACTION_FAILURES_METRIC, COMPLETED_RUNS_METRIC, DEFAULT_ORG_ENV, METRICS_NAMESPACE, NOTIFICATION_FAILURES_METRIC, ORG_SECRET_PREFIX_ENV, SCHEDULE_DIMENSION, SERVICE_NAME } from './telemetry';
 import { HandlerConfigError } from './errors';
 
 /** What tests (and other hosts) may swap: the AWS clients, the HTTP layer, the clock. */
@@ -30,6 +31,8 @@ export interface HandlerOverrides {
   sns?: SNSClient;
   sqs?: SQSClient;
   fetch?: typeof fetch;
+  /** The webhook's HTTP layer (default: the global fetch). */
+  webhookFetch?: typeof fetch;
   logger?: Logger;
   metrics?: Metrics;
   /** The engine clock: ticks' staleness, windows, record times (default: the system clock). */
@@ -137,4 +140,21 @@ export function publishCycleMetrics(metrics: Metrics, summary: RunSummary): void
   metrics.addMetric('DataUnavailable', MetricUnit.Count, c.data_unavailable ?? 0);
   metrics.addMetric('ApiRequests', MetricUnit.Count, summary.api_requests);
   metrics.addMetric('RunDuration', MetricUnit.Milliseconds, summary.duration_ms);
+  metrics.addMetric(NOTIFICATION_FAILURES_METRIC, MetricUnit.Count, summary.notifications.filter((n) => n.status === 'failed').length);
+}
+
+/**
+ * A completed run counts for every schedule group it ran rules of: one CompletedRuns datum per
+ * group, with the group id as its `schedule` dimension (each alarm watches one group). Emitted at
+ * once, apart from the run's other metrics, because its dimensions differ.
+ */
+export function publishCompletedRuns(metrics: Metrics, summary: RunSummary, groups: readonly ScheduleGroup[]): void {
+  if (summary.status !== 'completed') return;
+  const ran = new Set(summary.rule_ids);
+  for (const group of groups) {
+    if (!group.ruleIds.some((id) => ran.has(id))) continue;
+    const single = metrics.singleMetric();
+    single.addDimension(SCHEDULE_DIMENSION, group.id);
+    single.addMetric(COMPLETED_RUNS_METRIC, MetricUnit.Count, 1);
+  }
 }

@@ -9,6 +9,11 @@ export const ACTION_FAILURES_METRIC = 'ActionFailures';
 export const RUN_FAILURES_METRIC = 'RunFailures';
 /** Registry entries the planner cannot serve (invalid, or a secret outside the prefix): the UnplannedOrgs alarm. */
 export const UNPLANNED_ORGS_METRIC = 'UnplannedOrgs';
+/** One per schedule group (dimension `schedule`: its group id) whose rules a completed run included: the RuleDidNotRun alarms. */
+export const COMPLETED_RUNS_METRIC = 'CompletedRuns';
+export const SCHEDULE_DIMENSION = 'schedule';
+/** Notifications (digests, failure alerts) a run could not send; recorded in its summary too. */
+export const NOTIFICATION_FAILURES_METRIC = 'NotificationFailures';
 /** Tick messages the planner could not send after its retries (the invocation then fails and is retried). */
 export const TICK_SEND_FAILURES_METRIC = 'TickSendFailures';
 

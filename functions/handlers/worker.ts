@@ -19,18 +19,20 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { maxChangeFractionFrom, MAX_CHANGE_PERCENT_ENV } from '../actions/limits';
 import { Engine } from '../engine/cycle';
 import { errorAttributes } from '../engine/logger';
-import { ConsoleNotifier, SnsNotifier, type Notifier } from '../engine/notifier';
+import { ChannelNotifier, ConsoleNotifier, SnsChannel, type NotificationChannel, type Notifier } from '../engine/notifier';
+import { SecretWebhookAddress, WebhookChannel, WEBHOOK_SECRET_ENV } from '../notify/webhook';
 import { recordStaleOccurrence } from '../engine/skipped';
 import { TICK_SCHEDULE_ID } from '../orgs/plan';
 import type { OrgEntry } from '../orgs/schema';
 import { compileRuleSet, type CompiledRuleSet } from '../rules/compile';
+import { scheduleGroups, type ScheduleGroup } from '../rules/groups';
 import { RequestBudget } from '../thrad/budget';
 import { ThradClient } from '../thrad/client';
 import { keyFingerprint } from '../shared/secrets';
 import { SecretsManagerApiKeyProvider, StaticApiKeyProvider, type ApiKeyProvider } from '../thrad/keys';
 import { WIRE_PROFILE_ENV, WIRE_PROFILE_NAMES, wireProfileNamed, type WireProfile } from '../thrad/wire';
 import { HandlerConfigError, InvalidTickMessageError, KeyAccountMismatchError, RunFailedError } from './errors';
-import { baseRuntime, bundledRules, engineLogger, publishCycleMetrics, SAFETY_MARGIN_MS, secretOutsidePrefix, type BaseRuntime, type HandlerContext, type HandlerOverrides } from './runtime';
+import { baseRuntime, bundledRules, engineLogger, publishCompletedRuns, publishCycleMetrics, SAFETY_MARGIN_MS, secretOutsidePrefix, type BaseRuntime, type HandlerContext, type HandlerOverrides } from './runtime';
 import { RUN_FAILURES_METRIC } from './telemetry';
 import { parseTickMessage, type TickMessage } from './tick';
 
@@ -104,6 +106,8 @@ class AccountBoundKeyProvider implements ApiKeyProvider {
 
 interface WorkerRuntime extends BaseRuntime {
   rules: CompiledRuleSet;
+  /** The rule set's schedule groups (the same ids as the stack's RuleDidNotRun alarms). */
+  groups: ScheduleGroup[];
   wireProfile: WireProfile;
   maxChangeFraction: number;
   notifier: Notifier;
@@ -118,8 +122,19 @@ function buildRuntime(overrides: HandlerOverrides): WorkerRuntime {
   if (!wireProfile) throw new HandlerConfigError(`${WIRE_PROFILE_ENV} must be one of ${WIRE_PROFILE_NAMES.join(', ')} (got "${env[WIRE_PROFILE_ENV] ?? ''}").`);
   const limit = maxChangeFractionFrom(env[MAX_CHANGE_PERCENT_ENV]);
   if ('error' in limit) throw new HandlerConfigError(`${limit.error}.`);
-  const notifier: Notifier = env.NOTIFY_TOPIC_ARN ? new SnsNotifier(overrides.sns ?? new SNSClient({}), env.NOTIFY_TOPIC_ARN) : new ConsoleNotifier((line) => logger.info('digest', { digest: line }));
-  return { ...base, rules: compileRuleSet(bundledRules(env, logger)), wireProfile, maxChangeFraction: limit.fraction, notifier, secrets: overrides.secrets ?? new SecretsManagerClient({}), orgs: new Map() };
+  const secrets = overrides.secrets ?? new SecretsManagerClient({});
+  const loaded = bundledRules(env, logger);
+  return { ...base, rules: compileRuleSet(loaded), groups: scheduleGroups(loaded.map((r) => r.rule)), wireProfile, maxChangeFraction: limit.fraction, notifier: notifierFor(base, secrets, overrides), secrets, orgs: new Map() };
+}
+
+/** SNS (NOTIFY_TOPIC_ARN) and the webhook whose address is in THRAD_RULES_WEBHOOK_SECRET_ID, either or both; else the digest is logged. */
+function notifierFor(base: BaseRuntime, secrets: SecretsManagerClient, overrides: HandlerOverrides): Notifier {
+  const { env, logger, clock } = base;
+  const channels: NotificationChannel[] = [];
+  if (env.NOTIFY_TOPIC_ARN) channels.push(new SnsChannel(overrides.sns ?? new SNSClient({}), env.NOTIFY_TOPIC_ARN));
+  const webhookSecret = env[WEBHOOK_SECRET_ENV]?.trim();
+  if (webhookSecret) channels.push(new WebhookChannel({ address: new SecretWebhookAddress({ secretId: webhookSecret, client: secrets, clock }), fetch: overrides.webhookFetch, sleep: overrides.sleep }));
+  return channels.length > 0 ? new ChannelNotifier(channels, engineLogger(logger)) : new ConsoleNotifier((line) => logger.info('digest', { digest: line }));
 }
 
 /** The org's entry as the registry has it now (or the deployment's default org), or why it is not served. */
@@ -196,6 +211,7 @@ async function runTick(rt: WorkerRuntime, record: TickRecord, context: HandlerCo
   const { engine } = await verifiedEngine(rt, o);
   const { summary } = await engine.runCycle({ ruleIds: message.rule_ids, scheduledTime: tickMs, scheduleId: TICK_SCHEDULE_ID, deadlineMs, trigger: 'schedule' });
   publishCycleMetrics(metrics, summary);
+  publishCompletedRuns(metrics, summary, rt.groups);
   // A run that could not work fails its message: it is retried (the claim is taken over), then dead-lettered.
   if (summary.status === 'failed') throw new RunFailedError(summary.run_id, summary.errors);
   return { kind: 'ran', org_id: message.org_id, run_id: summary.run_id, status: summary.status, counts: summary.counts };

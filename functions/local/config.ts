@@ -5,6 +5,9 @@ import { ConfigError } from './errors';
 import { DEFAULT_BASE_URL } from '../thrad/client';
 import { API_KEY_ENV, API_KEY_SECRET_ENV } from '../thrad/keys';
 import { maxChangeFractionFrom, MAX_CHANGE_PERCENT_ENV } from '../actions/limits';
+import { WebhookConfigError } from '../notify/errors';
+import { webhookUrl } from '../notify/url';
+import { WEBHOOK_URL_ENV } from '../notify/webhook';
 import { DEFAULT_WIRE_PROFILE, WIRE_PROFILE_ENV, WIRE_PROFILE_NAMES, type WireProfileName } from '../thrad/wire';
 
 export const PROJECT_ROOT = resolve(__dirname, '..', '..');
@@ -20,6 +23,7 @@ export const ENV = {
   retentionDays: 'RETENTION_DAYS',
   wireProfile: WIRE_PROFILE_ENV,
   maxChangePercent: MAX_CHANGE_PERCENT_ENV,
+  webhookUrl: WEBHOOK_URL_ENV,
 } as const;
 
 export const DEFAULT_TABLE_NAME = 'thrad-autopilot-audit';
@@ -43,6 +47,8 @@ export interface LocalConfig {
   wireProfile: WireProfileName;
   /** The engine-wide safety limit of one money change, as a fraction (THRAD_RULES_MAX_CHANGE_PERCENT). */
   maxChangeFraction: number;
+  /** Where digests and failure alerts are posted (THRAD_RULES_WEBHOOK_URL; Slack-compatible), if anywhere. */
+  webhookUrl: URL | undefined;
 }
 
 export interface ConfigFlags {
@@ -64,6 +70,14 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv, cwd: stri
   const limit = maxChangeFractionFrom(env[ENV.maxChangePercent]);
   if ('error' in limit) throw new ConfigError(limit.error);
   const nonEmpty = (v: string | undefined): string | undefined => (v !== undefined && v.trim() !== '' ? v.trim() : undefined);
+  const webhook = nonEmpty(env[ENV.webhookUrl]);
+  let webhookAddress: URL | undefined;
+  try {
+    webhookAddress = webhook === undefined ? undefined : webhookUrl(webhook, { variable: ENV.webhookUrl, allowLoopbackHttp: true });
+  } catch (error) {
+    if (error instanceof WebhookConfigError) throw new ConfigError(error.message);
+    throw error;
+  }
   return {
     rulesDir: resolve(cwd, flags.rules ?? nonEmpty(env[ENV.rulesDir]) ?? resolve(PROJECT_ROOT, 'rules')),
     dataDir: resolve(cwd, flags.dataDir ?? nonEmpty(env[ENV.dataDir]) ?? resolve(PROJECT_ROOT, '.thrad-rules')),
@@ -75,5 +89,6 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv, cwd: stri
     retentionDays: parsed.data[ENV.retentionDays],
     wireProfile: parsed.data[ENV.wireProfile] ?? DEFAULT_WIRE_PROFILE,
     maxChangeFraction: limit.fraction,
+    webhookUrl: webhookAddress,
   };
 }

@@ -13,6 +13,7 @@ import { ThradClient, type ClientEvent } from '../thrad/client';
 import { apiKeyProviderFromEnv, StaticApiKeyProvider } from '../thrad/keys';
 import { DEMO_FIXTURE_PATH, loadFixtureFile } from '../../sandbox/fixture';
 import { startSandbox, type Sandbox } from '../../sandbox/server';
+import { rebuildDemoWorld, type Rebuilt } from './demo-world';
 import { DEFAULT_TABLE_NAME, type LocalConfig } from './config';
 import { EnvironmentError } from './errors';
 import { ORG_ID_ENV } from '../orgs/select';
@@ -39,8 +40,12 @@ export interface LocalEnvironment {
   accountId(): Promise<string>;
   /** The sandbox this process started, when it did. */
   sandbox: Sandbox | undefined;
+  /** No key: attached to the running autopilot's sandbox (its world, its clock). */
+  attachedToRunner?: boolean;
   /** The speed its clock should run at once the runner starts (it starts frozen). */
   sandboxSpeed?: number;
+  /** No key, no autopilot running: the demo's world this process started, rebuilt from the demo's record. */
+  rebuilt?: Rebuilt;
   describeApi: string;
   describeStore: string;
   close(): Promise<void>;
@@ -248,6 +253,7 @@ async function openApiSide(config: LocalConfig, options: OpenOptions, closers: (
     key,
     describeApi: sandbox ? `the bundled Thrad sandbox at ${sandbox.apiUrl} (demo fixture${options.role === 'runner' ? `, clock ×${sandboxSpeed}` : ''})` : session ? `the running autopilot's sandbox at ${session.apiUrl}` : 'no API (audit data only)',
     sandboxSpeed,
+    attachedToRunner: session !== undefined,
     accountId: () => Promise.resolve(accountId),
   };
 }
@@ -262,6 +268,15 @@ export async function openEnvironment(config: LocalConfig, options: OpenOptions)
     const sandboxMode = side.mode === 'sandbox';
     const { store, describe, embedded } = await openStore(config, options, side.clock, attached, sandboxMode);
     if (embedded) closers.push(() => embedded.close());
+    // No key and no autopilot running, over the demo's own store: the demo's world as it left it
+    // (its changes made again, the clock at the newest record), not the fixture's first state.
+    if (options.role === 'cli' && side.mode === 'sandbox' && side.sandbox && !attached && embedded) {
+      const rebuilt = await rebuildDemoWorld(side.sandbox, store, await side.accountId());
+      if (rebuilt.newestMs !== undefined) {
+        const refused = rebuilt.refused.length > 0 ? `; ${rebuilt.refused.length} could not be made again (first: ${rebuilt.refused[0] ?? ''})` : '';
+        return { ...side, rebuilt, describeApi: `the bundled Thrad sandbox at ${side.sandbox.apiUrl} (the demo's world rebuilt: demo fixture, ${rebuilt.replayed} recorded change${rebuilt.replayed === 1 ? '' : 's'} made again${refused}, clock at the newest record)`, store, describeStore: describe, close };
+      }
+    }
     if (options.role === 'runner' && side.sandbox && embedded && key !== undefined) {
       const session: Session = { apiUrl: side.sandbox.apiUrl, controlUrl: side.sandbox.url, dynamoEndpoint: embedded.endpoint, key, accountId: await side.accountId(), pid: process.pid, startedAt: new Date().toISOString() };
       mkdirSync(sandboxDir(config), { recursive: true });

@@ -302,22 +302,21 @@ class RuleCompiler {
             const den = f.metrics[iDen];
             return den > 0 ? (f.metrics[iNum] / den) * scale : NaN;
           };
-    const getters: Record<Metric, Getter> = {
-      impressions: (f) => f.metrics[iImp],
-      clicks: (f) => f.metrics[iClk],
-      spend: (f) => f.metrics[iSpend],
-      ctr: ratio(iClk, iImp, 1),
-      cpc: ratio(iSpend, iClk, 1),
-      cpm: ratio(iSpend, iImp, 1000),
-      budget_spent_fraction: (f) => (f.budgetUsd !== null && f.budgetUsd > 0 ? f.metrics[iSpend] / f.budgetUsd : NaN),
-    };
-    const get = getters[metric];
+    // The metric's one definition (vocabulary.ts), compiled to slot reads.
+    const slotOf = (base: BaseCount): number => offset + BASE_COUNTS.indexOf(base);
+    const formula = info.formula;
+    const get: Getter =
+      formula.kind === 'count'
+        ? ((i: number): Getter => (f) => f.metrics[i])(slotOf(formula.base))
+        : formula.kind === 'ratio'
+          ? ratio(slotOf(formula.numerator), slotOf(formula.denominator), formula.scale)
+          : (f) => (f.budgetUsd !== null && f.budgetUsd > 0 ? f.metrics[iSpend] / f.budgetUsd : NaN);
     const why = (f: EntityFacts): string => {
       const m = f.metrics;
       if (Number.isNaN(m[iImp]) || Number.isNaN(m[iSpend])) return `${ref.name} says nothing about it yet (the window's note says why): unknown, not 0`;
       if (metric === 'budget_spent_fraction') return 'no lifetime budget to divide by';
-      const divisor = metric === 'cpc' ? 'clicks' : 'impressions';
-      const divisorValue = metric === 'cpc' ? m[iClk] : m[iImp];
+      const divisor = formula.kind === 'ratio' ? formula.denominator : 'impressions';
+      const divisorValue = m[slotOf(divisor)];
       if (divisorValue === 0) return `no ${divisor} in ${ref.name}: ${metric} is undefined`;
       const short: string[] = [];
       if (m[iImp] < minImp) short.push(`${m[iImp]} impressions < ${minImp}`);

@@ -247,3 +247,17 @@ function cronPeriodSeconds(schedule: ParsedSchedule, timeZone: string): number {
   for (let i = 1; i < fires.length; i += 1) shortest = Math.min(shortest, ((fires[i]) - (fires[i - 1])) / 1000);
   return Number.isFinite(shortest) ? shortest : 366 * 86_400;
 }
+
+/**
+ * The longest gap between consecutive fires over a year from the same reference (a rate's
+ * interval): how long a schedule may rightly go without a run, weekends and DST included. The
+ * "rule did not run" alarms watch two of these.
+ */
+export function scheduleLongestGapSeconds(schedule: ParsedSchedule, timeZone: string): number {
+  if (schedule.kind === 'rate') return schedule.periodSeconds;
+  const reference = Date.UTC(2026, 0, 1);
+  const fires = fireTimesBetween(schedule, timeZone, reference, reference + 400 * 86_400_000, 2_000);
+  let longest = 0;
+  for (let i = 1; i < fires.length; i += 1) longest = Math.max(longest, ((fires[i] ?? 0) - (fires[i - 1] ?? 0)) / 1000);
+  return longest > 0 ? longest : 366 * 86_400;
+}

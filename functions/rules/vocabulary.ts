@@ -11,6 +11,10 @@ export type BaseCount = (typeof BASE_COUNTS)[number];
 export const METRICS = ['impressions', 'clicks', 'spend', 'ctr', 'cpc', 'cpm', 'budget_spent_fraction'] as const;
 export type Metric = (typeof METRICS)[number];
 
+export function isMetric(name: string): name is Metric {
+  return (METRICS as readonly string[]).includes(name);
+}
+
 export interface MetricInfo {
   unit: 'count' | 'usd' | 'fraction';
   /** Base counts it is computed from (the fields an insights read must return). */
@@ -20,25 +24,54 @@ export interface MetricInfo {
   levels: readonly Level[];
   /** Fixed window, when the metric only has one meaning. */
   onlyWindow?: 'lifetime';
+  /**
+   * How the metric is computed from the base counts of a window: a count as is, a ratio
+   * (scale × numerator / denominator, unknown on a zero denominator), or spend over the lifetime
+   * budget. The compiler and every chart read this one definition.
+   */
+  formula: { kind: 'count'; base: BaseCount } | { kind: 'ratio'; numerator: BaseCount; denominator: BaseCount; scale: number } | { kind: 'budget_share' };
   description: string;
 }
 
 export const METRIC_INFO: Record<Metric, MetricInfo> = {
-  impressions: { unit: 'count', needs: ['impressions'], ratio: false, levels: ['campaign', 'ad_group', 'ad'], description: 'Impressions in the window.' },
-  clicks: { unit: 'count', needs: ['clicks'], ratio: false, levels: ['campaign', 'ad_group', 'ad'], description: 'Clicks in the window.' },
-  spend: { unit: 'usd', needs: ['spend'], ratio: false, levels: ['campaign', 'ad_group', 'ad'], description: 'Spend in the window, in USD.' },
-  ctr: { unit: 'fraction', needs: ['clicks', 'impressions'], ratio: true, levels: ['campaign', 'ad_group', 'ad'], description: 'Click-through rate, a fraction (0.01 = 1%): clicks / impressions.' },
-  cpc: { unit: 'usd', needs: ['spend', 'clicks'], ratio: true, levels: ['campaign', 'ad_group', 'ad'], description: 'Cost per click in USD: spend / clicks.' },
-  cpm: { unit: 'usd', needs: ['spend', 'impressions'], ratio: true, levels: ['campaign', 'ad_group', 'ad'], description: 'Cost per thousand impressions in USD: spend / impressions × 1000.' },
+  impressions: { unit: 'count', needs: ['impressions'], ratio: false, formula: { kind: 'count', base: 'impressions' }, levels: ['campaign', 'ad_group', 'ad'], description: 'Impressions in the window.' },
+  clicks: { unit: 'count', needs: ['clicks'], ratio: false, formula: { kind: 'count', base: 'clicks' }, levels: ['campaign', 'ad_group', 'ad'], description: 'Clicks in the window.' },
+  spend: { unit: 'usd', needs: ['spend'], ratio: false, formula: { kind: 'count', base: 'spend' }, levels: ['campaign', 'ad_group', 'ad'], description: 'Spend in the window, in USD.' },
+  ctr: { unit: 'fraction', needs: ['clicks', 'impressions'], ratio: true, formula: { kind: 'ratio', numerator: 'clicks', denominator: 'impressions', scale: 1 }, levels: ['campaign', 'ad_group', 'ad'], description: 'Click-through rate, a fraction (0.01 = 1%): clicks / impressions.' },
+  cpc: { unit: 'usd', needs: ['spend', 'clicks'], ratio: true, formula: { kind: 'ratio', numerator: 'spend', denominator: 'clicks', scale: 1 }, levels: ['campaign', 'ad_group', 'ad'], description: 'Cost per click in USD: spend / clicks.' },
+  cpm: { unit: 'usd', needs: ['spend', 'impressions'], ratio: true, formula: { kind: 'ratio', numerator: 'spend', denominator: 'impressions', scale: 1000 }, levels: ['campaign', 'ad_group', 'ad'], description: 'Cost per thousand impressions in USD: spend / impressions × 1000.' },
   budget_spent_fraction: {
     unit: 'fraction',
     needs: ['spend'],
     ratio: false,
     levels: ['campaign'],
     onlyWindow: 'lifetime',
+    formula: { kind: 'budget_share' },
     description: 'Lifetime spend / lifetime budget, a fraction (0.9 = 90%). Campaign level only; its window is always lifetime.',
   },
 };
+
+/** Base counts of one window (or one bucket of a series): spend in USD as insights send it. */
+export type BaseTotals = Readonly<Record<BaseCount, number>>;
+
+/**
+ * A metric from base counts by its formula (the same definition the compiled rules use); null
+ * when it is undefined (a ratio's zero denominator, no lifetime budget). No minimum-data guard:
+ * that belongs to a rule, not to the metric.
+ */
+export function metricFromTotals(metric: Metric, totals: BaseTotals, lifetimeBudgetUsd: number | null = null): number | null {
+  const formula = METRIC_INFO[metric].formula;
+  switch (formula.kind) {
+    case 'count':
+      return totals[formula.base];
+    case 'ratio': {
+      const denominator = totals[formula.denominator];
+      return denominator > 0 ? (totals[formula.numerator] / denominator) * formula.scale : null;
+    }
+    case 'budget_share':
+      return lifetimeBudgetUsd !== null && lifetimeBudgetUsd > 0 ? totals.spend / lifetimeBudgetUsd : null;
+  }
+}
 
 export const FIXED_WINDOWS = ['today', 'yesterday', 'last_3_days', 'last_7_days', 'last_14_days', 'last_30_days', 'this_month', 'lifetime'] as const;
 export type FixedWindow = (typeof FIXED_WINDOWS)[number];

@@ -9,6 +9,7 @@
 import type { DecisionRecord } from '../audit/records';
 import { AuditStore } from '../audit/store';
 import { Engine } from '../engine/cycle';
+import { noNotifications } from '../engine/notifier';
 import { undoDecision } from '../engine/undo';
 import { startEmbeddedDynamo } from '../local/dynalite';
 import { LocalScheduler } from '../local/scheduler';
@@ -18,7 +19,7 @@ import { systemClock } from '../shared/clock';
 import { ThradClient } from '../thrad/client';
 import { StaticApiKeyProvider } from '../thrad/keys';
 import { LEVEL_COLLECTION } from '../thrad/wire';
-import type { Fixture } from '../../sandbox/fixture';
+import { organizationsOf, type AnyFixture, type FixtureOrganization } from '../../sandbox/fixture';
 import { startSandbox, type Sandbox } from '../../sandbox/server';
 import type { World } from '../../sandbox/world';
 import { SimulationInputError } from './errors';
@@ -55,7 +56,14 @@ export interface SimStep {
 }
 
 export interface SimulationOptions {
-  fixture: Fixture;
+  /** One organization, or several (`organizations`): then `account` names the one simulated. */
+  fixture: AnyFixture;
+  /**
+   * The ad account id of the fixture's organization whose rules run (its key is the engine's, its
+   * records are under its account). Needed when the fixture holds several organizations; the
+   * others are in the same world and on the same clock, and their entities are not this org's.
+   */
+  account?: string;
   /** Where the fixture came from, for messages. */
   fixtureFile?: string;
   rules: CompiledRuleSet;
@@ -84,12 +92,28 @@ function checkInputs(options: SimulationOptions): { nowMs: number; events: SimEv
   return { nowMs, events: events.sort((a, b) => a.ms - b.ms || a.i - b.i).map((x) => x.e) };
 }
 
-function finalState(world: World): FinalState {
+/** The fixture organization the simulation serves: the one named, or the only one. */
+export function simulatedOrganization(fixture: AnyFixture, account: string | undefined, source = 'fixture'): FixtureOrganization {
+  const organizations = organizationsOf(fixture);
+  const accounts = organizations.map((o) => o.account.id);
+  if (account !== undefined) {
+    const found = organizations.find((o) => o.account.id === account);
+    if (!found) throw new SimulationInputError(source, [`no organization with ad account "${account}": its organizations are ${accounts.join(', ')}`]);
+    return found;
+  }
+  if (organizations.length === 1 && organizations[0]) return organizations[0];
+  throw new SimulationInputError(source, [`organizations: the fixture holds ${organizations.length} organizations (ad accounts ${accounts.join(', ')}); name the one to simulate with --account ID, or --orgs FILE --org ID whose entry has its ad_account_id or its key`]);
+}
+
+function finalState(world: World, accountId: string): FinalState {
   world.sync();
+  const org = world.organization(accountId);
+  const campaignIds = new Set(org ? org.campaigns.keys() : []);
+  const groupIds = new Set([...world.adGroups.values()].filter((g) => campaignIds.has(g.campaign_id)).map((g) => g.id));
   return {
-    campaigns: [...world.campaigns.values()].map((c) => ({ id: c.id, name: c.name, status: c.status, review_status: c.review_status, lifetime_spend_limit_micros: c.budget_micros })),
-    ad_groups: [...world.adGroups.values()].map((g) => ({ id: g.id, campaign_id: g.campaign_id, status: g.status, max_bid_micros: g.max_bid_micros })),
-    ads: [...world.ads.values()].map((a) => ({ id: a.id, ad_group_id: a.ad_group_id, status: a.status })),
+    campaigns: [...world.campaigns.values()].filter((c) => campaignIds.has(c.id)).map((c) => ({ id: c.id, name: c.name, status: c.status, review_status: c.review_status, lifetime_spend_limit_micros: c.budget_micros })),
+    ad_groups: [...world.adGroups.values()].filter((g) => groupIds.has(g.id)).map((g) => ({ id: g.id, campaign_id: g.campaign_id, status: g.status, max_bid_micros: g.max_bid_micros })),
+    ads: [...world.ads.values()].filter((a) => groupIds.has(a.ad_group_id)).map((a) => ({ id: a.id, ad_group_id: a.ad_group_id, status: a.status })),
   };
 }
 
@@ -110,6 +134,8 @@ async function applyEvent(event: SimEvent, ctx: { sandbox: Sandbox; key: string;
     case 'update':
       return { event, ...(await post(`${sandbox.apiUrl}/${LEVEL_COLLECTION[event.level]}/${encodeURIComponent(event.id)}`, event.body)) };
     case 'review':
+      // Staff's verdict comes through the control API, which spans organizations: keep it to this one's.
+      if (!sandbox.world.organization(ctx.accountId)?.campaigns.has(event.id)) return { event, ok: false, detail: `campaign ${event.id} is not the simulated organization's (ad account ${ctx.accountId})` };
       return { event, ...(await post(`${sandbox.url}/_sandbox/campaigns/${encodeURIComponent(event.id)}/review`, { review_status: event.review_status })) };
     case 'undo': {
       const latest = (await ctx.store.queryDecisions(ctx.accountId, { entityId: event.entity, ruleId: event.rule, limit: 1_000 })).find((d) => d.outcome === 'acted');
@@ -124,14 +150,17 @@ async function applyEvent(event: SimEvent, ctx: { sandbox: Sandbox; key: string;
 export async function runSimulation(options: SimulationOptions): Promise<SimulationResult> {
   const { nowMs, events } = checkInputs(options);
   const fixture = { ...options.fixture, clock_speed: 0 };
-  const key = fixture.api_keys.map((k) => (typeof k === 'string' ? k : k.key))[0];
+  const organization = simulatedOrganization(fixture, options.account, options.fixtureFile);
+  // The organization's active key (one without an expiry), else its first.
+  const keys = organization.api_keys.map((k) => (typeof k === 'string' ? { key: k, expires_at: null } : k));
+  const key = (keys.find((k) => k.expires_at === null) ?? keys[0]).key;
   const sandbox = await startSandbox({ fixture, port: 0, clockSpeed: 0 });
   const dynamo = await startEmbeddedDynamo();
   try {
     const clock = sandbox.world.clock;
     const store = new AuditStore({ tableName: 'simulate', client: dynamo.client, clock, realClock: systemClock });
     await store.ensureTable();
-    const accountId = sandbox.world.account.id;
+    const accountId = organization.account.id;
     const client = new ThradClient({ baseUrl: sandbox.apiUrl, keyProvider: new StaticApiKeyProvider(key), clock });
     const personClient = new ThradClient({ baseUrl: sandbox.apiUrl, keyProvider: new StaticApiKeyProvider(key), clock });
     const decisions: DecisionRecord[] = [];
@@ -141,7 +170,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       client,
       store,
       rules: options.rules,
-      notifier: { notify: () => Promise.resolve() },
+      notifier: noNotifications,
       clock,
       accountId,
       maxChangeFraction: options.maxChangeFraction,
@@ -184,7 +213,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     await scheduler.run(new AbortController().signal, { fromMs: nowMs, untilMs: options.untilMs });
     await advanceTo(options.untilMs);
     await step(options.untilMs);
-    return { decisions, events: outcomes, final: finalState(sandbox.world), runs, requests: client.budget.totalTaken };
+    return { decisions, events: outcomes, final: finalState(sandbox.world, accountId), runs, requests: client.budget.totalTaken };
   } finally {
     await sandbox.close();
     await dynamo.close();

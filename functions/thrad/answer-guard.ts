@@ -58,6 +58,27 @@ export interface InsightsPage {
 const iso = (seconds: number): string => new Date(seconds * 1000).toISOString().replace(':00.000Z', 'Z');
 const describeRange = (start: number, end: number): string => `start=${start} end=${end} (${iso(start)} → ${iso(end)})`;
 
+const BUCKET_SECONDS = { hourly: 3_600, daily: 86_400 } as const;
+
+/**
+ * The bucket of `granularity` that holds `atSeconds`: whole UTC hours, days or calendar months
+ * (the API's account time zone is always UTC), cut to `range` at its ends.
+ */
+export function insightsBucket(granularity: Exclude<TimeGranularity, 'none'>, atSeconds: number, range: QuestionRange): QuestionRange {
+  let startSeconds: number;
+  let endSeconds: number;
+  if (granularity === 'monthly') {
+    const d = new Date(atSeconds * 1000);
+    startSeconds = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1) / 1000;
+    endSeconds = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1) / 1000;
+  } else {
+    const size = BUCKET_SECONDS[granularity];
+    startSeconds = Math.floor(atSeconds / size) * size;
+    endSeconds = startSeconds + size;
+  }
+  return { startSeconds: Math.max(startSeconds, range.startSeconds), endSeconds: Math.min(endSeconds, range.endSeconds) };
+}
+
 export class InsightsAnswerGuard {
   private readonly seenRowIds = new Set<string>();
   private pages = 0;
@@ -104,11 +125,20 @@ export class InsightsAnswerGuard {
     const q = this.question;
     if (q.ranges.length === 0) return;
     if (row.end_time <= row.start_time) this.fail('range', q.params.timeRanges, `row ${describeRange(row.start_time, row.end_time)} is empty`);
-    const exact = q.granularity === 'none';
-    const fits = q.ranges.some((r) => (exact ? row.start_time === r.startSeconds && row.end_time === r.endSeconds : row.start_time >= r.startSeconds && row.end_time <= r.endSeconds));
-    if (fits) return;
-    const asked = q.ranges.map((r) => describeRange(r.startSeconds, r.endSeconds)).join(' or ');
-    this.fail('range', q.params.timeRanges, `row ${describeRange(row.start_time, row.end_time)} but asked for ${exact ? '' : 'buckets within '}${asked}`);
+    const granularity = q.granularity;
+    const exact = granularity === 'none';
+    const within = q.ranges.find((r) => (exact ? row.start_time === r.startSeconds && row.end_time === r.endSeconds : row.start_time >= r.startSeconds && row.end_time <= r.endSeconds));
+    if (within === undefined) {
+      const asked = q.ranges.map((r) => describeRange(r.startSeconds, r.endSeconds)).join(' or ');
+      this.fail('range', q.params.timeRanges, `row ${describeRange(row.start_time, row.end_time)} but asked for ${exact ? '' : 'buckets within '}${asked}`);
+    }
+    if (granularity === 'none') return;
+    // A series row is one bucket of the granularity asked for (UTC hours, days or months, cut to
+    // the range at its ends): a day where an hour was asked for is another question's answer.
+    const bucket = insightsBucket(granularity, row.start_time, within);
+    if (row.start_time !== bucket.startSeconds || row.end_time !== bucket.endSeconds) {
+      this.fail('range', q.params.timeRanges, `row ${describeRange(row.start_time, row.end_time)} is not a ${q.granularity} bucket (expected ${describeRange(bucket.startSeconds, bucket.endSeconds)})`);
+    }
   }
 
   private checkLevel(row: InsightsRowWire): void {

@@ -1,7 +1,8 @@
 // Where the API key comes from: the THRAD_ADS_API_KEY variable (local use) or a Secrets Manager
 // secret (AWS), cached in memory. `refresh()` bypasses the cache after a `401 invalid_api_key`,
 // which is how a rotated key is picked up. No message here ever contains the key.
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CachedSecret } from '../shared/secret-cache';
 import { systemClock, type Clock } from '../shared/clock';
 import { ApiKeyUnavailableError } from './errors';
 
@@ -74,51 +75,30 @@ export interface SecretsManagerKeyProviderOptions {
  */
 export class SecretsManagerApiKeyProvider implements ApiKeyProvider {
   readonly source: string;
-  private readonly client: SecretsManagerClient;
-  private readonly ttlMs: number;
-  private readonly clock: Clock;
-  private cached: { key: string; fetchedAtMs: number } | undefined;
-  private inFlight: Promise<string> | undefined;
+  private readonly secret: CachedSecret<string>;
 
-  constructor(private readonly options: SecretsManagerKeyProviderOptions) {
-    this.source = `Secrets Manager secret ${options.secretId}`;
-    this.client = options.client ?? new SecretsManagerClient({});
-    this.ttlMs = options.cacheTtlMs ?? DEFAULT_SECRET_CACHE_TTL_MS;
-    this.clock = options.clock ?? systemClock;
+  constructor(options: SecretsManagerKeyProviderOptions) {
+    const source = `Secrets Manager secret ${options.secretId}`;
+    this.source = source;
+    this.secret = new CachedSecret({
+      secretId: options.secretId,
+      client: options.client ?? new SecretsManagerClient({}),
+      cacheTtlMs: options.cacheTtlMs ?? DEFAULT_SECRET_CACHE_TTL_MS,
+      clock: options.clock ?? systemClock,
+      parse: (secretString) => checkKeyShape(extractKey(secretString), source),
+      unavailable: (problem) =>
+        problem.kind === 'unreadable'
+          ? new ApiKeyUnavailableError(`Could not read ${source}: ${problem.errorName}. Check that it exists, has a value, and that this role may call secretsmanager:GetSecretValue on it.`, { cause: problem.cause })
+          : new ApiKeyUnavailableError(`${source} has no value yet. Put the key in it (README: "The API key secret").`),
+    });
   }
 
   getKey(): Promise<string> {
-    if (this.cached && this.clock.nowMs() - this.cached.fetchedAtMs < this.ttlMs) return Promise.resolve(this.cached.key);
-    return this.fetch();
+    return this.secret.get();
   }
 
   refresh(): Promise<string> {
-    this.cached = undefined;
-    return this.fetch();
-  }
-
-  private fetch(): Promise<string> {
-    this.inFlight ??= this.fetchOnce().finally(() => {
-      this.inFlight = undefined;
-    });
-    return this.inFlight;
-  }
-
-  private async fetchOnce(): Promise<string> {
-    let secretString: string | undefined;
-    try {
-      const output = await this.client.send(new GetSecretValueCommand({ SecretId: this.options.secretId }));
-      secretString = output.SecretString;
-    } catch (error) {
-      const name = error instanceof Error ? error.name : 'Error';
-      throw new ApiKeyUnavailableError(`Could not read ${this.source}: ${name}. Check that it exists, has a value, and that this role may call secretsmanager:GetSecretValue on it.`, { cause: error });
-    }
-    if (secretString === undefined || secretString.trim() === '') {
-      throw new ApiKeyUnavailableError(`${this.source} has no value yet. Put the key in it (README: "The API key secret").`);
-    }
-    const key = checkKeyShape(extractKey(secretString), this.source);
-    this.cached = { key, fetchedAtMs: this.clock.nowMs() };
-    return key;
+    return this.secret.refresh();
   }
 }
 

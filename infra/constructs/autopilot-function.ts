@@ -16,6 +16,7 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { INDEXES } from '../../functions/audit/table';
 import { DEFAULT_ORG_ENV, METRICS_NAMESPACE, ORG_SECRET_PREFIX_ENV, SERVICE_NAME } from '../../functions/handlers/telemetry';
+import { WEBHOOK_SECRET_ENV } from '../../functions/notify/webhook';
 import type { RuleText } from '../../functions/rules/validate';
 import { ROOT } from '../config';
 
@@ -146,6 +147,12 @@ export class AutopilotFunction extends Construct {
   bindSecretNames(prefix: string, org: { org_id: string; api_key_secret_id: string; ad_account_id?: string } | null): void {
     this.env(ORG_SECRET_PREFIX_ENV, prefix);
     if (org) this.env(DEFAULT_ORG_ENV, JSON.stringify(org));
+  }
+
+  /** The webhook's address, read from its one secret (by name: the random suffix of its ARN). */
+  bindWebhookSecret(secretId: string, secret: ISecret): void {
+    this.env(WEBHOOK_SECRET_ENV, secretId);
+    this.role.addToPolicy(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secret.secretFullArn ?? secretArnPattern(`${secretId}-??????`)] }));
   }
 
   bindTopic(topic: ITopic): void {

@@ -13,27 +13,9 @@ import { engineRuleInputs } from '../helpers/engine';
 import { eids, engineFixture, KEY } from '../helpers/fixtures';
 import { withSandbox } from '../helpers/sandbox';
 import { runCli, type CliRun } from '../helpers/cli';
+import { assertWellFormedHtml } from '../helpers/html';
 
 const ROOT = resolve(__dirname, '..', '..');
-
-/** Every element closed in order (void elements excepted): the page is well-formed. */
-export function assertWellFormedHtml(html: string): void {
-  const voids = new Set(['meta', 'br', 'img', 'input', 'link', 'hr']);
-  const stack: string[] = [];
-  const body = html.replace(/<!DOCTYPE html>/i, '').replace(/<style>[\s\S]*?<\/style>/g, '<style></style>').replace(/<title>[^<]*<\/title>/g, '<title></title>');
-  for (const match of body.matchAll(/<(\/?)([a-zA-Z][a-zA-Z0-9]*)([^>]*?)(\/?)>/g)) {
-    const [, closing, rawName, attrs, selfClosing] = match as unknown as [string, string, string, string, string];
-    const name = rawName.toLowerCase();
-    if (/[<]/.test(attrs)) throw new Error(`unescaped < inside <${name}>`);
-    if (closing) {
-      const open = stack.pop();
-      if (open !== name) throw new Error(`</${name}> closes <${open ?? 'nothing'}>`);
-    } else if (!selfClosing && !voids.has(name)) {
-      stack.push(name);
-    }
-  }
-  if (stack.length > 0) throw new Error(`unclosed: ${stack.join(', ')}`);
-}
 
 describe('thrad-rules commands', () => {
   let sandbox: Sandbox;
@@ -184,7 +166,9 @@ describe('thrad-rules commands', () => {
     });
 
     it('report: the page\'s times in the rules\' zone, or UTC with --utc', async () => {
-      expect((await cli('report', '--since', '2026-03-01', '--out', 'zoned.html')).out).toMatch(/^Wrote .*zoned\.html: \d+ actions across \d+ campaigns, 2026-02-28 19:00 EST – 2026-03-10 11:\d\d EDT\.$/);
+      const lines = (await cli('report', '--since', '2026-03-01', '--out', 'zoned.html')).out.split('\n');
+      expect(lines[0]).toMatch(/^Window: 2026-02-28 19:00 EST – 2026-03-10 11:\d\d EDT \(ends at the newest record\)$/);
+      expect(lines[lines.length - 1]).toMatch(/^Wrote .*zoned\.html: \d+ actions across \d+ campaigns, 2026-02-28 19:00 EST – 2026-03-10 11:\d\d EDT\.$/);
       const zoned = readFileSync(join(cwd, 'zoned.html'), 'utf8');
       expect(zoned).toMatch(/<td>2026-03-10 11:\d\d EDT<\/td>/);
       expect(zoned).not.toMatch(/<td>2026-03-10 15:\d\d UTC<\/td>/);

@@ -334,14 +334,14 @@ describe('errors a person can act on', () => {
       [['audit', '--limit'], "Option '--limit <value>' argument missing.", 'Run "thrad-rules audit --help" for its options and examples.'],
       [['report', '--since', 'lastweek'], '--since lastweek: expected a date (2026-11-24), a UTC time (2026-11-24T10:00:00Z) or a duration back from now (90m, 6h, 7d), e.g. --since 30d.', help('report')],
       [['report', '--until', 'tomorrowish'], '--until tomorrowish: expected a date (2026-11-24), a UTC time (2026-11-24T10:00:00Z) or a duration back from now (90m, 6h, 7d), e.g. --until 1d.', help('report')],
-      [['report', '--since', '1d', '--until', '2d'], '--since 1d is not before --until 2d: the report covers the time from --since to --until.', 'Give a --since before the --until, e.g. --since 30d --until 1d, or leave --until out for "until now".'],
+      [['report', '--since', '1d', '--until', '2d'], '--since 1d is not before --until 2d: the report covers the time from --since to --until.', 'Give a --since before the --until, e.g. --since 30d --until 1d, or leave --until out for "until the newest record".'],
       [['run', '--clock-speed', '-1'], '--clock-speed needs a value; one that starts with "-" is written --clock-speed=-N (e.g. --clock-speed=-1), since -N alone reads as an option.', 'Run "thrad-rules run --help" for its options and examples.'],
       [['run', '--clock-speed=-1'], '--clock-speed -1: expected a number 0 or more (sandbox seconds per real second, with the bundled sandbox; 0 stops its clock), e.g. --clock-speed 3600.', help('run')],
       [['run', '--clock-speed', 'fast'], '--clock-speed fast: expected a number 0 or more (sandbox seconds per real second, with the bundled sandbox; 0 stops its clock), e.g. --clock-speed 3600.', help('run')],
       [['run', '--sandbox-port', '70000'], "--sandbox-port 70000: expected a whole number from 0 to 65535 (the bundled sandbox's port; 0 picks a free one), e.g. --sandbox-port 4020.", help('run')],
       [['validate', '--jsn'], "Unknown option '--jsn' for thrad-rules validate. Did you mean --json?", 'Run "thrad-rules validate --help" for its options and examples.'],
       [['undo'], 'undo takes exactly one decision id; found none.', 'Find the id with npx thrad-rules audit --outcome acted --limit 5, then: npx thrad-rules undo <decision_id>'],
-      [['frobnicate'], 'Unknown command "frobnicate". Commands: run, preview, audit, undo, approvals, approve, reject, report, simulate, doctor, orgs, validate, schema.', 'Run "thrad-rules --help" for what each does.'],
+      [['frobnicate'], 'Unknown command "frobnicate". Commands: run, preview, audit, undo, approvals, approve, reject, report, simulate, console, doctor, orgs, validate, schema.', 'Run "thrad-rules --help" for what each does.'],
     ])('%j → exit 2', async (args, line, hint) => {
       const result = await cli(args, apiEnv({ THRAD_AD_ACCOUNT_ID: ACCOUNT_ID }));
       expectFailure(result, 2, [line, hint]);

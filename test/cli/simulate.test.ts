@@ -8,7 +8,7 @@ import type { Output } from '../../functions/cli/output';
 import { startEmbeddedDynamo, type EmbeddedDynamo } from '../../functions/local/dynalite';
 import type { Sandbox } from '../../sandbox/server';
 import { engineRuleInputs } from '../helpers/engine';
-import { eids, engineFixture, KEY } from '../helpers/fixtures';
+import { ACCOUNT_ID, eids, engineFixture, KEY } from '../helpers/fixtures';
 import { withSandbox } from '../helpers/sandbox';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -112,6 +112,62 @@ describe('thrad-rules simulate', () => {
     expect(result.code).toBe(1);
     expect(result.err).toMatch(/b\.json:\(root\): not valid JSON/);
     expect(result.err).toMatch(/1 rule problem above/);
+  });
+});
+
+describe('thrad-rules simulate with a fixture of several organizations', () => {
+  let cwd: string;
+  const env: NodeJS.ProcessEnv = {};
+  const OTHER_KEY = 'ak_other_org_91c3e5a7b2d4';
+  const OTHER_ACCOUNT = '9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a';
+  beforeAll(() => {
+    cwd = mkdtempSync(join(ROOT, '.tmp', 'sim-orgs-'));
+    const single = engineFixture();
+    const { api_keys, account, campaigns, ...world } = single;
+    // The second organization: the same campaigns under other ids, so the same rules act there too.
+    const theirs = JSON.parse(JSON.stringify(campaigns).replace(/"e1000000-/g, '"f1000000-')) as typeof campaigns;
+    writeFileSync(join(cwd, 'orgs-fixture.json'), JSON.stringify({ ...world, organizations: [{ api_keys, account, campaigns }, { api_keys: [OTHER_KEY], account: { id: OTHER_ACCOUNT, name: 'Other Org', url: 'https://other.example' }, campaigns: theirs }] }));
+    const rulesDir = join(cwd, 'rules');
+    mkdirSync(rulesDir);
+    for (const rule of engineRuleInputs()) writeFileSync(join(rulesDir, `${rule.id}.json`), JSON.stringify(rule));
+    env.THRAD_RULES_DIR = rulesDir;
+    writeFileSync(join(cwd, 'orgs.json'), JSON.stringify([{ org_id: 'main', api_key_env: 'MAIN_KEY' }, { org_id: 'other', api_key_env: 'OTHER_KEY_VAR' }]));
+    env.MAIN_KEY = KEY;
+    env.OTHER_KEY_VAR = OTHER_KEY;
+  });
+
+  type Out = { decisions: DecisionRecord[]; final: { campaigns: { id: string }[] } };
+
+  it('without a choice of organization it names the accounts and how to choose; exit 1', async () => {
+    const result = await cli(cwd, env, 'simulate', '--fixture', 'orgs-fixture.json', '--until', '2h');
+    expect(result.code).toBe(1);
+    expect(result.err).toMatch(/orgs-fixture\.json: organizations: the fixture holds 2 organizations \(ad accounts 3b0e8f7a-[^,]+, 9f8e7d6c-[^)]+\); name the one to simulate with --account ID, or --orgs FILE --org ID/);
+    expect(result.err).not.toMatch(STACK_FRAME);
+  });
+
+  it('--orgs FILE --org ID simulates that org (the fixture organization holding its key): its records and its entities only', async () => {
+    const other = await cli(cwd, env, 'simulate', '--orgs', 'orgs.json', '--org', 'other', '--fixture', 'orgs-fixture.json', '--until', '2h', '--json');
+    expect(other.err).toBe('');
+    expect(other.code).toBe(0);
+    const theirs = JSON.parse(other.out) as Out;
+    expect(theirs.decisions.length).toBeGreaterThan(0);
+    expect(new Set(theirs.decisions.map((d) => d.account_id))).toEqual(new Set([OTHER_ACCOUNT]));
+    expect(theirs.decisions.filter((d) => d.outcome === 'acted').every((d) => d.entity_id.startsWith('f1000000-'))).toBe(true);
+    expect(theirs.final.campaigns.map((c) => c.id).every((id) => id.startsWith('f1000000-'))).toBe(true);
+
+    const main = await cli(cwd, env, 'simulate', '--orgs', 'orgs.json', '--org', 'main', '--fixture', 'orgs-fixture.json', '--until', '2h', '--json');
+    const ours = JSON.parse(main.out) as Out;
+    expect(new Set(ours.decisions.map((d) => d.account_id))).toEqual(new Set([ACCOUNT_ID]));
+    expect(ours.final.campaigns.map((c) => c.id).sort()).toEqual(Object.values(eids).sort());
+    // The same rules over the same campaigns under other ids: the same decisions, org by org.
+    expect(theirs.decisions.map((d) => [d.rule_id, d.outcome, d.entity_id.replace(/^f1/, 'e1')])).toEqual(ours.decisions.map((d) => [d.rule_id, d.outcome, d.entity_id]));
+
+    // --account picks it directly; an account the fixture does not hold is refused by name.
+    const byAccount = await cli(cwd, env, 'simulate', '--account', OTHER_ACCOUNT, '--fixture', 'orgs-fixture.json', '--until', '2h', '--json');
+    expect(byAccount.out).toBe(other.out);
+    const wrong = await cli(cwd, env, 'simulate', '--account', 'acct-nope', '--fixture', 'orgs-fixture.json', '--until', '2h');
+    expect(wrong.code).toBe(1);
+    expect(wrong.err).toMatch(/no organization with ad account "acct-nope": its organizations are 3b0e8f7a-/);
   });
 });
 

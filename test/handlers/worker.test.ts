@@ -17,6 +17,7 @@ import { createWorkerHandler, type WorkerHandler } from '../../functions/handler
 import { startEmbeddedDynamo, type EmbeddedDynamo } from '../../functions/local/dynalite';
 import type { OrgEntry } from '../../functions/orgs/schema';
 import { TableOrgRegistry } from '../../functions/orgs/table';
+import { scheduleGroupId } from '../../functions/rules/groups';
 import { ManualClock } from '../../functions/shared/clock';
 import { keyFingerprint } from '../../functions/shared/secrets';
 import { startSandbox, type Sandbox } from '../../sandbox/server';
@@ -145,8 +146,34 @@ describe('planner → tick queue → worker', () => {
     expect(text).toContain('"org_id":"beta"');
     const emf = output.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => '_aws' in line && 'Actions' in line);
     expect(emf.map((m) => [m.org_id, m.Actions, m.ActionFailures])).toEqual([['acme', 2, 0], ['beta', 2, 0]]);
+    // One CompletedRuns datum per schedule group a completed run served (the RuleDidNotRun alarms' metric).
+    const completed = output.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => '_aws' in line && 'CompletedRuns' in line);
+    const [every15, at22] = [scheduleGroupId('rate(15 minutes)', 'America/New_York'), scheduleGroupId('cron(0 22 * * ? *)', 'America/New_York')];
+    const perRun = [every15, at22].sort().map((id) => [id, 'thrad-autopilot', 1]);
+    expect(completed.map((m) => [m.schedule, m.service, m.CompletedRuns])).toEqual([...perRun, ...perRun]);
     expect(text).not.toContain(KEY);
     expect(text).not.toContain(KEY_B);
+  });
+
+  it('posts each run that acted to the webhook whose URL is in its secret, and records it in the run summary', async () => {
+    secrets.on(GetSecretValueCommand, { SecretId: 'thrad-rules/webhook' }).resolves({ SecretString: '{"url": "https://hooks.example.com/services/T/B/secretpath"}' });
+    const received: { url: string; body: string }[] = [];
+    const webhookFetch = ((url: URL, init: RequestInit) => {
+      received.push({ url: String(url), body: typeof init.body === 'string' ? init.body : '' });
+      return Promise.resolve(new Response('ok', { status: 200 }));
+    }) as typeof fetch;
+    const messages = (await plan(NY_22)).filter((m) => m.groupId === 'acme');
+    const worker = createWorkerHandler({ env: env({ THRAD_RULES_WEBHOOK_SECRET_ID: 'thrad-rules/webhook' }), dynamo: dynamo.client, secrets: new SecretsManagerClient({ region: 'us-east-1' }), fetch: route, webhookFetch, clock, logger: logger() });
+    for (const message of messages) expect(await worker(eventOf(recordOf(message)), context)).toEqual({ batchItemFailures: [] });
+    vi.restoreAllMocks();
+    expect(received.map((r) => r.url)).toEqual(['https://hooks.example.com/services/T/B/secretpath']);
+    const payload = JSON.parse(received[0]?.body ?? '{}') as { text: string; blocks: unknown[] };
+    expect(payload.text).toContain('paused campaign "Expensive Shoes" [pause-expensive]');
+    expect(payload.blocks.length).toBeGreaterThan(0);
+    expect(received[0]?.body).not.toContain(KEY);
+    const [run] = await store().listRuns(ACCOUNT_ID, { sinceMs: NY_22 - 3_600_000, untilMs: NY_22 + 3_600_000 });
+    expect(run?.notifications).toEqual([{ channel: 'webhook', kind: 'digest', status: 'sent', attempts: 1, http_status: 200, error: null }]);
+    expect(output.join('')).not.toContain('secretpath');
   });
 
   it('a redelivered message does nothing twice (claimed per org and tick)', async () => {

@@ -9,7 +9,8 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { TABLE_KEYS } from '../../functions/audit/table';
-import { RuleSynthError } from '../../infra/config';
+import { ROOT, RuleSynthError, shippedRules } from '../../infra/config';
+import { didNotRunPeriodSeconds } from '../../infra/stack';
 import { buildApp } from '../../infra/app';
 import { AUDIT_TABLE_ACTIONS } from '../../infra/constructs/autopilot-function';
 
@@ -128,13 +129,54 @@ describe('AutopilotStack', () => {
 
   it('alarms on queue age, both dead-letter queues, both functions, failed org ticks, unservable orgs and action failures', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as { Properties: { MetricName: string; Namespace: string; Threshold: number; ComparisonOperator: string; AlarmActions: unknown[] } }[];
-    expect(alarms.map((a) => `${a.Properties.Namespace}/${a.Properties.MetricName}`).sort()).toEqual(
+    expect(alarms.map((a) => `${a.Properties.Namespace}/${a.Properties.MetricName}`).filter((m) => m !== 'ThradAutopilot/CompletedRuns').sort()).toEqual(
       ['AWS/Lambda/Errors', 'AWS/Lambda/Errors', 'AWS/SQS/ApproximateAgeOfOldestMessage', 'AWS/SQS/ApproximateNumberOfMessagesVisible', 'AWS/SQS/ApproximateNumberOfMessagesVisible', 'ThradAutopilot/ActionFailures', 'ThradAutopilot/RunFailures', 'ThradAutopilot/UnplannedOrgs'].sort(),
     );
     expect(alarms.find((a) => a.Properties.MetricName === 'ApproximateAgeOfOldestMessage')?.Properties).toMatchObject({ Threshold: 120, ComparisonOperator: 'GreaterThanThreshold' });
     for (const alarm of alarms.filter((a) => a.Properties.MetricName === 'ApproximateNumberOfMessagesVisible')) expect(alarm.Properties).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
     for (const alarm of alarms) expect(JSON.stringify(alarm.Properties.AlarmActions)).toContain('Notifications');
     template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+  });
+
+  it('alarms per schedule group when it has had no completed run for two of its periods, missing data breaching', () => {
+    const groups = shippedRules(resolve(ROOT, 'rules')).groups;
+    type AlarmProps = { MetricName: string; Namespace: string; Dimensions: { Name: string; Value: string }[]; Period: number; EvaluationPeriods: number; Threshold: number; ComparisonOperator: string; TreatMissingData: string; Statistic: string; AlarmActions: unknown[]; AlarmDescription: string };
+    const alarms = (Object.values(template.findResources('AWS::CloudWatch::Alarm')) as { Properties: AlarmProps }[]).map((a) => a.Properties).filter((a) => a.MetricName === 'CompletedRuns');
+    expect(groups.length).toBeGreaterThan(1);
+    expect(alarms.map((a) => a.Dimensions.find((d) => d.Name === 'schedule')?.Value).sort()).toEqual(groups.map((g) => g.id).sort());
+    for (const group of groups) {
+      const alarm = alarms.find((a) => a.Dimensions.some((d) => d.Name === 'schedule' && d.Value === group.id));
+      expect(alarm).toMatchObject({ Namespace: 'ThradAutopilot', Statistic: 'Sum', Threshold: 1, ComparisonOperator: 'LessThanThreshold', EvaluationPeriods: 2, TreatMissingData: 'breaching', Period: didNotRunPeriodSeconds(group) });
+      expect(alarm?.Dimensions).toContainEqual({ Name: 'service', Value: 'thrad-autopilot' });
+      expect(JSON.stringify(alarm?.AlarmActions)).toContain('Notifications');
+      expect(alarm?.AlarmDescription).toContain(`Rule did not run: ${group.ruleIds.join(', ')} (${group.expression}, ${group.timezone})`);
+    }
+    // A rate is its own period; a daily cron in New York is watched over its longest gap (the 25-hour day of the autumn DST change).
+    const rate = groups.find((g) => g.expression === 'rate(15 minutes)');
+    const daily = groups.find((g) => g.expression === 'cron(0 22 * * ? *)' && g.timezone === 'America/New_York');
+    expect([rate, daily].map((g) => g && didNotRunPeriodSeconds(g))).toEqual([900, 90_000]);
+  });
+
+  it('reads the webhook URL from its one secret: the worker is told its id and may read only it', () => {
+    for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) expect(JSON.stringify(fn)).not.toContain('THRAD_RULES_WEBHOOK_SECRET_ID');
+    const secretsOfWorker = (t: Template): string[] => {
+      const policies = Object.values(t.findResources('AWS::IAM::Policy')) as { Properties: { Roles: { Ref: string }[]; PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } } }[];
+      return policies.filter((p) => p.Properties.Roles.some((r) => r.Ref.startsWith('Worker'))).flatMap((p) => p.Properties.PolicyDocument.Statement).filter((s) => [s.Action].flat().includes('secretsmanager:GetSecretValue')).map((s) => JSON.stringify(s.Resource));
+    };
+    const byName = synth({ webhookSecretName: 'thrad-rules/webhook' }).template;
+    byName.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ THRAD_RULES_WEBHOOK_SECRET_ID: 'thrad-rules/webhook', NOTIFY_TOPIC_ARN: Match.anyValue() }) } });
+    expect(secretsOfWorker(byName)).toEqual([
+      '{"Fn::Join":["",["arn:",{"Ref":"AWS::Partition"},":secretsmanager:",{"Ref":"AWS::Region"},":",{"Ref":"AWS::AccountId"},":secret:thrad-rules/orgs/*"]]}',
+      '{"Fn::Join":["",["arn:",{"Ref":"AWS::Partition"},":secretsmanager:",{"Ref":"AWS::Region"},":",{"Ref":"AWS::AccountId"},":secret:thrad-rules/webhook-??????"]]}',
+    ]);
+    const arn = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:thrad-webhook-AbCdEf';
+    const byArn = synth({ webhookSecretArn: arn }).template;
+    byArn.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ THRAD_RULES_WEBHOOK_SECRET_ID: arn }) } });
+    expect(secretsOfWorker(byArn)).toContain(JSON.stringify(arn));
+    expect(secretsOfWorker(byArn)).toHaveLength(2);
+    // The planner reads no secret at all.
+    const plannerPolicies = (Object.values(byArn.findResources('AWS::IAM::Policy')) as { Properties: { Roles: { Ref: string }[] } }[]).filter((p) => p.Properties.Roles.some((r) => r.Ref.startsWith('Planner')));
+    expect(JSON.stringify(plannerPolicies)).not.toContain('secretsmanager');
   });
 
   it('creates no key secret; a single-account deployment (secretName or secretArn) is served as the default org', () => {
@@ -153,7 +195,7 @@ describe('AutopilotStack', () => {
     byArn.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ THRAD_DEFAULT_ORG: JSON.stringify({ org_id: 'acme', api_key_secret_id: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:thrad-api-key-AbCdEf' }) }) } });
   });
 
-  it.each([{}, { secretName: 'thrad/api-key' }, { secretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:thrad-api-key-AbCdEf' }, { orgSecretPrefix: 'acme/' }])('passes cdk-nag AwsSolutions with every finding acknowledged (%j)', (context) => {
+  it.each([{}, { webhookSecretName: 'thrad-rules/webhook' }, { webhookSecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:thrad-webhook-AbCdEf' }, { secretName: 'thrad/api-key' }, { secretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:thrad-api-key-AbCdEf' }, { orgSecretPrefix: 'acme/' }])('passes cdk-nag AwsSolutions with every finding acknowledged (%j)', (context) => {
     const built = Object.keys(context).length === 0 ? stack : synth(context).stack;
     const report = new AwsSolutionsChecks().validateScope(built);
     expect(report.violations.map((v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);

@@ -70,6 +70,9 @@ describe('InsightsAnswerGuard', () => {
     ['field', 'fields[]', question(), [row(ids.g1, { spend: undefined })], 'lacks spend, asked for in fields[]'],
     ['field', 'fields[]', question(), [row(ids.g1, { metadata: {} })], 'lacks ad_group_status, asked for as fields[]=ad_group.status'],
     ['page_size', 'limit', question(), [row(ids.g1), row(ids.g2), row(ids.g3)], 'a page of 3 rows but asked for limit=2'],
+    // A series answers in buckets of the granularity asked for: a two-hour row is not an hourly bucket, an hour not a day.
+    ['range', 'time_ranges[]', question({ granularity: 'hourly' }), [row(ids.g1, { id: 'h', start_time: yesterday, end_time: yesterday + 7_200 })], `row start=${yesterday} end=${yesterday + 7_200} (2026-03-09T00:00Z → 2026-03-09T02:00Z) is not a hourly bucket (expected start=${yesterday} end=${yesterday + 3_600}`],
+    ['range', 'time_ranges[]', question({ granularity: 'daily' }), [row(ids.g1, { id: 'd', start_time: yesterday + 3_600, end_time: yesterday + 7_200 })], 'is not a daily bucket (expected start='],
   ] as const)('%s (param %s): %#', (check, param, q, rows, mismatch) => {
     const error = mismatchOf(() => new InsightsAnswerGuard(q).checkPage(page([...rows]), undefined));
     expect(error).toMatchObject({ name: 'AnswerMismatchError', code: 'answer_mismatch', check, param, retryable: false, httpStatus: 200 });
@@ -95,6 +98,15 @@ describe('InsightsAnswerGuard', () => {
     expect(mismatchOf(() => guard.checkPage(first, row(ids.g2).id)).mismatch).toBe(`row ${row(ids.g1).id} came twice in one read (page 2): the cursor was not honoured`);
     const again = new InsightsAnswerGuard(question());
     expect(mismatchOf(() => again.checkPage(page([row(ids.g3)], true), row(ids.g3).id)).mismatch).toBe(`has_more=true but last_id=${row(ids.g3).id} is the cursor this page was asked with`);
+  });
+
+  it('accepts series buckets: whole UTC hours and days, cut to the range at its ends', () => {
+    const ranges = [{ startSeconds: yesterday + 5 * 3_600, endSeconds: today + 5 * 3_600 }];
+    const hourly = new InsightsAnswerGuard(question({ granularity: 'hourly', ranges, limit: 100 }));
+    expect(() => hourly.checkPage(page([5, 6, 28].map((h) => row(ids.g1, { id: `h${h}`, start_time: yesterday + h * 3_600, end_time: yesterday + (h + 1) * 3_600 }))), undefined)).not.toThrow();
+    const daily = new InsightsAnswerGuard(question({ granularity: 'daily', ranges, limit: 100 }));
+    const days = [row(ids.g1, { id: 'd1', start_time: yesterday + 5 * 3_600, end_time: today }), row(ids.g1, { id: 'd2', start_time: today, end_time: today + 5 * 3_600 })];
+    expect(() => daily.checkPage(page(days), undefined)).not.toThrow();
   });
 
   it('does not check ranges when none was asked (the API default window)', () => {

@@ -1,0 +1,71 @@
+// The local runner's "rule did not run" warning: a schedule group whose rules have had no
+// completed run for two of its occurrences (the machine slept, or every cycle fails). Counted on
+// the engine clock from the last completed run that served the group (from the runner's start
+// until there is one): once two occurrences after it have passed, not counting the one about to
+// run (it has not been missed yet), the group is overdue. Each
+// group is named once per streak, and again only after it completes and falls behind anew. The
+// Lambda deployment has the same check as a CloudWatch alarm (infra/stack.ts, RuleDidNotRun).
+import type { ScheduleGroup } from '../rules/groups';
+import { nextFireAfter } from '../rules/schedule';
+import { localStamp } from './format';
+
+/** Occurrences without a completed run before a group is overdue. */
+export const OVERDUE_OCCURRENCES = 2;
+
+export interface OverdueSchedule {
+  group: ScheduleGroup;
+  /** Engine-clock ms of the last completed run of its rules, or of the runner's start. */
+  sinceMs: number;
+  /** Whether a run of its rules has completed since the runner started. */
+  everCompleted: boolean;
+}
+
+export class DidNotRunWatch {
+  private readonly last = new Map<string, { atMs: number; completed: boolean }>();
+  private readonly warned = new Set<string>();
+
+  constructor(
+    private readonly groups: readonly ScheduleGroup[],
+    startedMs: number,
+  ) {
+    for (const group of groups) this.last.set(group.id, { atMs: startedMs, completed: false });
+  }
+
+  /** A run that completed at `atMs` (engine clock) served these rules: their groups are on time again. */
+  completed(ruleIds: readonly string[], atMs: number): void {
+    const ran = new Set(ruleIds);
+    for (const group of this.groups) {
+      if (!group.ruleIds.some((id) => ran.has(id))) continue;
+      this.last.set(group.id, { atMs, completed: true });
+      this.warned.delete(group.id);
+    }
+  }
+
+  /**
+   * Groups that became overdue by `nowMs` and were not named yet in this streak; `pendingMs` is the
+   * occurrence about to run (checked before a tick), which does not count as missed.
+   */
+  check(nowMs: number, pendingMs?: number): OverdueSchedule[] {
+    const out: OverdueSchedule[] = [];
+    for (const group of this.groups) {
+      const last = this.last.get(group.id);
+      if (!last || this.warned.has(group.id)) continue;
+      let missed = 0;
+      for (let at = nextFireAfter(group.schedule, group.timezone, last.atMs); at !== null && at <= nowMs && missed < OVERDUE_OCCURRENCES; at = nextFireAfter(group.schedule, group.timezone, at)) {
+        if (at !== pendingMs) missed += 1;
+      }
+      if (missed < OVERDUE_OCCURRENCES) continue;
+      this.warned.add(group.id);
+      out.push({ group, sinceMs: last.atMs, everCompleted: last.completed });
+    }
+    return out;
+  }
+}
+
+/** One line: the rules, the schedule, and when it last completed (in the schedule's zone). */
+export function overdueLine(o: OverdueSchedule): string {
+  const { group } = o;
+  const rules = `${group.ruleIds.length === 1 ? 'rule' : 'rules'} ${group.ruleIds.join(', ')}`;
+  const since = localStamp(new Date(o.sinceMs).toISOString(), group.timezone);
+  return `Warning: ${rules} (${group.expression}, ${group.timezone}) did not run: no completed run for ${OVERDUE_OCCURRENCES} periods; ${o.everCompleted ? `last completed ${since}` : `none completed since this runner started at ${since}`}.`;
+}

@@ -1,0 +1,78 @@
+// The local "rule did not run" warning on the injectable clock: a schedule group with no completed
+// run for two of its occurrences (asleep, or failing) is named once per streak, with when it last
+// completed; irregular crons count their real occurrences (a weekend is not a missed run).
+import { describe, expect, it } from 'vitest';
+import { DidNotRunWatch, overdueLine } from '../../functions/local/overdue';
+import { LocalScheduler } from '../../functions/local/scheduler';
+import { scheduleGroups } from '../../functions/rules/groups';
+import { ruleSchema } from '../../functions/rules/schema';
+import { ManualClock } from '../../functions/shared/clock';
+
+const MINUTE = 60_000;
+const rule = (id: string, expression: string, timezone = 'UTC') =>
+  ruleSchema.parse({ id, mode: 'live', schedule: { expression, timezone }, level: 'campaign', when: { field: 'status', op: 'eq', value: 'active' }, then: { action: 'pause' } });
+
+describe('DidNotRunWatch', () => {
+  it('warns once when two occurrences pass without a completed run (cycles failing), and again only after a new streak', () => {
+    const T0 = Date.parse('2026-03-10T15:00:00Z');
+    const groups = scheduleGroups([rule('a', 'rate(15 minutes)'), rule('b', 'rate(15 minutes)'), rule('c', 'rate(1 hour)')]);
+    const watch = new DidNotRunWatch(groups, T0);
+    watch.completed(['a', 'b', 'c'], T0 + MINUTE);
+    expect(watch.check(T0 + 16 * MINUTE)).toEqual([]); // the 15:15 run failed: one period, not two
+    expect(watch.check(T0 + 30 * MINUTE, T0 + 30 * MINUTE)).toEqual([]); // before the 15:30 tick: it has not been missed yet
+    const overdue = watch.check(T0 + 31 * MINUTE); // after it failed too: 15:15 and 15:30 passed without a completed run
+    expect(overdue.map((o) => [o.group.expression, o.group.ruleIds, o.sinceMs])).toEqual([['rate(15 minutes)', ['a', 'b'], T0 + MINUTE]]);
+    expect(overdueLine(overdue[0] ?? (undefined as never))).toBe('Warning: rules a, b (rate(15 minutes), UTC) did not run: no completed run for 2 periods; last completed 2026-03-10 15:01 UTC.');
+    expect(watch.check(T0 + 46 * MINUTE)).toEqual([]); // named once per streak
+    watch.completed(['a'], T0 + 47 * MINUTE);
+    expect(watch.check(T0 + 62 * MINUTE)).toEqual([]);
+    expect(watch.check(T0 + 78 * MINUTE).map((o) => o.group.ruleIds)).toEqual([['a', 'b']]);
+    // The hourly group: 16:00 and 17:00 passed since 15:01 without completing.
+    expect(watch.check(T0 + 121 * MINUTE).map((o) => o.group.ruleIds)).toEqual([['c']]);
+  });
+
+  it('names a group that never completed since the runner started (the machine slept)', () => {
+    const start = Date.parse('2026-11-23T17:00:00Z'); // 12:00 in New York
+    const [group] = scheduleGroups([rule('night', 'cron(0 22 * * ? *)', 'America/New_York')]);
+    if (!group) throw new Error('no group');
+    const watch = new DidNotRunWatch([group], start);
+    expect(watch.check(Date.parse('2026-11-25T02:59:00Z'))).toEqual([]); // only the 22:00 of the 23rd passed
+    const [overdue] = watch.check(Date.parse('2026-11-25T03:00:00Z'));
+    expect(overdue && overdueLine(overdue)).toBe('Warning: rule night (cron(0 22 * * ? *), America/New_York) did not run: no completed run for 2 periods; none completed since this runner started at 2026-11-23 12:00 EST.');
+  });
+
+  it('counts the real occurrences of an irregular cron: a weekend is not two missed runs', () => {
+    const friday9 = Date.parse('2026-03-06T09:00:00Z');
+    const groups = scheduleGroups([rule('weekday', 'cron(0 9 ? * MON-FRI *)')]);
+    const watch = new DidNotRunWatch(groups, friday9 - MINUTE);
+    watch.completed(['weekday'], friday9 + MINUTE);
+    expect(watch.check(Date.parse('2026-03-09T10:00:00Z'))).toEqual([]); // Monday's run missed: one
+    expect(watch.check(Date.parse('2026-03-10T09:00:00Z')).map((o) => o.group.ruleIds)).toEqual([['weekday']]); // and Tuesday's
+  });
+
+  it('in the scheduler: a process that sleeps through two occurrences is warned at the next tick, before it runs', async () => {
+    const start = Date.parse('2026-03-10T15:00:00Z');
+    const clock = new ManualClock(start);
+    const groups = scheduleGroups([rule('a', 'rate(15 minutes)')]);
+    const watch = new DidNotRunWatch(groups, start);
+    const lines: string[] = [];
+    let ticks = 0;
+    const scheduler = new LocalScheduler({
+      groups,
+      clock,
+      // The second wait oversleeps by 40 minutes (a laptop lid closed).
+      wait: (until) => {
+        clock.set(Math.max(clock.nowMs(), until + (ticks === 1 ? 40 * MINUTE : 0)));
+        return Promise.resolve();
+      },
+      runTick: (due, at) => {
+        ticks += 1;
+        for (const o of watch.check(clock.nowMs(), at)) lines.push(overdueLine(o));
+        watch.completed(due.flatMap((g) => g.ruleIds), clock.nowMs());
+        return Promise.resolve();
+      },
+    });
+    await scheduler.run(new AbortController().signal, { maxRuns: 4, fromMs: start });
+    expect(lines).toEqual(['Warning: rule a (rate(15 minutes), UTC) did not run: no completed run for 2 periods; last completed 2026-03-10 15:15 UTC.']);
+  });
+});
