@@ -39,7 +39,8 @@ time, before the occurrences of the same instant. Deterministic, in seconds; not
                     holds the key its api_key_env names.
   --json            one object: {decisions, events, final, runs, requests}
 
-Exit codes: 0 the simulation ran; 1 a bad fixture, rules or events file (named with the path);
+Exit codes: 0 the simulation ran; 1 a bad fixture, rules or events file (named with the path), or
+stopped with Ctrl-C before T (it says where);
 2 wrong flags.
 
 Examples:
@@ -100,7 +101,7 @@ export function simulationRules(rulesDir: string, ctx: CommandContext, flag: str
   return compileRuleSet(loaded.rules);
 }
 
-export async function simulateCommand(args: string[], ctx: CommandContext): Promise<number> {
+export async function simulateCommand(args: string[], ctx: CommandContext & { signal?: AbortSignal }): Promise<number> {
   const { values } = parseFlags(args, { fixture: { type: 'string' }, account: { type: 'string' }, until: { type: 'string' }, events: { type: 'string' }, rules: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, ctx.io, SIMULATE_HELP);
   if (values.help) {
     ctx.io.out(SIMULATE_HELP);
@@ -129,6 +130,7 @@ export async function simulateCommand(args: string[], ctx: CommandContext): Prom
     events,
     eventsFile: values.events,
     maxChangeFraction: config.maxChangeFraction,
+    signal: ctx.signal,
     onDecision: json ? undefined : (d) => ctx.io.out(decisionLine(d, zoneOf(d.rule_id))),
     onEvent: json ? undefined : (e) => ctx.io.out(eventLine(e, zone)),
   });
