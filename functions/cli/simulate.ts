@@ -114,6 +114,8 @@ export async function simulateCommand(args: string[], ctx: CommandContext & { si
   const account = simulatedAccount(fixture, values.account, ctx.env);
   if (fixture.now === undefined) throw new SimulationInputError(values.fixture, ['now: the fixture needs "now" (Unix seconds): the simulation starts there']);
   const untilMs = parseUntil(values.until, fixture.now * 1000);
+  // A flag's value, not the fixture's fault: exit 2 with the flag named (the simulator's own check says exit 1).
+  if (untilMs <= fixture.now * 1000) throw new FlagValueError({ flag: '--until', found: values.until, expected: `a time after the fixture's now (${new Date(fixture.now * 1000).toISOString()})`, example: '--until 3d' });
   const events = values.events === undefined ? [] : readEvents(resolve(ctx.cwd, values.events));
   const config = loadConfig({ rules: values.rules }, ctx.env, ctx.cwd);
   const rules = simulationRules(config.rulesDir, ctx, values.rules);
