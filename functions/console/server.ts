@@ -128,7 +128,12 @@ async function handle(deps: ConsoleDeps, pages: Record<AssetPath, Buffer>, port:
     if (!found) throw new ConsoleMethodError(method, url.pathname, matches.map((x) => x.r.method));
     const params = pathParams(found.m?.groups ?? {});
     const body = found.r.hasBody ? await readBody(request) : undefined;
-    const reply = await found.r.run(deps, params, url.searchParams, body);
+    // The connection closing before the answer (the page left, Ctrl-C) stops what the request started.
+    const closed = new AbortController();
+    response.once('close', () => {
+      if (!response.writableFinished) closed.abort();
+    });
+    const reply = await found.r.run(deps, params, url.searchParams, body, closed.signal);
     sendJson(response, reply.status, reply.body);
   } catch (error) {
     if (error instanceof ConsoleError) {
