@@ -5,7 +5,7 @@
 // THRAD_RULES_DEBUG=1); nothing printed here ever contains the API key.
 import { OrgRegistryError, OrgsFileError, UnknownOrgError } from '../orgs/errors';
 import { ORG_ID_ENV, ORG_KEY_ENV_ENV } from '../orgs/select';
-import { SimulationInputError } from '../sim/errors';
+import { SimulationInputError, SimulationInterruptedError } from '../sim/errors';
 import { FixtureError } from '../../sandbox/fixture';
 import { AuditStoreError, AuditTableMissingError } from '../audit/errors';
 import type { DecisionRecord, RunSummary } from '../audit/records';
@@ -346,6 +346,7 @@ export function explainError(error: unknown, situation: Situation): Explanation 
     const file = error instanceof SimulationInputError ? error.file : error.source;
     return { lines: [...problems.slice(0, 20).map((p) => `${file}: ${p}`), 'Nothing was simulated: fix the input above and run again.'], exit: EXIT.failure };
   }
+  if (error instanceof SimulationInterruptedError) return { lines: [error.message, 'Run it again to the end, or with an earlier --until for a shorter span.'], exit: EXIT.failure };
   if (isSystemError(error)) return { lines: explainSystemError(error), exit: EXIT.failure };
   return {
     lines: [`thrad-rules${situation.command ? ` ${situation.command}` : ''} stopped on an unexpected error: ${nameOf(error)}: ${messageOf(error)}.`, `This is a bug or a case thrad-rules does not know yet: ${DEBUG_HINT} (or add --debug).`],

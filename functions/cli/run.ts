@@ -8,7 +8,7 @@ import { loadConfig } from '../local/config';
 import { openEnvironment } from '../local/environment';
 import { cycleLine, decisionLine, localStamp } from '../local/format';
 import { localNotifier, notificationProblems } from '../local/notifications';
-import { DidNotRunWatch, overdueLine } from '../local/overdue';
+import { DidNotRunWatch, overdueLine, rulesServed } from '../local/overdue';
 import { LocalScheduler, waitForClock } from '../local/scheduler';
 import { numberFlag, parseFlags } from './args';
 import { explainCycle, UsageError } from './errors';
@@ -35,7 +35,7 @@ API: THRAD_ADS_API_KEY (or THRAD_API_KEY_SECRET_ID) selects the real Thrad API
 fixture and a fast clock. Store: embedded, under .thrad-rules/ (THRAD_RULES_DATA_DIR moves it), or
 the DynamoDB table AUDIT_TABLE_NAME (at DYNAMODB_ENDPOINT when set). Notifications:
 THRAD_RULES_WEBHOOK_URL (Slack-compatible) gets one digest per run that acted, failed or awaits
-approval, and an alert the moment an action fails. A schedule with no completed run for two of its
+approval, and an alert the moment an action fails. A schedule with no completed run with its data for two of its
 periods is named in a warning line.
 
 Ctrl-C stops after the current cycle. Exit codes: 0 when the run completed (even if rules acted),
@@ -152,7 +152,7 @@ export async function runCommand(args: string[], ctx: RunContext): Promise<numbe
     // before the first wait run at once.
     const startMs = environment.clock.nowMs();
     const speed = environment.sandboxSpeed ?? 1;
-    // "Rule did not run": a schedule with no completed run for two of its periods (asleep, or failing), said once per streak.
+    // "Rule did not run": a schedule with no completed run with its data for two of its periods (asleep, failing, or data unavailable), said once per streak.
     // Not on a sped-up sandbox clock (the demo's): there a cycle's real milliseconds are sandbox
     // minutes, occurrences are passed by design, and the skipped-occurrence line says which.
     const watch = speed > 1 ? null : new DidNotRunWatch(groups, startMs);
@@ -167,7 +167,7 @@ export async function runCommand(args: string[], ctx: RunContext): Promise<numbe
       runTick: async (due, at) => {
         warnOverdue(at);
         const { summary } = await cycle(due.flatMap((g) => g.ruleIds), at, LOCAL_TICK_SCHEDULE_ID);
-        if (summary.status === 'completed') watch?.completed(summary.rule_ids, environment.clock.nowMs());
+        watch?.completed(rulesServed(summary), environment.clock.nowMs());
         warnOverdue();
       },
       onSkipped: (group, n) => io.err(`  ${group.expression} (${group.timezone}): ${n} occurrence${n === 1 ? '' : 's'} skipped: the clock ran past them during the previous cycle`),

@@ -39,7 +39,8 @@ time, before the occurrences of the same instant. Deterministic, in seconds; not
                     holds the key its api_key_env names.
   --json            one object: {decisions, events, final, runs, requests}
 
-Exit codes: 0 the simulation ran; 1 a bad fixture, rules or events file (named with the path);
+Exit codes: 0 the simulation ran; 1 a bad fixture, rules or events file (named with the path), or
+stopped with Ctrl-C before T (it says where);
 2 wrong flags.
 
 Examples:
@@ -100,7 +101,7 @@ export function simulationRules(rulesDir: string, ctx: CommandContext, flag: str
   return compileRuleSet(loaded.rules);
 }
 
-export async function simulateCommand(args: string[], ctx: CommandContext): Promise<number> {
+export async function simulateCommand(args: string[], ctx: CommandContext & { signal?: AbortSignal }): Promise<number> {
   const { values } = parseFlags(args, { fixture: { type: 'string' }, account: { type: 'string' }, until: { type: 'string' }, events: { type: 'string' }, rules: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, ctx.io, SIMULATE_HELP);
   if (values.help) {
     ctx.io.out(SIMULATE_HELP);
@@ -113,6 +114,8 @@ export async function simulateCommand(args: string[], ctx: CommandContext): Prom
   const account = simulatedAccount(fixture, values.account, ctx.env);
   if (fixture.now === undefined) throw new SimulationInputError(values.fixture, ['now: the fixture needs "now" (Unix seconds): the simulation starts there']);
   const untilMs = parseUntil(values.until, fixture.now * 1000);
+  // A flag's value, not the fixture's fault: exit 2 with the flag named (the simulator's own check says exit 1).
+  if (untilMs <= fixture.now * 1000) throw new FlagValueError({ flag: '--until', found: values.until, expected: `a time after the fixture's now (${new Date(fixture.now * 1000).toISOString()})`, example: '--until 3d' });
   const events = values.events === undefined ? [] : readEvents(resolve(ctx.cwd, values.events));
   const config = loadConfig({ rules: values.rules }, ctx.env, ctx.cwd);
   const rules = simulationRules(config.rulesDir, ctx, values.rules);
@@ -129,6 +132,7 @@ export async function simulateCommand(args: string[], ctx: CommandContext): Prom
     events,
     eventsFile: values.events,
     maxChangeFraction: config.maxChangeFraction,
+    signal: ctx.signal,
     onDecision: json ? undefined : (d) => ctx.io.out(decisionLine(d, zoneOf(d.rule_id))),
     onEvent: json ? undefined : (e) => ctx.io.out(eventLine(e, zone)),
   });

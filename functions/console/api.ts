@@ -14,7 +14,7 @@ import { compileRuleSet } from '../rules/compile';
 import { formatIssue } from '../rules/errors';
 import { nextFireAfter } from '../rules/schedule';
 import { loadRules } from '../rules/validate';
-import { SimulationInputError } from '../sim/errors';
+import { SimulationInputError, SimulationInterruptedError } from '../sim/errors';
 import { parseEvents, type SimEvent } from '../sim/events';
 import { runSimulation } from '../sim/simulate';
 import { FixtureError, loadAnyFixtureFile, parseAnyFixture, type AnyFixture } from '../../sandbox/fixture';
@@ -26,7 +26,7 @@ import { previewRules } from '../cli/preview';
 import { forOrg, displayTimeZone } from '../cli/shared';
 import { parseUntil, readEvents, simulatedAccount, simulationRules } from '../cli/simulate';
 import type { OrgEntry } from '../orgs/schema';
-import { ConsoleConflictError, ConsoleInputError, ConsoleNotFoundError } from './errors';
+import { ConsoleConflictError, ConsoleError, ConsoleInputError, ConsoleNotFoundError } from './errors';
 
 /** What every handler reads: the environment the CLI opened, and the command's context. */
 export interface ConsoleDeps {
@@ -49,6 +49,8 @@ interface RouteInput<Q, B> {
   params: Record<string, string>;
   query: Q;
   body: B;
+  /** Aborted when the request's connection closes before the answer (the page left, the console stops). */
+  signal: AbortSignal;
 }
 
 export interface Route {
@@ -58,7 +60,7 @@ export interface Route {
   pattern: RegExp;
   /** Whether the route takes a JSON body. */
   hasBody: boolean;
-  run(deps: ConsoleDeps, params: Record<string, string>, query: URLSearchParams, body: unknown): Promise<Reply>;
+  run(deps: ConsoleDeps, params: Record<string, string>, query: URLSearchParams, body: unknown, signal?: AbortSignal): Promise<Reply>;
 }
 
 /** The first zod issue as a ConsoleInputError naming its field (`where.path`). */
@@ -75,7 +77,7 @@ function route<Q extends z.ZodType, B extends z.ZodType>(spec: { method: 'GET' |
     path: spec.path,
     pattern,
     hasBody: spec.body !== undefined,
-    run: async (deps, params, rawQuery, rawBody) => {
+    run: async (deps, params, rawQuery, rawBody, signal = new AbortController().signal) => {
       const query = spec.query.safeParse(Object.fromEntries(rawQuery.entries()));
       if (!query.success) throw inputError('query', query.error);
       let body: z.infer<B> | undefined;
@@ -84,7 +86,7 @@ function route<Q extends z.ZodType, B extends z.ZodType>(spec: { method: 'GET' |
         if (!parsed.success) throw inputError('body', parsed.error);
         body = parsed.data;
       }
-      return spec.handle(deps, { params, query: query.data, body: body as z.infer<B> });
+      return spec.handle(deps, { params, query: query.data, body: body as z.infer<B>, signal });
     },
   };
 }
@@ -309,7 +311,7 @@ const simulateRoute = route({
   path: '/api/simulate',
   query: noQuery,
   body: z.strictObject({ fixture: sourceSchema, events: sourceSchema.optional(), until: z.string().trim().min(1), account: z.string().trim().min(1).optional() }),
-  handle: async (deps, { body }) => {
+  handle: async (deps, { body, signal }) => {
     const { fixture, name: fixtureFile } = fixtureFrom(deps, body.fixture);
     if (fixture.now === undefined) throw new ConsoleInputError('fixture', `${fixtureFile}: now: the fixture needs "now" (Unix seconds): the simulation starts there`);
     let untilMs: number;
@@ -330,7 +332,8 @@ const simulateRoute = route({
     try {
       // A fixture of several organizations: the account whose rules run, chosen as `simulate --account` chooses it.
       const account = simulatedAccount(fixture, body.account, deps.env);
-      const result = await runSimulation({ fixture, fixtureFile, account, rules, untilMs, events, eventsFile, maxChangeFraction: deps.config.maxChangeFraction });
+      // Stopped when the page that asked goes away: a long --until would otherwise simulate on, unseen.
+      const result = await runSimulation({ fixture, fixtureFile, account, rules, untilMs, events, eventsFile, maxChangeFraction: deps.config.maxChangeFraction, signal });
       return {
         status: 200,
         body: {
@@ -344,6 +347,7 @@ const simulateRoute = route({
         },
       };
     } catch (error) {
+      if (error instanceof SimulationInterruptedError) throw new ConsoleError(`The simulation was stopped: the request closed before it ended (at ${new Date(error.atMs).toISOString()}, simulated, after ${error.runs} runs).`, 503, { cause: error });
       if (error instanceof SimulationInputError) throw new ConsoleInputError(error.file === '--until' ? 'until' : error.file === eventsFile ? 'events' : 'fixture', error.message, { cause: error });
       throw error;
     }

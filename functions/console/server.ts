@@ -72,20 +72,50 @@ async function readBody(request: IncomingMessage): Promise<unknown> {
   }
 }
 
-/** Who may talk to the console: requests for its own host; POSTs from its own origin only. */
-export function checkOrigin(request: Pick<IncomingMessage, 'method' | 'headers'>, port: number): void {
+/** What a browser says (Sec-Fetch-Site) of a request from the console's own page, or one a person typed; curl sends none. */
+const OWN_FETCH_SITES: ReadonlySet<string> = new Set(['same-origin', 'none']);
+
+/**
+ * Who may talk to the console: requests for its own host; POSTs from its own origin only; and the
+ * JSON endpoints only from its own page, GETs included: reading them spends the API's hourly
+ * requests (an entity's view is a preview: lists and insights), so a page elsewhere firing them
+ * through the browser (`<img src>`, a no-cors fetch) could starve the autopilot's own runs. The
+ * page itself may be opened from a link anywhere.
+ */
+export function checkOrigin(request: Pick<IncomingMessage, 'method' | 'headers'>, port: number, path = '/'): void {
   const hosts = [`${CONSOLE_HOST}:${port}`, `localhost:${port}`];
   const host = request.headers.host ?? '';
   if (!hosts.includes(host)) throw new ConsoleForbiddenError(`Host "${host}" is not this console (${CONSOLE_HOST}:${port}).`);
-  if (request.method === 'GET' || request.method === 'HEAD') return;
   const origin = request.headers.origin;
+  if (request.method === 'GET' || request.method === 'HEAD') {
+    if (!path.startsWith('/api/')) return;
+    const site = request.headers['sec-fetch-site'];
+    const siteElsewhere = typeof site === 'string' && !OWN_FETCH_SITES.has(site);
+    if (siteElsewhere || (origin !== undefined && origin !== `http://${host}`)) {
+      throw new ConsoleForbiddenError(`${request.method} ${path} from ${origin === undefined ? `a ${String(site)} page` : `origin "${origin}"`} refused: the console answers its API only to its own page (http://${host}).`);
+    }
+    return;
+  }
   if (origin !== `http://${host}`) throw new ConsoleForbiddenError(`${request.method ?? 'This request'} from ${origin === undefined ? 'no origin' : `origin "${origin}"`} refused: the console accepts changes only from its own page (http://${host}).`);
+}
+
+/** A route's `:name` segments, decoded; a malformed escape (`%E0%A4%A`) is the client's mistake, a 400. */
+export function pathParams(groups: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(groups).map(([name, raw]) => {
+      try {
+        return [name, decodeURIComponent(raw)];
+      } catch {
+        throw new ConsoleInputError(`path.${name}`, `"${raw}" is not a valid URL-encoded segment`);
+      }
+    }),
+  );
 }
 
 async function handle(deps: ConsoleDeps, pages: Record<AssetPath, Buffer>, port: number, request: IncomingMessage, response: ServerResponse): Promise<void> {
   try {
-    checkOrigin(request, port);
     const url = new URL(request.url ?? '/', `http://${CONSOLE_HOST}:${port}`);
+    checkOrigin(request, port, url.pathname);
     const method = request.method ?? 'GET';
     if (isAsset(url.pathname)) {
       if (method !== 'GET' && method !== 'HEAD') throw new ConsoleMethodError(method, url.pathname, ['GET']);
@@ -96,9 +126,14 @@ async function handle(deps: ConsoleDeps, pages: Record<AssetPath, Buffer>, port:
     if (matches.length === 0) throw new ConsoleNotFoundError(`No page or endpoint ${url.pathname}.`);
     const found = matches.find((x) => x.r.method === method);
     if (!found) throw new ConsoleMethodError(method, url.pathname, matches.map((x) => x.r.method));
-    const params = Object.fromEntries(Object.entries(found.m?.groups ?? {}).map(([k, v]) => [k, decodeURIComponent(v)]));
+    const params = pathParams(found.m?.groups ?? {});
     const body = found.r.hasBody ? await readBody(request) : undefined;
-    const reply = await found.r.run(deps, params, url.searchParams, body);
+    // The connection closing before the answer (the page left, Ctrl-C) stops what the request started.
+    const closed = new AbortController();
+    response.once('close', () => {
+      if (!response.writableFinished) closed.abort();
+    });
+    const reply = await found.r.run(deps, params, url.searchParams, body, closed.signal);
     sendJson(response, reply.status, reply.body);
   } catch (error) {
     if (error instanceof ConsoleError) {

@@ -1,10 +1,12 @@
 // The local runner's "rule did not run" warning: a schedule group whose rules have had no
-// completed run for two of its occurrences (the machine slept, or every cycle fails). Counted on
+// completed run with their data for two of its occurrences (the machine slept, every cycle fails,
+// or every cycle finds its data unavailable). Counted on
 // the engine clock from the last completed run that served the group (from the runner's start
 // until there is one): once two occurrences after it have passed, not counting the one about to
 // run (it has not been missed yet), the group is overdue. Each
 // group is named once per streak, and again only after it completes and falls behind anew. The
 // Lambda deployment has the same check as a CloudWatch alarm (infra/stack.ts, RuleDidNotRun).
+import type { RunSummary } from '../audit/records';
 import type { ScheduleGroup } from '../rules/groups';
 import { nextFireAfter } from '../rules/schedule';
 import { localStamp } from './format';
@@ -62,10 +64,21 @@ export class DidNotRunWatch {
   }
 }
 
+/**
+ * The rules a run served: those of a completed run that read their data. A rule whose reads fail
+ * every cycle (`data_unavailable`: insights down, the wire answering another question) decides
+ * nothing although its runs complete, and no digest says so; counting it as run would keep a budget
+ * guard that has not looked at spend for days out of the warning.
+ */
+export function rulesServed(summary: Pick<RunSummary, 'status' | 'rule_ids' | 'per_rule'>): string[] {
+  if (summary.status !== 'completed') return [];
+  return summary.rule_ids.filter((id) => (summary.per_rule[id]?.data_unavailable ?? 0) === 0);
+}
+
 /** One line: the rules, the schedule, and when it last completed (in the schedule's zone). */
 export function overdueLine(o: OverdueSchedule): string {
   const { group } = o;
   const rules = `${group.ruleIds.length === 1 ? 'rule' : 'rules'} ${group.ruleIds.join(', ')}`;
   const since = localStamp(new Date(o.sinceMs).toISOString(), group.timezone);
-  return `Warning: ${rules} (${group.expression}, ${group.timezone}) did not run: no completed run for ${OVERDUE_OCCURRENCES} periods; ${o.everCompleted ? `last completed ${since}` : `none completed since this runner started at ${since}`}.`;
+  return `Warning: ${rules} (${group.expression}, ${group.timezone}) did not run: no completed run with its data for ${OVERDUE_OCCURRENCES} periods; ${o.everCompleted ? `last completed ${since}` : `none completed since this runner started at ${since}`}.`;
 }

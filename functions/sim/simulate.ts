@@ -22,7 +22,7 @@ import { LEVEL_COLLECTION } from '../thrad/wire';
 import { organizationsOf, type AnyFixture, type FixtureOrganization } from '../../sandbox/fixture';
 import { startSandbox, type Sandbox } from '../../sandbox/server';
 import type { World } from '../../sandbox/world';
-import { SimulationInputError } from './errors';
+import { SimulationInputError, SimulationInterruptedError } from './errors';
 import type { SimEvent } from './events';
 
 export interface EventOutcome {
@@ -75,6 +75,8 @@ export interface SimulationOptions {
   onStep?: (step: SimStep) => Promise<void> | void;
   /** The engine-wide safety limit of one money change (default 50%). */
   maxChangeFraction?: number;
+  /** Stops the simulation between ticks (Ctrl-C): it then throws a SimulationInterruptedError. */
+  signal?: AbortSignal;
 }
 
 function checkInputs(options: SimulationOptions): { nowMs: number; events: SimEvent[] } {
@@ -210,7 +212,9 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
         await step(atMs);
       },
     });
-    await scheduler.run(new AbortController().signal, { fromMs: nowMs, untilMs: options.untilMs });
+    const signal = options.signal ?? new AbortController().signal;
+    await scheduler.run(signal, { fromMs: nowMs, untilMs: options.untilMs });
+    if (signal.aborted) throw new SimulationInterruptedError(clock.nowMs(), runs);
     await advanceTo(options.untilMs);
     await step(options.untilMs);
     return { decisions, events: outcomes, final: finalState(sandbox.world, accountId), runs, requests: client.budget.totalTaken };

@@ -2,7 +2,7 @@
 // run for two of its occurrences (asleep, or failing) is named once per streak, with when it last
 // completed; irregular crons count their real occurrences (a weekend is not a missed run).
 import { describe, expect, it } from 'vitest';
-import { DidNotRunWatch, overdueLine } from '../../functions/local/overdue';
+import { DidNotRunWatch, overdueLine, rulesServed } from '../../functions/local/overdue';
 import { LocalScheduler } from '../../functions/local/scheduler';
 import { scheduleGroups } from '../../functions/rules/groups';
 import { ruleSchema } from '../../functions/rules/schema';
@@ -22,13 +22,25 @@ describe('DidNotRunWatch', () => {
     expect(watch.check(T0 + 30 * MINUTE, T0 + 30 * MINUTE)).toEqual([]); // before the 15:30 tick: it has not been missed yet
     const overdue = watch.check(T0 + 31 * MINUTE); // after it failed too: 15:15 and 15:30 passed without a completed run
     expect(overdue.map((o) => [o.group.expression, o.group.ruleIds, o.sinceMs])).toEqual([['rate(15 minutes)', ['a', 'b'], T0 + MINUTE]]);
-    expect(overdueLine(overdue[0] ?? (undefined as never))).toBe('Warning: rules a, b (rate(15 minutes), UTC) did not run: no completed run for 2 periods; last completed 2026-03-10 15:01 UTC.');
+    expect(overdueLine(overdue[0] ?? (undefined as never))).toBe('Warning: rules a, b (rate(15 minutes), UTC) did not run: no completed run with its data for 2 periods; last completed 2026-03-10 15:01 UTC.');
     expect(watch.check(T0 + 46 * MINUTE)).toEqual([]); // named once per streak
     watch.completed(['a'], T0 + 47 * MINUTE);
     expect(watch.check(T0 + 62 * MINUTE)).toEqual([]);
     expect(watch.check(T0 + 78 * MINUTE).map((o) => o.group.ruleIds)).toEqual([['a', 'b']]);
     // The hourly group: 16:00 and 17:00 passed since 15:01 without completing.
     expect(watch.check(T0 + 121 * MINUTE).map((o) => o.group.ruleIds)).toEqual([['c']]);
+  });
+
+  it('a completed run whose rules had no data (data_unavailable) did not serve them: the group falls overdue', () => {
+    const T0 = Date.parse('2026-03-10T15:00:00Z');
+    const groups = scheduleGroups([rule('budget-guard', 'rate(10 minutes)'), rule('cpc-guard', 'rate(15 minutes)')]);
+    const watch = new DidNotRunWatch(groups, T0);
+    // Every run completes; budget-guard's insights read fails each time, cpc-guard reads its data.
+    const run = (ruleIds: string[]) => rulesServed({ status: 'completed', rule_ids: ruleIds, per_rule: { 'budget-guard': { data_unavailable: 1 }, 'cpc-guard': { no_match: 14 } } });
+    expect(run(['budget-guard', 'cpc-guard'])).toEqual(['cpc-guard']);
+    for (const minutes of [10, 15, 20, 30]) watch.completed(run(minutes % 15 === 0 ? ['budget-guard', 'cpc-guard'] : ['budget-guard']), T0 + minutes * MINUTE + MINUTE);
+    expect(watch.check(T0 + 31 * MINUTE).map((o) => [o.group.ruleIds, o.everCompleted])).toEqual([[['budget-guard'], false]]);
+    expect(rulesServed({ status: 'failed', rule_ids: ['cpc-guard'], per_rule: {} })).toEqual([]);
   });
 
   it('names a group that never completed since the runner started (the machine slept)', () => {
@@ -38,7 +50,7 @@ describe('DidNotRunWatch', () => {
     const watch = new DidNotRunWatch([group], start);
     expect(watch.check(Date.parse('2026-11-25T02:59:00Z'))).toEqual([]); // only the 22:00 of the 23rd passed
     const [overdue] = watch.check(Date.parse('2026-11-25T03:00:00Z'));
-    expect(overdue && overdueLine(overdue)).toBe('Warning: rule night (cron(0 22 * * ? *), America/New_York) did not run: no completed run for 2 periods; none completed since this runner started at 2026-11-23 12:00 EST.');
+    expect(overdue && overdueLine(overdue)).toBe('Warning: rule night (cron(0 22 * * ? *), America/New_York) did not run: no completed run with its data for 2 periods; none completed since this runner started at 2026-11-23 12:00 EST.');
   });
 
   it('counts the real occurrences of an irregular cron: a weekend is not two missed runs', () => {
@@ -73,6 +85,6 @@ describe('DidNotRunWatch', () => {
       },
     });
     await scheduler.run(new AbortController().signal, { maxRuns: 4, fromMs: start });
-    expect(lines).toEqual(['Warning: rule a (rate(15 minutes), UTC) did not run: no completed run for 2 periods; last completed 2026-03-10 15:15 UTC.']);
+    expect(lines).toEqual(['Warning: rule a (rate(15 minutes), UTC) did not run: no completed run with its data for 2 periods; last completed 2026-03-10 15:15 UTC.']);
   });
 });
