@@ -20,6 +20,7 @@ import { loadRuleTexts, readRuleTexts, type LoadedRule, type RuleText } from '..
 import { describeIssues } from '../shared/issues';
 import { systemClock, type Clock, type Sleep } from '../shared/clock';
 import type { ScheduleGroup } from '../rules/groups';
+import { rulesServed } from '../engine/served';
 import { ACTION_FAILURES_METRIC, COMPLETED_RUNS_METRIC, DEFAULT_ORG_ENV, METRICS_NAMESPACE, NOTIFICATION_FAILURES_METRIC, ORG_SECRET_PREFIX_ENV, SCHEDULE_DIMENSION, SERVICE_NAME } from './telemetry';
 import { HandlerConfigError } from './errors';
 
@@ -144,13 +145,13 @@ export function publishCycleMetrics(metrics: Metrics, summary: RunSummary): void
 }
 
 /**
- * A completed run counts for every schedule group it ran rules of: one CompletedRuns datum per
+ * A completed run counts for every schedule group it served rules of (rules that read their data:
+ * a run whose rules all ended data_unavailable did not look at spend): one CompletedRuns datum per
  * group, with the group id as its `schedule` dimension (each alarm watches one group). Emitted at
  * once, apart from the run's other metrics, because its dimensions differ.
  */
 export function publishCompletedRuns(metrics: Metrics, summary: RunSummary, groups: readonly ScheduleGroup[]): void {
-  if (summary.status !== 'completed') return;
-  const ran = new Set(summary.rule_ids);
+  const ran = new Set(rulesServed(summary));
   for (const group of groups) {
     if (!group.ruleIds.some((id) => ran.has(id))) continue;
     const single = metrics.singleMetric();

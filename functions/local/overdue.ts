@@ -6,10 +6,10 @@
 // run (it has not been missed yet), the group is overdue. Each
 // group is named once per streak, and again only after it completes and falls behind anew. The
 // Lambda deployment has the same check as a CloudWatch alarm (infra/stack.ts, RuleDidNotRun).
-import type { RunSummary } from '../audit/records';
 import type { ScheduleGroup } from '../rules/groups';
 import { nextFireAfter } from '../rules/schedule';
 import { localStamp } from './format';
+export { rulesServed } from '../engine/served';
 
 /** Occurrences without a completed run before a group is overdue. */
 export const OVERDUE_OCCURRENCES = 2;
@@ -62,17 +62,6 @@ export class DidNotRunWatch {
     }
     return out;
   }
-}
-
-/**
- * The rules a run served: those of a completed run that read their data. A rule whose reads fail
- * every cycle (`data_unavailable`: insights down, the wire answering another question) decides
- * nothing although its runs complete, and no digest says so; counting it as run would keep a budget
- * guard that has not looked at spend for days out of the warning.
- */
-export function rulesServed(summary: Pick<RunSummary, 'status' | 'rule_ids' | 'per_rule'>): string[] {
-  if (summary.status !== 'completed') return [];
-  return summary.rule_ids.filter((id) => (summary.per_rule[id]?.data_unavailable ?? 0) === 0);
 }
 
 /** One line: the rules, the schedule, and when it last completed (in the schedule's zone). */
