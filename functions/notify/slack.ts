@@ -67,6 +67,8 @@ export function slackPayload(content: MessageContent): SlackPayload {
     ...sections(content.lines.map((line) => `• ${escapeMrkdwn(line)}`)),
     ...sections(content.notes.map(escapeMrkdwn)),
   ].slice(0, MAX_BLOCKS);
-  const text = `${content.subject}\n${plainBody(content)}`;
+  // Slack formats `text` too (it is the notification's fallback): escaped like the blocks, so a
+  // campaign named "<!channel>" or "<https://x|y>" is shown as written, never a mention or a link.
+  const text = escapeMrkdwn(`${content.subject}\n${plainBody(content)}`);
   return { text: text.length > FALLBACK_CHARS ? `${text.slice(0, FALLBACK_CHARS - 1)}…` : text, blocks };
 }

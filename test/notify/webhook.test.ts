@@ -84,7 +84,7 @@ describe('webhook notifications from engine cycles', () => {
     expect(digest.text).toContain('paused campaign "Owl Lamps [night]" [night-pause]');
     expect(digest.blocks.every((b) => b.type === 'section' && b.text.type === 'mrkdwn')).toBe(true);
     expect(digest.blocks[0]?.text.text).toMatch(/^\*Thrad autopilot: 2 actions \(run run_/);
-    // mrkdwn is escaped; the fallback text is not
+    // mrkdwn and the fallback text are both escaped (Slack formats both)
     expect(digest.blocks.map((b) => b.text.text).join('\n')).toContain('• paused campaign "Owl Lamps [night]"');
 
     // 2. Quiet: the same rules again find nothing to do; a dry run that would act is not an action.
@@ -309,7 +309,9 @@ describe('Slack payload', () => {
   it('has a text fallback and mrkdwn sections, escaped, within Slack\'s limits', () => {
     const lines = Array.from({ length: 60 }, (_, i) => `paused campaign "<Shoes & Socks> ${i}" ${'x'.repeat(100)}`);
     const payload = slackPayload({ kind: 'digest', subject: 'Thrad autopilot: 60 actions (run r)', intro: 'Run r.', lines, notes: ['! code: message'] });
-    expect(payload.text.startsWith('Thrad autopilot: 60 actions (run r)\nRun r.\n- paused campaign "<Shoes & Socks> 0"')).toBe(true);
+    // The fallback text is escaped as the blocks are: Slack formats it too (a name "<!channel>" would ping everyone).
+    expect(payload.text.startsWith('Thrad autopilot: 60 actions (run r)\nRun r.\n- paused campaign "&lt;Shoes &amp; Socks&gt; 0"')).toBe(true);
+    expect(slackPayload({ kind: 'digest', subject: 's', intro: 'i', lines: ['paused campaign "<!channel> <https://x.example|click>"'], notes: [] }).text).not.toMatch(/<!channel>|<https:/);
     expect(payload.blocks.length).toBeLessThanOrEqual(50);
     expect(payload.blocks.every((b) => b.type === 'section' && b.text.type === 'mrkdwn' && b.text.text.length <= 3000)).toBe(true);
     const all = payload.blocks.map((b) => b.text.text).join('\n');
