@@ -120,6 +120,21 @@ async function listenSandbox(port: number, clockSpeed: number, wireProfile: Loca
   }
 }
 
+/** Throw when another process holds the embedded store in `dir` open (its folder lock). */
+async function refuseIfStoreOpen(dir: string): Promise<void> {
+  if (!existsSync(dir)) return;
+  let probe: EmbeddedDynamo | undefined;
+  try {
+    probe = await startEmbeddedDynamo({ path: dir });
+  } catch (error) {
+    if ((error as Error).message.includes('locked by another process')) {
+      throw new EnvironmentError(`The demo's store in ${dir} is open in another process (another autopilot, or a console, report or preview started after the last demo). Stop it (Ctrl-C), then start the autopilot again: a new demo starts from a fresh store.`);
+    }
+  } finally {
+    await probe?.close();
+  }
+}
+
 async function openStore(config: LocalConfig, options: OpenOptions, clock: Clock, session: Session | undefined, sandboxMode: boolean): Promise<{ store: AuditStore; describe: string; embedded?: EmbeddedDynamo }> {
   const retention = { retentionDays: config.retentionDays, clock };
   if (config.tableName) {
@@ -231,7 +246,12 @@ async function openApiSide(config: LocalConfig, options: OpenOptions, closers: (
     apiUrl = live.session.apiUrl;
     clock = live.clock;
   } else if (options.needApi || options.role === 'runner') {
-    if (options.role === 'runner') rmSync(sandboxDir(config), { recursive: true, force: true });
+    if (options.role === 'runner') {
+      // A new demo starts from a fresh store; never from under a process that has the last one open
+      // (a console started after the demo stopped): it would go on showing the old demo's records.
+      await refuseIfStoreOpen(join(sandboxDir(config), 'db'));
+      rmSync(sandboxDir(config), { recursive: true, force: true });
+    }
     // The clock starts frozen; the runner sets it going when its scheduler starts, so a slow start
     // never skips the demo's first occurrences.
     sandbox = await listenSandbox(options.sandboxPort ?? (options.role === 'runner' ? 4010 : 0), 0, config.wireProfile);
