@@ -11,6 +11,7 @@ import type { NotificationRecord } from '../audit/records';
 import { failedRecord, type NotificationChannel, type OutgoingMessage, type SendOptions } from '../engine/notifier';
 import { CachedSecret } from '../shared/secret-cache';
 import { realSleep, systemClock, type Clock, type Sleep } from '../shared/clock';
+import { parseRetryAfter } from '../shared/http';
 import { redactKeys } from '../shared/secrets';
 import { WebhookUnavailableError } from './errors';
 import { webhookUrl } from './url';
@@ -95,13 +96,10 @@ const MIN_ATTEMPT_MS = 1_000;
 
 type Attempt = { kind: 'sent'; status: number } | { kind: 'final'; status: number | null; error: string } | { kind: 'retry'; status: number | null; error: string; delayMs: number | null };
 
-/** Retry-After in ms: seconds, or an HTTP date (relative to `nowMs`); null when absent or unreadable. */
+/** Retry-After in ms (the one parser the Thrad client uses too); null when absent or unreadable. */
 export function retryAfterMs(header: string | null, nowMs: number): number | null {
-  if (header === null || header.trim() === '') return null;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const at = Date.parse(header);
-  return Number.isNaN(at) ? null : Math.max(0, at - nowMs);
+  const seconds = parseRetryAfter(header, nowMs);
+  return seconds === null ? null : seconds * 1000;
 }
 
 export class WebhookChannel implements NotificationChannel {

@@ -1,5 +1,6 @@
 // The one place where HTTP meets types: sending a request, and translating whatever comes back
 // (a status and a body, or a socket failure) into a parsed value or a typed error.
+import { parseRetryAfter } from '../shared/http';
 import type * as z from 'zod';
 import { describeIssues } from '../shared/issues';
 import { redactKeys } from '../shared/secrets';
@@ -92,14 +93,7 @@ export function translateFetchFailure(error: unknown, operation: string, timedOu
  * Retry-After as seconds: either delta-seconds or an HTTP date (relative to `nowMs`).
  * Returns null when absent or unreadable.
  */
-export function parseRetryAfter(value: string | null, nowMs: number): number | null {
-  if (value === null || value.trim() === '') return null;
-  const trimmed = value.trim();
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed);
-  const dateMs = Date.parse(trimmed);
-  if (Number.isNaN(dateMs)) return null;
-  return Math.max(0, (dateMs - nowMs) / 1000);
-}
+export { parseRetryAfter };
 
 function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
   try {
