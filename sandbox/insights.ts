@@ -330,14 +330,38 @@ interface AdContext {
   campaign: CampaignRec;
 }
 
-type Row = Record<string, unknown> & { id: string; start_time: number; entity: string; supplyOrder: number };
+/**
+ * One row of an answer as computed: its bucket, entity and metrics. What a row says of its entity
+ * (names, and the metadata fields: statuses, times, budget) is read from the live entity when the
+ * row is sent, so a cached row set stays right across status changes and renames.
+ */
+interface Row {
+  id: string;
+  start_time: number;
+  end_time: number;
+  readable_time: string | undefined;
+  supply: SupplyName | 'combined';
+  supplyOrder: number;
+  entity: Entity;
+  metrics: Record<Metric, number | null>;
+}
 
 interface Entity {
   id: string;
-  /** One ad under the entity: where its metadata (and its parents') is read. */
+  /** One ad under the entity: where its names and metadata (and its parents') are read. */
   ctx: AdContext;
-  fields: Record<string, unknown>;
 }
+
+/** A query's rows, and what they depend on: the organization's entity set and (unless every window had ended) its delivery. */
+interface CachedRows {
+  rows: Row[];
+  structureVersion: number;
+  dataVersion: number;
+  /** Every window ended at or before the hour delivery was generated into: later generation cannot change these rows. */
+  closed: boolean;
+}
+
+const CACHE_ENTRIES = 1024;
 
 /** The value of each metadata field for an entity (the budget in micros; sent in the profile's unit). */
 const METADATA_VALUE: Record<InsightsMetadataField, (ctx: AdContext) => unknown> = {
@@ -359,7 +383,7 @@ const METADATA_VALUE: Record<InsightsMetadataField, (ctx: AdContext) => unknown>
  * entity of another organization is not found. It costs O(that organization's entities).
  */
 export class InsightsEngine {
-  private readonly cache = new Map<string, Row[]>();
+  private readonly cache = new Map<string, CachedRows>();
 
   constructor(private readonly world: World) {}
 
@@ -368,28 +392,64 @@ export class InsightsEngine {
     world.sync(org);
     const q = parseInsightsQuery(params, scope, world.nowSeconds(), world.behaviour);
     this.resolveScope(scope, org);
-    const key = `${org.index}|${org.dataVersion}|${world.behaviour.wire_profile}|${scope.level}|${scope.id ?? ''}|${JSON.stringify({ ...q, after: undefined, limit: undefined, filters: q.filters.map((f) => [f.field, [...f.values]]) })}`;
-    let rows = this.cache.get(key);
-    if (!rows) {
-      rows = this.compute(scope, q, org);
-      if (this.cache.size > 32) this.cache.clear();
-      this.cache.set(key, rows);
-    }
+    const key = `${org.index}|${JSON.stringify(world.behaviour)}|${scope.level}|${scope.id ?? ''}|${JSON.stringify({ ...q, after: undefined, limit: undefined, filters: q.filters.map((f) => [f.field, [...f.values]]) })}`;
+    const rows = this.rowsOf(key, scope, q, org);
     let startIndex = 0;
     if (q.after !== undefined) {
       const i = rows.findIndex((row) => row.id === q.after);
       if (i < 0) throw invalidValue('after', `No such cursor: '${q.after}'.`);
       startIndex = i + 1;
     }
-    const page = rows.slice(startIndex, startIndex + q.limit).map(({ entity: _e, supplyOrder: _s, ...row }) => row);
+    const budgetInUsd = servedWire(world.behaviour).profile.insights.metadata?.budgetWireUnit === 'usd';
+    const page = rows.slice(startIndex, startIndex + q.limit).map((row) => this.render(row, q, org, budgetInUsd));
     return {
       object: 'list',
       data: page,
       count: page.length,
-      first_id: (page[0]?.id) ?? null,
-      last_id: (page[page.length - 1]?.id) ?? null,
+      first_id: (page[0]?.id as string | undefined) ?? null,
+      last_id: (page[page.length - 1]?.id as string | undefined) ?? null,
       has_more: startIndex + q.limit < rows.length,
     };
+  }
+
+  /**
+   * The rows of a query, computed or cached. A cached set serves while the organization's
+   * entities are the same and either no delivery was generated since or every window of the
+   * query had already ended (generation only adds to the current hour), so a rule that asks
+   * again for a closed range is answered without summing the history again.
+   */
+  private rowsOf(key: string, scope: Scope, q: ParsedQuery, org: Organization): Row[] {
+    const hit = this.cache.get(key);
+    if (hit && hit.structureVersion === org.structureVersion && (hit.closed || hit.dataVersion === org.dataVersion)) {
+      // Most recently used last: the oldest entry is the first to go.
+      this.cache.delete(key);
+      this.cache.set(key, hit);
+      return hit.rows;
+    }
+    const rows = this.compute(scope, q, org);
+    const generatedFrom = Math.floor(org.materializedUntil / HOUR_S) * HOUR_S;
+    this.cache.delete(key);
+    this.cache.set(key, { rows, structureVersion: org.structureVersion, dataVersion: org.dataVersion, closed: q.windows.every((w) => w.end <= generatedFrom) });
+    if (this.cache.size > CACHE_ENTRIES) {
+      const oldest = this.cache.keys().next().value;
+      if (oldest !== undefined) this.cache.delete(oldest);
+    }
+    return rows;
+  }
+
+  /** A row as sent: its bucket and metrics, with its entity's names and metadata read now. */
+  private render(row: Row, q: ParsedQuery, org: Organization, budgetInUsd: boolean): Record<string, unknown> {
+    const out: Record<string, unknown> = { id: row.id, start_time: row.start_time, end_time: row.end_time };
+    if (row.readable_time !== undefined) out.readable_time = row.readable_time;
+    out.timezone = 'UTC';
+    if (row.supply !== 'combined') out.supply = row.supply;
+    Object.assign(out, entityFields(row.entity.ctx, q.aggregation, org));
+    for (const meta of q.metadata) {
+      const value = METADATA_VALUE[meta.field](row.entity.ctx);
+      out[meta.wireKey] = meta.field === 'lifetime_spend_limit_micros' && budgetInUsd ? (value as number) / 1_000_000 : value;
+    }
+    for (const field of q.fields) out[field] = row.metrics[field];
+    return out;
   }
 
   private resolveScope(scope: Scope, org: Organization): void {
@@ -427,18 +487,17 @@ export class InsightsEngine {
   private entityOf(ctx: AdContext, level: ScopeLevel, org: Organization): Entity {
     switch (level) {
       case 'ad_account':
-        return { id: org.account.id, ctx, fields: { ad_account_id: org.account.id, ad_account_name: org.account.name } };
+        return { id: org.account.id, ctx };
       case 'campaign':
-        return { id: ctx.campaign.id, ctx, fields: { campaign_id: ctx.campaign.id, campaign_name: ctx.campaign.name } };
+        return { id: ctx.campaign.id, ctx };
       case 'ad_group':
-        return { id: ctx.group.id, ctx, fields: { ad_group_id: ctx.group.id, ad_group_name: ctx.group.name, campaign_id: ctx.campaign.id } };
+        return { id: ctx.group.id, ctx };
       case 'ad':
-        return { id: ctx.ad.id, ctx, fields: { ad_id: ctx.ad.id, ad_name: ctx.ad.name, ad_group_id: ctx.group.id, campaign_id: ctx.campaign.id } };
+        return { id: ctx.ad.id, ctx };
     }
   }
 
   private compute(scope: Scope, q: ParsedQuery, org: Organization): Row[] {
-    const budgetInUsd = servedWire(this.world.behaviour).profile.insights.metadata?.budgetWireUnit === 'usd';
     const ads = this.adsInScope(scope, q.filters, org);
     const acc = new Map<string, { bucket: Bucket; entity: Entity; supply: SupplyName | 'combined'; totals: Totals }>();
     const slot = (bucket: Bucket, entity: Entity, supply: SupplyName | 'combined'): Totals => {
@@ -506,30 +565,29 @@ export class InsightsEngine {
         cpm: totals.impressions > 0 ? (spendUsd / totals.impressions) * 1000 : zero,
       };
       if (!q.metricFilters.every((f) => passes(metrics[f.metric], f))) continue;
-      const row: Row = {
-        id: `start=${bucket.start}:end=${bucket.end}:entity_id=${entity.id}${supply === 'combined' ? '' : `:supply=${supply}`}`,
-        start_time: bucket.start,
-        end_time: bucket.end,
-        entity: entity.id,
-        supplyOrder: supplyOrder[supply],
-      };
+      const id = `start=${bucket.start}:end=${bucket.end}:entity_id=${entity.id}${supply === 'combined' ? '' : `:supply=${supply}`}`;
       // Overlapping windows can yield the same bucket twice; a row id names it once.
-      if (seenIds.has(row.id)) continue;
-      seenIds.add(row.id);
-      const readable = readableTime(bucket.start, q.granularity);
-      if (readable !== undefined) row.readable_time = readable;
-      row.timezone = 'UTC';
-      if (supply !== 'combined') row.supply = supply;
-      Object.assign(row, entity.fields);
-      for (const meta of q.metadata) {
-        const value = METADATA_VALUE[meta.field](entity.ctx);
-        row[meta.wireKey] = meta.field === 'lifetime_spend_limit_micros' && budgetInUsd ? (value as number) / 1_000_000 : value;
-      }
-      for (const field of q.fields) row[field] = metrics[field];
+      if (seenIds.has(id)) continue;
+      seenIds.add(id);
+      const row: Row = { id, start_time: bucket.start, end_time: bucket.end, readable_time: readableTime(bucket.start, q.granularity), supply, supplyOrder: supplyOrder[supply], entity, metrics };
       rows.push(row);
     }
-    rows.sort((a, b) => a.start_time - b.start_time || (a.end_time as number) - (b.end_time as number) || (a.entity < b.entity ? -1 : a.entity > b.entity ? 1 : 0) || a.supplyOrder - b.supplyOrder);
+    rows.sort((a, b) => a.start_time - b.start_time || a.end_time - b.end_time || (a.entity.id < b.entity.id ? -1 : a.entity.id > b.entity.id ? 1 : 0) || a.supplyOrder - b.supplyOrder);
     return rows;
+  }
+}
+
+/** What a row says of its entity at an aggregation level: ids and names, as they are now. */
+function entityFields(ctx: AdContext, level: ScopeLevel, org: Organization): Record<string, unknown> {
+  switch (level) {
+    case 'ad_account':
+      return { ad_account_id: org.account.id, ad_account_name: org.account.name };
+    case 'campaign':
+      return { campaign_id: ctx.campaign.id, campaign_name: ctx.campaign.name };
+    case 'ad_group':
+      return { ad_group_id: ctx.group.id, ad_group_name: ctx.group.name, campaign_id: ctx.campaign.id };
+    case 'ad':
+      return { ad_id: ctx.ad.id, ad_name: ctx.ad.name, ad_group_id: ctx.group.id, campaign_id: ctx.campaign.id };
   }
 }
 

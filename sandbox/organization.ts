@@ -42,6 +42,8 @@ export class Organization {
   readonly idempotency = new Map<string, { bodyHash: string; response: unknown }>();
   /** Bumped on every change that can alter this organization's insights answers (cache key). */
   dataVersion = 0;
+  /** Bumped when an entity is added or removed: the set of rows an insights query can answer with. */
+  structureVersion = 0;
   /** Sandbox time (Unix seconds) up to which this organization's delivery is generated. */
   materializedUntil: number;
   /** Campaigns with at least one modelled ad; rebuilt after a structural change. */
@@ -67,6 +69,7 @@ export class Organization {
 
   /** An entity was added or removed: the modelled set may have changed. */
   structureChanged(): void {
+    this.structureVersion += 1;
     this.modeledCache = undefined;
   }
 }

@@ -290,9 +290,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   };
 
   const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void => {
-    const text = JSON.stringify(body);
-    res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...headers });
-    res.end(text);
+    // Encoded once: its length is the Content-Length, and the bytes are what is written.
+    const bytes = Buffer.from(JSON.stringify(body));
+    res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': bytes.length, ...headers });
+    res.end(bytes);
   };
 
   const applyFault = (kind: FaultKind, req: IncomingMessage, res: ServerResponse, entry: RequestLogEntry, result?: Routed): void => {
