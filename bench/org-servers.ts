@@ -1,7 +1,7 @@
 // The org-hour benchmark's servers in their own process: the Thrad sandbox on a generated world of
 // many organizations (sandbox/generate.ts, loaded one organization at a time), frozen clock, and
 // dynalite. Prints one JSON line (endpoints, and each org's generated sandbox key and account),
-// then serves until killed.
+// then serves until killed. Over IPC it answers 'cpu' with its CPU time so far.
 import { startEmbeddedDynamo } from '../functions/local/dynalite';
 import { generatedWorld, type GenerateOptions } from '../sandbox/generate';
 import { startSandbox } from '../sandbox/server';
@@ -16,6 +16,10 @@ async function main(): Promise<void> {
   const stop = (): void => {
     void Promise.all([sandbox.close(), dynamo.close()]).then(() => process.exit(0));
   };
+  // The bench asks (over IPC) for this process's CPU time, to report what serving the hour cost.
+  process.on('message', (message) => {
+    if (message === 'cpu') process.send?.({ cpu: process.cpuUsage() });
+  });
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 }
