@@ -16,6 +16,9 @@ import { FlagValueError, UsageError } from './errors';
 import { EXIT } from './output';
 import { loadRuleFolder, type CommandContext } from './shared';
 
+/** The longest span `simulate` runs: a year and a day. */
+export const MAX_SIMULATED_DAYS = 366;
+
 export const SIMULATE_HELP = `Usage: thrad-rules simulate --fixture F.json --until T [--events E.json] [--rules DIR] [--account ID] [--json]
 
 Shows how the rules interact before they go live. Starts the bundled sandbox from the fixture
@@ -26,7 +29,7 @@ time, before the occurrences of the same instant. Deterministic, in seconds; not
 
   --fixture F.json  the world (the sandbox fixture format; sandbox/fixtures/demo.json is one)
   --until T         an ISO 8601 time (2026-11-27T07:00:00Z), or a duration from the fixture's
-                    now: 90m, 12h, 3d, 2w
+                    now: 90m, 12h, 3d, 2w (at most ${MAX_SIMULATED_DAYS} days after it)
   --events E.json   a JSON array of events:
                       {"at": ISO, "do": "pause"|"activate"|"archive", "level": "campaign"|"ad_group"|"ad", "id": "..."}
                       {"at": ISO, "do": "review", "id": "...", "review_status": "approved"|"rejected"}
@@ -48,6 +51,8 @@ Examples:
   npx thrad-rules simulate --fixture sandbox/fixtures/demo.json --until 1d --events night.json --json`;
 
 const DURATION_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 };
+
+const MAX_SIMULATED_MS = MAX_SIMULATED_DAYS * DURATION_MS.d;
 
 /** `--until`: an ISO time, or a duration forward from the fixture's now. */
 export function parseUntil(value: string, nowMs: number): number {
@@ -116,6 +121,8 @@ export async function simulateCommand(args: string[], ctx: CommandContext & { si
   const untilMs = parseUntil(values.until, fixture.now * 1000);
   // A flag's value, not the fixture's fault: exit 2 with the flag named (the simulator's own check says exit 1).
   if (untilMs <= fixture.now * 1000) throw new FlagValueError({ flag: '--until', found: values.until, expected: `a time after the fixture's now (${new Date(fixture.now * 1000).toISOString()})`, example: '--until 3d' });
+  // Every occurrence of every rule runs in turn: a span past a year is a typo (--until 3000d), not a plan.
+  if (untilMs - fixture.now * 1000 > MAX_SIMULATED_MS) throw new FlagValueError({ flag: '--until', found: values.until, expected: `at most ${MAX_SIMULATED_DAYS} days after the fixture's now (${new Date(fixture.now * 1000).toISOString()})`, example: '--until 30d' });
   const events = values.events === undefined ? [] : readEvents(resolve(ctx.cwd, values.events));
   const config = loadConfig({ rules: values.rules }, ctx.env, ctx.cwd);
   const rules = simulationRules(config.rulesDir, ctx, values.rules);

@@ -76,6 +76,7 @@ describe('thrad-rules simulate', () => {
     [['--fixture', 'fixture.json'], 2, /^simulate needs --until T/],
     [['--fixture', 'fixture.json', '--until', 'soon'], 2, /^--until soon: expected an ISO 8601 time with a zone, or a duration/],
     [['--fixture', 'missing.json', '--until', '1d'], 1, /missing\.json: cannot read the file/],
+    [['--fixture', 'fixture.json', '--until', '3000d'], 2, /^--until 3000d: expected at most 366 days after the fixture's now \(\d{4}-\d\d-\d\dT[\d:.]+Z\), e\.g\. --until 30d\./],
     [['--fixture', 'fixture.json', '--until', '0h'], 2, /^--until 0h: expected a time after the fixture's now \(\d{4}-\d\d-\d\dT[\d:.]+Z\), e\.g\. --until 3d\./],
   ] as const)('%j → exit %i', async (args, code, line) => {
     const result = await cli(cwd, env, 'simulate', ...args);
