@@ -4,6 +4,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { FlagValueError, UsageError } from './errors';
 import type { Output } from './output';
+import { startOfLocalDay } from '../shared/timezone';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -63,15 +64,34 @@ export function parseFlags<T extends Options>(args: string[], options: T, _io: O
   }
 }
 
-/** `2026-11-24`, `2026-11-24T10:00:00Z`, or a duration back from now: `90m`, `6h`, `7d`. */
-export function parseTime(value: string, nowMs: number): number | null {
-  const relative = /^(\d+)([mhd])$/.exec(value.trim());
-  if (relative) return nowMs - Number(relative[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[relative[2] as 'm' | 'h' | 'd'];
-  const ms = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(value.trim()) ? `${value.trim()}T00:00:00Z` : value.trim());
+/** The longest duration a time flag counts back: ten years (further back, zones read in local mean time, and no record is that old). */
+export const MAX_LOOKBACK_DAYS = 3_650;
+
+/**
+ * `2026-11-24` (the midnight that starts that date in `timeZone`, the zone the command shows
+ * times in), `2026-11-24T10:00:00Z`, or a duration back from now: `90m`, `6h`, `7d` (at most
+ * MAX_LOOKBACK_DAYS). Null when the value is none of these.
+ */
+export function parseTime(value: string, nowMs: number, timeZone = 'UTC'): number | null {
+  const text = value.trim();
+  const relative = /^(\d+)([mhd])$/.exec(text);
+  if (relative) {
+    const ms = Number(relative[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[relative[2] as 'm' | 'h' | 'd'];
+    return ms > MAX_LOOKBACK_DAYS * 86_400_000 ? null : nowMs - ms;
+  }
+  const date = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
+  if (date) {
+    const [year, month, day] = date.slice(1).map(Number) as [number, number, number];
+    // A real calendar date only (2026-02-30 is not one).
+    const utc = new Date(Date.UTC(year, month - 1, day));
+    if (utc.getUTCFullYear() !== year || utc.getUTCMonth() !== month - 1 || utc.getUTCDate() !== day) return null;
+    return startOfLocalDay(year, month, day, timeZone);
+  }
+  const ms = Date.parse(text);
   return Number.isNaN(ms) ? null : ms;
 }
 
-export const TIME_FORMS = 'a date (2026-11-24), a UTC time (2026-11-24T10:00:00Z) or a duration back from now (90m, 6h, 7d)';
+export const TIME_FORMS = `a date (2026-11-24, from its midnight in the time zone times are shown in), a UTC time (2026-11-24T10:00:00Z) or a duration back from now of up to ${MAX_LOOKBACK_DAYS}d (90m, 6h, 7d)`;
 
 /** Check a time flag's form before anything is opened (its value is resolved later, on the command's clock). */
 export function checkTimeFlag(flag: `--${string}`, value: string | undefined, example: string): void {

@@ -23,7 +23,8 @@ it is shown as "would_act ×96 since …", and in --json as "repeats" on its fir
 
   --entity ID    one entity's history       --rule ID     one rule's record
   --run ID       one run                    --outcome O   ${OUTCOMES.join(', ')}, pending
-  --since T / --until T   2026-11-24, 2026-11-24T10:00:00Z, or back from now: 90m, 6h, 7d
+  --since T / --until T   2026-11-24 (its midnight in the zone times are shown in),
+                          2026-11-24T10:00:00Z, or back from now: 90m, 6h, 7d (up to 3650d)
   --limit N      at most N records, 1 to ${AUDIT_MAX_LIMIT} (default 50); for more, page back with --until
   --json         a JSON array of decision objects (every field)   --csv   CSV for spreadsheets
   --utc          times in UTC (default: the rules' time zone when they share one, else this
@@ -138,8 +139,9 @@ export async function auditCommand(args: string[], ctx: CommandContext): Promise
   checkTimeFlag('--until', values.until, '--until 2026-11-24T10:00:00Z');
   return withEnvironment(ctx, { rules: values.rules }, false, async (environment, config) => {
     const now = environment.clock.nowMs();
-    const since = values.since === undefined ? undefined : (parseTime(values.since, now) ?? undefined);
-    const until = values.until === undefined ? undefined : (parseTime(values.until, now) ?? undefined);
+    const timeZone = displayTimeZone(config, ctx, values.utc);
+    const since = values.since === undefined ? undefined : (parseTime(values.since, now, timeZone) ?? undefined);
+    const until = values.until === undefined ? undefined : (parseTime(values.until, now, timeZone) ?? undefined);
     const records = await environment.store.queryDecisions(await environment.accountId(), {
       entityId: values.entity,
       ruleId: values.rule,
@@ -153,7 +155,6 @@ export async function auditCommand(args: string[], ctx: CommandContext): Promise
     // One run's repeats are in its summary; otherwise the streaks the query covers.
     const streaks = values.run === undefined ? await streaksFor(environment.store, accountId, records, { entityId: values.entity, ruleId: values.rule, outcome, sinceMs: since, untilMs: until, limit }) : [];
     const runRepeats = values.run === undefined ? [] : ((await environment.store.getRunSummary(accountId, values.run))?.repeats ?? []);
-    const timeZone = displayTimeZone(config, ctx, values.utc);
     if (values.json) ctx.io.out(JSON.stringify(records, null, 2));
     else if (values.csv) ctx.io.out(toCsv(records));
     else if (records.length === 0 && streaks.length === 0 && runRepeats.length === 0) ctx.io.out('No decisions match. (The autopilot records what matched, acted, was skipped or failed; run it with: npm start)');

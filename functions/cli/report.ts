@@ -27,8 +27,9 @@ automated actions per campaign, and for each decision the history of the metrics
 (from insights) against the rule's threshold, with every decision marked at its time. Campaigns
 with budget rules also get budget pacing: cumulative spend against the lifetime budget.
 
-  --since T   from (default: 7 days before --until): 2026-11-24, 2026-11-24T10:00:00Z, or a
-              duration back from the newest record: 12h, 7d
+  --since T   from (default: 7 days before --until): 2026-11-24 (its midnight in the zone the
+              report shows), 2026-11-24T10:00:00Z, or a duration back from the newest record:
+              12h, 7d (up to 3650d)
   --until T   to (default: the newest record, so the report after a demo run, whose records
               are on the sandbox's fast clock, finds them; now when there are none). A duration
               also counts back from the newest record.
@@ -266,12 +267,12 @@ export async function reportCommand(args: string[], ctx: CommandContext): Promis
     const newest = await newestRecordMs(environment.store, accountId, now);
     // Durations count back from the newest record: "the last 12 hours of what the autopilot did".
     const anchor = newest ?? now;
-    const toMs = values.until === undefined ? anchor : (parseTime(values.until, anchor) ?? anchor);
-    const fromMs = values.since === undefined ? toMs - 7 * 86_400_000 : (parseTime(values.since, anchor) ?? anchor);
+    const timeZone = displayTimeZone(config, ctx, values.utc);
+    const toMs = values.until === undefined ? anchor : (parseTime(values.until, anchor, timeZone) ?? anchor);
+    const fromMs = values.since === undefined ? toMs - 7 * 86_400_000 : (parseTime(values.since, anchor, timeZone) ?? anchor);
     if (toMs <= fromMs) {
       throw new UsageError(`--since ${values.since ?? '7d'} is not before --until ${values.until ?? '(the newest record)'}: the report covers the time from --since to --until.`, 'Give a --since before the --until, e.g. --since 30d --until 1d, or leave --until out for "until the newest record".');
     }
-    const timeZone = displayTimeZone(config, ctx, values.utc);
     const windowNote = values.until !== undefined ? 'as given' : newest !== undefined ? 'ends at the newest record' : 'no records: ends now';
     const period = `${localStamp(new Date(fromMs).toISOString(), timeZone)} – ${localStamp(new Date(toMs).toISOString(), timeZone)}`;
     ctx.io.out(`Window: ${period} (${windowNote})`);

@@ -164,14 +164,16 @@ const decisionsRoute = route({
   }),
   handle: async (deps, { query }) => {
     const nowMs = deps.environment.clock.nowMs();
+    // A date is its midnight in the zone the console shows times in.
+    const timeZone = displayTimeZone(deps.config, { io: deps.io, cwd: deps.cwd, env: deps.env }, false);
     const decisions = await deps.environment.store.queryDecisions(await deps.environment.accountId(), {
       ruleId: query.rule,
       entityId: query.entity,
       outcome: query.outcome,
       // Without --since, the store's retention: nothing older is kept, and the feed, polled every
       // second, then reads a year of months rather than every month since 1970.
-      sinceMs: query.since === undefined ? nowMs - deps.environment.store.retentionDays * 86_400_000 : (parseTime(query.since, nowMs) ?? undefined),
-      untilMs: query.until === undefined ? undefined : (parseTime(query.until, nowMs) ?? undefined),
+      sinceMs: query.since === undefined ? nowMs - deps.environment.store.retentionDays * 86_400_000 : (parseTime(query.since, nowMs, timeZone) ?? undefined),
+      untilMs: query.until === undefined ? undefined : (parseTime(query.until, nowMs, timeZone) ?? undefined),
       limit: query.limit,
     });
     return { status: 200, body: { now: new Date(nowMs).toISOString(), decisions: decisions.map(decisionView) } };

@@ -207,7 +207,7 @@ describe('thrad-rules console in Chromium', () => {
     await page.fill('#feed-filters input[name="since"]', 'yesterday');
     await page.click('#feed-filters button[type="submit"]');
     await page.locator('#feed-error', { hasText: 'query.since' }).waitFor();
-    expect(await page.locator('#feed-error').textContent()).toMatch(/^query\.since: expected a date \(2026-11-24\)/);
+    expect(await page.locator('#feed-error').textContent()).toMatch(/^query\.since: expected a date \(2026-11-24, from its midnight in the time zone times are shown in\)/);
   });
 
   it('the entity view shows current values and why or why not for each rule, from a preview of that entity', async () => {
