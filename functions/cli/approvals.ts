@@ -85,16 +85,23 @@ export function approvalRules(rulesDir: string, cwd: string): CompiledRuleSet | 
 
 /** What became of an approval, in the words a person reads (the CLI and the console): ok only when carried out. */
 export function approvalWords(result: ApprovalResult, id: string, zone: string): { ok: boolean; line: string } {
-  if (result.status === 'refused') return { ok: false, line: `Refused: ${result.reason}` };
+  if (result.status === 'refused') return { ok: false, line: `Refused: ${localTimes(result.reason, zone)}` };
   const r = result.record;
-  if (result.status === 'unconfirmed') return { ok: false, line: `Unconfirmed: ${result.reason} (thrad-rules audit --entity ${r.entity_id}).` };
-  if (result.status === 'failed') return { ok: false, line: `Failed: could not carry out ${id} on ${r.level.replace('_', ' ')} "${r.entity_name}": ${r.reason} (recorded as ${r.decision_id}). Approve it again to retry.` };
+  if (result.status === 'unconfirmed') return { ok: false, line: `Unconfirmed: ${localTimes(result.reason, zone)} (thrad-rules audit --entity ${r.entity_id}).` };
+  if (result.status === 'failed') return { ok: false, line: `Failed: could not carry out ${id} on ${r.level.replace('_', ' ')} "${r.entity_name}": ${localTimes(r.reason, zone)} (recorded as ${r.decision_id}). Approve it again to retry.` };
   return { ok: true, line: `Approved and carried out: ${r.level.replace('_', ' ')} "${r.entity_name}" ${proposedChange(r)} at ${localStamp(r.evaluated_at, zone)}; recorded as ${r.decision_id} (approving ${id}). Undo with: thrad-rules undo ${r.decision_id}` };
 }
 
+const ISO_INSTANT = /\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z\b/g;
+
+/** The engine's reasons name instants as the record keeps them (ISO, UTC); a person reads them in the zone the command shows times in. */
+export function localTimes(text: string, zone: string): string {
+  return text.replace(ISO_INSTANT, (iso) => localStamp(iso, zone));
+}
+
 /** What became of a rejection, in the words a person reads: ok only when rejected. */
-export function rejectionWords(result: RejectResult, id: string): { ok: boolean; line: string } {
-  if (result.status === 'refused') return { ok: false, line: `Refused: ${result.reason}` };
+export function rejectionWords(result: RejectResult, id: string, zone: string): { ok: boolean; line: string } {
+  if (result.status === 'refused') return { ok: false, line: `Refused: ${localTimes(result.reason, zone)}` };
   const p = result.proposal;
   return { ok: true, line: `Rejected ${id}: ${p.rule_id}'s proposal on ${p.level.replace('_', ' ')} "${p.entity_name}" (${proposedChange(p)}) is not carried out${p.approval?.note ? ` (${p.approval.note})` : ''}; recorded as rejected by ${p.approval?.resolved_by ?? 'you'}.` };
 }
@@ -154,10 +161,10 @@ export async function rejectCommand(args: string[], ctx: CommandContext): Promis
     return EXIT.ok;
   }
   const id = oneId('reject', positionals);
-  return withEnvironment(ctx, {}, false, async (environment) => {
+  return withEnvironment(ctx, {}, false, async (environment, config) => {
     const result = await rejectProposal({ store: environment.store, clock: environment.clock }, await environment.accountId(), id, { by: personName(values.by, ctx.env), note: values.reason?.trim() || null });
     if (values.json) ctx.io.out(JSON.stringify(result, null, 2));
-    const said = rejectionWords(result, id);
+    const said = rejectionWords(result, id, displayTimeZone(config, ctx, false));
     if (!values.json && said.ok) ctx.io.out(said.line);
     if (!values.json && !said.ok) ctx.io.err(said.line);
     if (!said.ok) return EXIT.failure;

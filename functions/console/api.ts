@@ -276,7 +276,7 @@ const rejectRoute = route({
   handle: async (deps, { params, body }) => {
     const id = params.id ?? '';
     const result = await rejectProposal({ store: deps.environment.store, clock: deps.environment.clock }, await deps.environment.accountId(), id, { by: personName(body.by, deps.env), note: body.reason || null });
-    const said = rejectionWords(result, id);
+    const said = rejectionWords(result, id, displayTimeZone(deps.config, { io: deps.io, cwd: deps.cwd, env: deps.env }, false));
     return { status: result.status === 'rejected' ? 200 : 409, body: { status: result.status, message: said.line, record: result.status === 'rejected' ? decisionView(result.proposal) : null } };
   },
 });
