@@ -20,6 +20,10 @@ export function webhookUrl(raw: string, rules: WebhookUrlRules): URL {
   } catch {
     throw new WebhookConfigError(`${rules.variable} is not a URL (expected https://…, e.g. a Slack incoming webhook).`, rules.variable);
   }
+  // fetch refuses such an address at every send; say so once, now, without echoing the password.
+  if (url.username !== '' || url.password !== '') {
+    throw new WebhookConfigError(`${rules.variable} must not carry a user name or password (…@${url.hostname}): webhooks are sent without them; use the receiver's secret URL (a Slack incoming webhook's path is its secret).`, rules.variable);
+  }
   if (url.protocol === 'https:') return url;
   if (url.protocol === 'http:' && rules.allowLoopbackHttp && LOOPBACK_HOSTS.has(url.hostname)) return url;
   const allowed = rules.allowLoopbackHttp ? 'an https:// URL (plain http:// only to 127.0.0.1 or localhost, for testing)' : 'an https:// URL';

@@ -264,10 +264,18 @@ describe('webhook addresses', () => {
     ['http to loopback on AWS', 'http://127.0.0.1:9000/hook', false, false],
     ['http elsewhere', 'http://hooks.example.com/hook', true, false],
     ['another scheme', 'ftp://hooks.example.com/hook', true, false],
+    ['a user and password', 'https://me:pw@hooks.example.com/hook', true, false],
+    ['a user name alone', 'https://me@hooks.example.com/hook', true, false],
   ])('%s', (_name, raw, allowLoopbackHttp, ok) => {
     const parse = (): URL => webhookUrl(raw, { variable: 'THRAD_RULES_WEBHOOK_URL', allowLoopbackHttp });
     if (ok) expect(parse().href).toBe(new URL(raw).href);
     else expect(parse).toThrow(WebhookConfigError);
+  });
+
+  it('an address with a user and password is refused at start, naming the host but never the password', () => {
+    const load = (): unknown => loadConfig({}, { THRAD_RULES_WEBHOOK_URL: 'https://me:hunter2@hooks.example.com/services/T/B/secretpath' }, '/tmp');
+    expect(load).toThrow("THRAD_RULES_WEBHOOK_URL must not carry a user name or password (…@hooks.example.com): webhooks are sent without them; use the receiver's secret URL (a Slack incoming webhook's path is its secret).");
+    expect(load).not.toThrow(/hunter2|secretpath/);
   });
 
   it('a plain-http address elsewhere is refused by the local config, naming the variable and the host but not the path', () => {
