@@ -12,6 +12,7 @@ import { EnvironmentError } from '../local/errors';
 import { Fleet, type FleetOrg } from '../local/fleet';
 import { cycleLine, decisionLine } from '../local/format';
 import { localNotifier, notificationProblems } from '../local/notifications';
+import { FleetDidNotRunWatch, rulesServed } from '../local/overdue';
 import { LocalScheduler, waitForClock } from '../local/scheduler';
 import type { FileOrgRegistry } from '../orgs/file';
 import type { OrgEntry } from '../orgs/schema';
@@ -84,6 +85,11 @@ export async function runOrgsCommand(args: string[], ctx: FleetContext): Promise
       io.err('No organization could start.');
       return EXIT.failure;
     }
+    // "Rule did not run", per org (as `run` does for one): not on a sped-up sandbox clock, where occurrences are passed by design.
+    const watch = (environment.sandboxSpeed ?? 1) > 1 ? null : new FleetDidNotRunWatch(fleet, environment.clock.nowMs());
+    const warnOverdue = (pendingMs?: number): void => {
+      for (const line of watch?.check(environment.clock.nowMs(), pendingMs) ?? []) io.err(line);
+    };
     io.out(`Serving ${fleet.length} of ${ctx.orgs.length} organizations${disabled ? ` (${disabled} disabled)` : ''}, ${concurrency} at a time${mode ? '; every rule forced to dry_run' : ''}.`);
     const pool = new Fleet({
       orgs: fleet,
@@ -93,6 +99,7 @@ export async function runOrgsCommand(args: string[], ctx: FleetContext): Promise
       deadlineMs: () => Date.now() + (ctx.cycleTimeoutMs ?? 5 * 60_000),
       mode,
       onCycle: (org, _tick, result) => {
+        watch?.completed(org.orgId, rulesServed(result.summary), environment.clock.nowMs());
         io.out(`[${org.orgId}] ${cycleLine(result.summary, zones.get(org.orgId)?.(result.summary.rule_ids[0] ?? '') ?? 'UTC')}`);
         for (const error of result.summary.errors) io.err(`[${org.orgId}]   ${error.rule_id ? `${error.rule_id}: ` : ''}${error.code}: ${error.message}`);
         for (const line of notificationProblems(result.summary)) io.err(`[${org.orgId}] ${line}`);
@@ -105,6 +112,7 @@ export async function runOrgsCommand(args: string[], ctx: FleetContext): Promise
       clock: environment.clock,
       wait: waitForClock(environment.clock, 1),
       runTick: (_due, at) => {
+        warnOverdue(at);
         pool.tick(at);
         return Promise.resolve();
       },

@@ -71,3 +71,27 @@ export function overdueLine(o: OverdueSchedule): string {
   const since = localStamp(new Date(o.sinceMs).toISOString(), group.timezone);
   return `Warning: ${rules} (${group.expression}, ${group.timezone}) did not run: no completed run with its data for ${OVERDUE_OCCURRENCES} periods; ${o.everCompleted ? `last completed ${since}` : `none completed since this runner started at ${since}`}.`;
 }
+
+/**
+ * The same warning for the fleet runner (`run --orgs`): one watch per organization, on its own
+ * schedule groups, each line prefixed with the org. A run of one org never puts another on time.
+ */
+export class FleetDidNotRunWatch {
+  private readonly watches = new Map<string, DidNotRunWatch>();
+
+  constructor(orgs: readonly { orgId: string; groups: readonly ScheduleGroup[] }[], startedMs: number) {
+    for (const org of orgs) this.watches.set(org.orgId, new DidNotRunWatch(org.groups, startedMs));
+  }
+
+  /** A run of `orgId` completed at `atMs` and served these rules. */
+  completed(orgId: string, ruleIds: readonly string[], atMs: number): void {
+    this.watches.get(orgId)?.completed(ruleIds, atMs);
+  }
+
+  /** The lines for every org's groups that became overdue by `nowMs` (`pendingMs`: the tick about to run). */
+  check(nowMs: number, pendingMs?: number): string[] {
+    const lines: string[] = [];
+    for (const [orgId, watch] of this.watches) for (const o of watch.check(nowMs, pendingMs)) lines.push(`[${orgId}] ${overdueLine(o)}`);
+    return lines;
+  }
+}

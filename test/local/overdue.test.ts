@@ -2,7 +2,7 @@
 // run for two of its occurrences (asleep, or failing) is named once per streak, with when it last
 // completed; irregular crons count their real occurrences (a weekend is not a missed run).
 import { describe, expect, it } from 'vitest';
-import { DidNotRunWatch, overdueLine, rulesServed } from '../../functions/local/overdue';
+import { DidNotRunWatch, FleetDidNotRunWatch, overdueLine, rulesServed } from '../../functions/local/overdue';
 import { LocalScheduler } from '../../functions/local/scheduler';
 import { scheduleGroups } from '../../functions/rules/groups';
 import { ruleSchema } from '../../functions/rules/schema';
@@ -86,5 +86,24 @@ describe('DidNotRunWatch', () => {
     });
     await scheduler.run(new AbortController().signal, { maxRuns: 4, fromMs: start });
     expect(lines).toEqual(['Warning: rule a (rate(15 minutes), UTC) did not run: no completed run with its data for 2 periods; last completed 2026-03-10 15:15 UTC.']);
+  });
+});
+
+describe('FleetDidNotRunWatch (run --orgs)', () => {
+  it('watches each org on its own: one org whose cycles fail is named, with its org, and the others\' runs do not hide it', () => {
+    const T0 = Date.parse('2026-03-10T15:00:00Z');
+    const shared = scheduleGroups([rule('a', 'rate(15 minutes)')]);
+    const watch = new FleetDidNotRunWatch([{ orgId: 'acme', groups: shared }, { orgId: 'beta', groups: shared }, { orgId: 'gamma', groups: scheduleGroups([rule('n', 'rate(1 hour)')]) }], T0);
+    const lines: string[] = [];
+    for (const at of [T0 + 15 * MINUTE, T0 + 30 * MINUTE, T0 + 45 * MINUTE, T0 + 60 * MINUTE]) {
+      lines.push(...watch.check(at, at).map((l) => `${new Date(at).toISOString().slice(11, 16)} ${l}`));
+      watch.completed('acme', ['a'], at + MINUTE); // acme's runs complete; beta's keep failing
+    }
+    // Before the 15:45 tick, beta has missed 15:15 and 15:30; named once for the streak; gamma's hourly rule is not late.
+    expect(lines).toEqual(['15:45 [beta] Warning: rule a (rate(15 minutes), UTC) did not run: no completed run with its data for 2 periods; none completed since this runner started at 2026-03-10 15:00 UTC.']);
+    expect(watch.check(T0 + 61 * MINUTE)).toEqual([]);
+    watch.completed('beta', ['a'], T0 + 62 * MINUTE);
+    watch.completed('gamma', ['n'], T0 + 62 * MINUTE);
+    expect(watch.check(T0 + 75 * MINUTE, T0 + 75 * MINUTE)).toEqual([]);
   });
 });
