@@ -22,7 +22,7 @@ import { announcedNotServed, RegistryWatch, type StartedOrg } from '../orgs/watc
 import { ThradClient } from '../thrad/client';
 import { apiKeyProviderFromEnv } from '../thrad/keys';
 import { numberFlag, parseFlags } from './args';
-import { explainError, UsageError } from './errors';
+import { explainCycle, explainError, UsageError } from './errors';
 import type { CliContext } from './main';
 import { EXIT } from './output';
 import { loadRuleFolder } from './shared';
@@ -63,6 +63,8 @@ export async function openFleet(options: { rules?: string; concurrency: number; 
     io.out(`Audit trail: ${environment.describeStore}`);
     const fleet: FleetOrg[] = [];
     const started = new Map<string, StartedOrg>();
+    /** Each org's environment: messages about its key name where its key came from. */
+    const envs = new Map<string, NodeJS.ProcessEnv>();
     const zones = new Map<string, (ruleId: string) => string>();
     for (const org of enabled) {
       const env = org === first ? firstEnv : orgEnvironment(ctx.env, org, ctx.registry);
@@ -85,6 +87,7 @@ export async function openFleet(options: { rules?: string; concurrency: number; 
         const engine = new Engine({ client, store: environment.store, rules: ruleSet, notifier: localNotifier(config), clock: environment.clock, accountId, maxChangeFraction: config.maxChangeFraction, onDecision: (d) => io.out(`[${org.org_id}] ${decisionLine(d, zoneOf(d.rule_id))}`) });
         fleet.push({ orgId: org.org_id, accountId, engine, groups: scheduleGroups(loaded.rules.map((r) => r.rule)) });
         started.set(org.org_id, { entry: org, accountId });
+        envs.set(org.org_id, env);
         io.out(`Organization ${org.org_id}: account ${accountId}, ${loaded.rules.length} rules from ${config.rulesDir}`);
       } catch (error) {
         // An org that cannot start (its key refused, its rules unusable) is left out; the others run.
@@ -119,9 +122,11 @@ export async function openFleet(options: { rules?: string; concurrency: number; 
         io.out(`[${org.orgId}] ${cycleLine(result.summary, zones.get(org.orgId)?.(result.summary.rule_ids[0] ?? '') ?? 'UTC')}`);
         for (const error of result.summary.errors) io.err(`[${org.orgId}]   ${error.rule_id ? `${error.rule_id}: ` : ''}${error.code}: ${error.message}`);
         for (const line of notificationProblems(result.summary)) io.err(`[${org.orgId}] ${line}`);
+        // What the run recorded that a person can fix (its key refused, its hour spent), as `run` says it for one org.
+        for (const line of explainCycle(result, { env: envs.get(org.orgId) ?? ctx.env, command: 'run' })) io.err(`[${org.orgId}] ${line}`);
       },
       onSkipped: (org, tick, reason) => io.err(`[${org.orgId}] tick ${new Date(tick.tickMs).toISOString()}: ${reason}`),
-      onError: (org, _tick, error) => io.err(`[${org.orgId}] ${explainError(error, { env: ctx.env, command: 'run' }).lines.join(' ')}`),
+      onError: (org, _tick, error) => io.err(`[${org.orgId}] ${explainError(error, { env: envs.get(org.orgId) ?? ctx.env, command: 'run' }).lines.join(' ')}`),
     });
     return { fleet: pool, environment };
   } catch (error) {

@@ -134,4 +134,17 @@ describe('run --orgs: the orgs file is re-read while the run goes on', () => {
     expect(err.filter((l) => /not served: .*not valid JSON.*no cycle runs for it until the orgs file can be read/.test(l))).toHaveLength(2);
     writeFileSync(orgsFile, original);
   });
+
+  it("says what to do when an org's key is refused mid-run, naming that org's variable, and only for it", async () => {
+    // Globex's key is rotated; the old one stops working 30 sandbox minutes later.
+    const [, b] = sandbox.world.orgs;
+    const response = await fetch(`${sandbox.url}/_sandbox/keys/rotate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ org: b?.account.id }) });
+    expect(response.status).toBe(200);
+    sandbox.world.clock.set(TICK + 100 * MINUTE);
+    const before = err.length;
+    await tick(TICK + 70 * MINUTE);
+    const said = err.slice(before);
+    expect(said.filter((l) => l.startsWith('[globex]')).join('\n')).toMatch(/rejected the API key from the environment variable KEY_B \(organization globex\)[^\n]*\n\[globex\] Put organization globex's current key in KEY_B/);
+    expect(said.filter((l) => l.startsWith('[acme]') && !l.includes('served again')), said.join('\n')).toEqual([]);
+  });
 });
