@@ -84,7 +84,7 @@ export async function openFleet(options: { rules?: string; concurrency: number; 
         if (org.ad_account_id === undefined) await ctx.registry.setAccount(org.org_id, accountId);
         const zoneOf = (ruleId: string): string => ruleSet.byId.get(ruleId)?.rule.schedule.timezone ?? 'UTC';
         zones.set(org.org_id, zoneOf);
-        const engine = new Engine({ client, store: environment.store, rules: ruleSet, notifier: localNotifier(config), clock: environment.clock, accountId, maxChangeFraction: config.maxChangeFraction, onDecision: (d) => io.out(`[${org.org_id}] ${decisionLine(d, zoneOf(d.rule_id))}`) });
+        const engine = new Engine({ client, store: environment.store, rules: ruleSet, notifier: localNotifier(config), clock: environment.clock, accountId, orgId: org.org_id, maxChangeFraction: config.maxChangeFraction, onDecision: (d) => io.out(`[${org.org_id}] ${decisionLine(d, zoneOf(d.rule_id))}`) });
         fleet.push({ orgId: org.org_id, accountId, engine, groups: scheduleGroups(loaded.rules.map((r) => r.rule)) });
         started.set(org.org_id, { entry: org, accountId });
         envs.set(org.org_id, env);

@@ -128,6 +128,7 @@ export async function runCommand(args: string[], ctx: RunContext): Promise<numbe
       notifier: localNotifier(config),
       clock: environment.clock,
       accountId,
+      ...(ctx.org ? { orgId: ctx.org.org_id } : {}),
       maxChangeFraction: config.maxChangeFraction,
       onDecision: (d) => io.out(decisionLine(d, zoneOf(d.rule_id))),
       onProgress: (p) => io.progress?.(`${p.phase === 'lists' ? 'reading lists' : 'reading insights'} ${p.done}/${p.total} · ${p.entities} entities`),

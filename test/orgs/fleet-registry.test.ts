@@ -22,6 +22,7 @@ import { keyFingerprint } from '../../functions/shared/secrets';
 import { generateFixture } from '../../sandbox/generate';
 import { startSandbox, type Sandbox } from '../../sandbox/server';
 import { runCli } from '../helpers/cli';
+import { startReceiver, type Receiver } from '../helpers/receiver';
 
 const ROOT = resolve(__dirname, '..', '..');
 /** 2026-11-24T03:00:00Z: 22:00 in New York, where every shipped schedule coincides. */
@@ -39,6 +40,7 @@ describe('run --orgs: the orgs file is re-read while the run goes on', () => {
   let cwd: string;
   const err: string[] = [];
   let accounts: [string, string];
+  let receiver: Receiver;
   let keys: [string, string];
 
   const cli = (...args: string[]) => runCli(args, { cwd, env });
@@ -61,7 +63,8 @@ describe('run --orgs: the orgs file is re-read while the run goes on', () => {
     store = new AuditStore({ tableName: TABLE, client: localDynamoClient(dynamo.endpoint), clock: sandbox.world.clock });
     cwd = mkdtempSync(join(ROOT, '.tmp', 'fleet-registry-'));
     orgsFile = join(cwd, 'orgs.json');
-    env = { KEY_A: keys[0], KEY_B: keys[1], THRAD_API_BASE_URL: sandbox.apiUrl, AUDIT_TABLE_NAME: TABLE, DYNAMODB_ENDPOINT: dynamo.endpoint, THRAD_RULES_DIR: join(ROOT, 'rules'), THRAD_RULES_DATA_DIR: join(cwd, 'data') };
+    receiver = await startReceiver();
+    env = { THRAD_RULES_WEBHOOK_URL: receiver.url, KEY_A: keys[0], KEY_B: keys[1], THRAD_API_BASE_URL: sandbox.apiUrl, AUDIT_TABLE_NAME: TABLE, DYNAMODB_ENDPOINT: dynamo.endpoint, THRAD_RULES_DIR: join(ROOT, 'rules'), THRAD_RULES_DATA_DIR: join(cwd, 'data') };
     expect((await cli('orgs', 'add', '--orgs', orgsFile, '--org', 'acme', '--key-env', 'KEY_A')).code).toBe(0);
     expect((await cli('orgs', 'add', '--orgs', orgsFile, '--org', 'globex', '--key-env', 'KEY_B')).code).toBe(0);
     const registry = new FileOrgRegistry(orgsFile);
@@ -72,6 +75,7 @@ describe('run --orgs: the orgs file is re-read while the run goes on', () => {
   }, 60_000);
   afterAll(async () => {
     await opened.environment.close();
+    await receiver.close();
     await sandbox.close();
     await dynamo.close();
   });
@@ -80,6 +84,14 @@ describe('run --orgs: the orgs file is re-read while the run goes on', () => {
     await tick(TICK);
     for (const account of accounts) expect((await runsOf(account)).map((r) => r.status)).toEqual(['completed']);
     expect(await recordsOf(accounts[1])).toBeGreaterThan(0);
+  });
+
+  it('names each org and its ad account in its digests, on the one webhook both share', () => {
+    const texts = receiver.posts.map((p) => (p.json as { text: string }).text);
+    const of = (org: string, account: string) => texts.filter((t) => t.startsWith(`Thrad autopilot [${org}]: `) && t.includes(`of organization ${org} (ad account ${account})`));
+    expect(of('acme', accounts[0]).length).toBeGreaterThan(0);
+    expect(of('globex', accounts[1]).length).toBeGreaterThan(0);
+    expect(of('acme', accounts[0]).length + of('globex', accounts[1]).length).toBe(texts.length);
   });
 
   it('an org disabled mid-run gets no cycle: no request with its key, no record, no claim, no status change', async () => {
