@@ -19,6 +19,7 @@ import { undoCommand } from './undo';
 import { orgsCommand } from './orgs';
 import { runOrgsCommand } from './run-orgs';
 import { resolveOrgs, takeOrgFlags } from '../orgs/select';
+import type { FileOrgRegistry } from '../orgs/file';
 import type { OrgEntry } from '../orgs/schema';
 import { runValidate, VALIDATE_HELP } from './validate';
 
@@ -71,6 +72,8 @@ export interface CliContext {
   cycleTimeoutMs?: number;
   /** The organization the command serves (--orgs/--org), when there is a registry. */
   org?: OrgEntry;
+  /** The registry it is in (a running `run` re-reads it at each tick). */
+  registry?: FileOrgRegistry;
 }
 
 /** The commands that serve one organization of a registry (--orgs FILE, --org ID). */
@@ -142,7 +145,7 @@ export async function main(argv: string[], ctx: CliContext = { io: processOutput
     if (selection.kind === 'none') return await handler(flags.args, ctx);
     if (command === 'run' && !selection.org.enabled) throw new UsageError(`Organization ${selection.org.org_id} is disabled; enable it with \`thrad-rules orgs enable --orgs ${selection.registry.path} ${selection.org.org_id}\`.`);
     situationEnv = selection.env;
-    return await handler(flags.args, { ...ctx, env: selection.env, org: selection.org });
+    return await handler(flags.args, { ...ctx, env: selection.env, org: selection.org, registry: selection.registry });
   } catch (error) {
     return reportError(error, ctx.io, { env: situationEnv, command: command !== undefined && Object.hasOwn(COMMANDS, command) ? command : undefined, debug });
   }

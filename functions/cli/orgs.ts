@@ -97,7 +97,12 @@ export async function orgsCommand(args: string[], ctx: CommandContext): Promise<
       const [id] = rest;
       if (id === undefined) throw new UsageError(`orgs ${verb}: name the org (e.g. thrad-rules orgs ${verb} ${where(registry)} acme).`.replace('  ', ' '));
       const org = await registry.setEnabled(id, verb === 'enable');
-      ctx.io.out(`${org.org_id}: ${org.enabled ? 'enabled: the autopilot serves it from its next tick' : 'disabled: the autopilot plans no more runs for it (its records stay)'}.`);
+      const local = registry instanceof FileOrgRegistry;
+      // A local run re-reads the file at each tick (functions/orgs/watch.ts), but starts (checks the key of) only the orgs enabled when it started.
+      const said = org.enabled
+        ? local ? `enabled: \`thrad-rules run ${where(registry)}\` serves it from its next tick (a run started while it was disabled serves it once restarted)` : 'enabled: the autopilot serves it from its next tick'
+        : local ? `disabled: the autopilot plans no more runs for it from its next tick, also in a \`thrad-rules run ${where(registry)}\` under way (its records stay)` : 'disabled: the autopilot plans no more runs for it (its records stay)';
+      ctx.io.out(`${org.org_id}: ${said}.`);
       return EXIT.ok;
     }
     default:
@@ -140,6 +145,6 @@ async function addOrg(registry: FileOrgRegistry | TableOrgRegistry, values: { or
     ctx.io.out(`The key in ${keySourceOf(entry)} answers for ad account ${account.id}${account.name ? ` (${account.name})` : ''}.`);
   }
   await registry.add(entry);
-  ctx.io.out(registry instanceof FileOrgRegistry ? `Added ${entry.org_id} to ${registry.path}. \`thrad-rules run --orgs ${registry.path}\` serves it from its next tick.` : `Added ${entry.org_id} to ${registry.describe}: the planner sends its ticks within a minute.`);
+  ctx.io.out(registry instanceof FileOrgRegistry ? `Added ${entry.org_id} to ${registry.path}. \`thrad-rules run --orgs ${registry.path}\` serves it from its next tick (a run already under way serves it once restarted).` : `Added ${entry.org_id} to ${registry.describe}: the planner sends its ticks within a minute.`);
   return EXIT.ok;
 }

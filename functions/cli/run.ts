@@ -14,6 +14,9 @@ import { numberFlag, parseFlags } from './args';
 import { explainCycle, UsageError } from './errors';
 import { EXIT, type Output } from './output';
 import { loadRuleFolder } from './shared';
+import type { FileOrgRegistry } from '../orgs/file';
+import type { OrgEntry } from '../orgs/schema';
+import { announcedNotServed, RegistryWatch } from '../orgs/watch';
 
 export const RUN_HELP = `Usage: thrad-rules run [--once [--rule ID]...] [--dry-run] [--rules DIR] [--clock-speed X] [--sandbox-port N]
        npm start -- [the same flags]
@@ -79,6 +82,9 @@ export interface RunContext {
   signal?: AbortSignal;
   /** How long one cycle may take in real time (default 5 minutes). */
   cycleTimeoutMs?: number;
+  /** The organization served (--orgs/--org) and its registry: re-read before every tick. */
+  org?: OrgEntry;
+  registry?: FileOrgRegistry;
 }
 
 export async function runCommand(args: string[], ctx: RunContext): Promise<number> {
@@ -114,13 +120,15 @@ export async function runCommand(args: string[], ctx: RunContext): Promise<numbe
     io.out(`API: ${environment.describeApi}`);
     io.out(`Audit trail: ${environment.describeStore}`);
     io.out(`Rules: ${loaded.rules.length} from ${config.rulesDir}${skipped ? ` (${skipped} problem${skipped === 1 ? '' : 's'} above; those rules are skipped)` : ''}${mode ? '; every rule forced to dry_run' : ''}`);
+    const accountId = await environment.accountId();
     const engine = new Engine({
       client: environment.client,
       store: environment.store,
       rules: ruleSet,
       notifier: localNotifier(config),
       clock: environment.clock,
-      accountId: await environment.accountId(),
+      accountId,
+      ...(ctx.org ? { orgId: ctx.org.org_id } : {}),
       maxChangeFraction: config.maxChangeFraction,
       onDecision: (d) => io.out(decisionLine(d, zoneOf(d.rule_id))),
       onProgress: (p) => io.progress?.(`${p.phase === 'lists' ? 'reading lists' : 'reading insights'} ${p.done}/${p.total} · ${p.entities} entities`),
@@ -160,11 +168,16 @@ export async function runCommand(args: string[], ctx: RunContext): Promise<numbe
       for (const overdue of watch?.check(environment.clock.nowMs(), pendingMs) ?? []) io.err(overdueLine(overdue));
     };
     io.out(`Schedules (${groups.length}), next runs on the ${environment.mode === 'sandbox' ? `sandbox clock (now ${localStamp(new Date(startMs).toISOString(), groups[0]?.timezone ?? 'UTC')}, ×${speed})` : 'system clock'}:`);
+    const { org, registry } = ctx;
+    const check = org && registry ? announcedNotServed(new RegistryWatch(registry), (start, reason) => io.err(reason === null ? `Organization ${start.entry.org_id} served again: ${registry.path} enables it as this run started it.` : `Organization ${start.entry.org_id} not served: ${reason}. Its ticks are not run.`)) : null;
+    const served = check && org ? () => check({ entry: org, accountId }) : null;
     const scheduler = new LocalScheduler({
       groups,
       clock: environment.clock,
       wait: waitForClock(environment.clock, environment.mode === 'sandbox' ? speed : 1),
       runTick: async (due, at) => {
+        // An org disabled (or changed) in the orgs file while this run goes on: its ticks are not run.
+        if (served && served() !== null) return;
         warnOverdue(at);
         const { summary } = await cycle(due.flatMap((g) => g.ruleIds), at, LOCAL_TICK_SCHEDULE_ID);
         watch?.completed(rulesServed(summary), environment.clock.nowMs());

@@ -50,6 +50,11 @@ export interface EngineDeps {
   realClock?: Clock;
   /** The ad account id when known (saves a GET /ad_account per cold start). */
   accountId?: string;
+  /**
+   * The organization served by a local run of an orgs file (its name there): notifications name it,
+   * and the commands they suggest select it (`--org ID`). On AWS their ad account names them.
+   */
+  orgId?: string;
   /** Status calls in flight at once. */
   actionConcurrency?: number;
   /** Each decision as it is settled (the local runner prints these). */
@@ -445,7 +450,7 @@ export class Engine {
   private alert(ctx: RunContext, alert: FailureAlert): void {
     const { notifier } = this.deps;
     if (!notifier.alert || ctx.alerts.length >= MAX_FAILURE_ALERTS) return;
-    ctx.alerts.push(notifier.alert(alert, { deadlineMs: ctx.deadlineMs }).catch((error: unknown) => this.notificationFailed(ctx, 'failure alert', error)));
+    ctx.alerts.push(notifier.alert(this.deps.orgId === undefined ? alert : { ...alert, org_id: this.deps.orgId }, { deadlineMs: ctx.deadlineMs }).catch((error: unknown) => this.notificationFailed(ctx, 'failure alert', error)));
   }
 
   /** Notifiers record their own failures; one that throws anyway is logged, never fails the run. */
@@ -483,7 +488,7 @@ export class Engine {
     const counted = this.summarize(ctx, selected, status, run.startedReal, { api_requests: used, api_requests_remaining: remaining, entities_read: run.entitiesRead });
     // Notified before the summary is written, so the record says what was sent: the failure alerts first, then the digest.
     const alerted = (await Promise.all(ctx.alerts)).flat();
-    const digested = await this.deps.notifier.notify({ summary: counted, decisions: ctx.tally.decisions }, { deadlineMs: ctx.deadlineMs }).catch((error: unknown) => this.notificationFailed(ctx, 'run digest', error));
+    const digested = await this.deps.notifier.notify({ summary: counted, decisions: ctx.tally.decisions, ...(this.deps.orgId === undefined ? {} : { org_id: this.deps.orgId }) }, { deadlineMs: ctx.deadlineMs }).catch((error: unknown) => this.notificationFailed(ctx, 'run digest', error));
     const summary: RunSummary = { ...counted, notifications: [...alerted, ...digested] };
     const minute = Math.floor(ctx.clock.nowMs() / 60_000) * 60_000;
     // The summary and the request ledger are different items: written at once.

@@ -23,12 +23,15 @@ export interface RunDigest {
   summary: RunSummary;
   /** Acted, would-act and failed decisions (and data_unavailable per rule). */
   decisions: DecisionRecord[];
+  /** The organization the run served, when the deployment serves several (its registry name). */
+  org_id?: string;
 }
 
-/** A failure, as it is recorded. */
-export type FailureAlert =
+/** A failure, as it is recorded (and the organization it is of, when the deployment serves several). */
+export type FailureAlert = (
   | { kind: 'action_failed'; record: DecisionRecord }
-  | { kind: 'run_failed'; run_id: string; scheduled_time: string; error: RunSummary['errors'][number] };
+  | { kind: 'run_failed'; run_id: string; scheduled_time: string; error: RunSummary['errors'][number] }
+) & { org_id?: string };
 
 export interface SendOptions {
   /** Real-time Unix ms by which the run must be done: no retry waits past it. */
@@ -70,6 +73,15 @@ export function digestDue(digest: RunDigest): boolean {
 }
 
 const errorLine = (e: RunSummary['errors'][number]): string => `! ${e.rule_id ? `${e.rule_id}: ` : ''}${e.code}: ${e.message}`;
+
+/**
+ * Whose run a message is about. With several organizations on one channel, a message must say
+ * which one (its subject) and its commands must name it: `thrad-rules audit --run X` alone asks
+ * which org, or reads another account.
+ */
+function whose(orgId: string | undefined, accountId: string): { tag: string; of: string; flag: string } {
+  return orgId === undefined ? { tag: '', of: ` of ad account ${accountId}`, flag: '' } : { tag: ` [${orgId}]`, of: ` of organization ${orgId} (ad account ${accountId})`, flag: ` --org ${orgId}` };
+}
 const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
 
 /** The digest's words: a subject, the run line, one line per noteworthy decision, the errors and hints. */
@@ -77,6 +89,7 @@ export function digestContent(digest: RunDigest): MessageContent | null {
   const noteworthy = digest.decisions.filter((d) => NOTEWORTHY.has(d.outcome));
   if (noteworthy.length === 0 && digest.summary.errors.length === 0) return null;
   const { summary } = digest;
+  const who = whose(digest.org_id, summary.account_id);
   const count = (outcome: Outcome): number => digest.decisions.filter((d) => d.outcome === outcome).length;
   const awaiting = count('awaiting_approval');
   const parts = [
@@ -88,15 +101,15 @@ export function digestContent(digest: RunDigest): MessageContent | null {
   ].filter(Boolean);
   return {
     kind: 'digest',
-    subject: `Thrad autopilot: ${parts.join(', ') || 'errors'} (run ${summary.run_id})`.slice(0, 100),
-    intro: `Run ${summary.run_id} for occurrence ${summary.scheduled_time}, ${summary.duration_ms} ms, ${summary.api_requests} API requests.`,
+    subject: `Thrad autopilot${who.tag}: ${parts.join(', ') || 'errors'} (run ${summary.run_id})`.slice(0, 100),
+    intro: `Run ${summary.run_id}${who.of} for occurrence ${summary.scheduled_time}, ${summary.duration_ms} ms, ${summary.api_requests} API requests.`,
     lines: [
       ...noteworthy.slice(0, MAX_LINES).map(describeDecision),
-      ...(noteworthy.length > MAX_LINES ? [`… and ${noteworthy.length - MAX_LINES} more (thrad-rules audit --run ${summary.run_id})`] : []),
+      ...(noteworthy.length > MAX_LINES ? [`… and ${noteworthy.length - MAX_LINES} more (thrad-rules audit${who.flag} --run ${summary.run_id})`] : []),
     ],
     notes: [
       ...summary.errors.map(errorLine),
-      ...(awaiting > 0 ? [`${awaiting === 1 ? '1 proposal awaits' : `${awaiting} proposals await`} approval: thrad-rules approvals, then thrad-rules approve <decision_id> or reject <decision_id>.`] : []),
+      ...(awaiting > 0 ? [`${awaiting === 1 ? '1 proposal awaits' : `${awaiting} proposals await`} approval: thrad-rules approvals${who.flag}, then thrad-rules approve${who.flag} <decision_id> or reject${who.flag} <decision_id>.`] : []),
     ],
   };
 }
@@ -111,18 +124,20 @@ export function formatDigest(digest: RunDigest): { subject: string; body: string
 export function alertContent(alert: FailureAlert): MessageContent {
   if (alert.kind === 'action_failed') {
     const d = alert.record;
+    const who = whose(alert.org_id, d.account_id);
     return {
       kind: 'failure_alert',
-      subject: `Thrad autopilot: FAILED to ${d.action ?? 'act on'} ${d.level} "${d.entity_name}" (run ${d.run_id})`.slice(0, 100),
-      intro: `Run ${d.run_id} for occurrence ${d.scheduled_time}: an action failed. The run goes on; its digest follows when it ends.`,
+      subject: `Thrad autopilot${who.tag}: FAILED to ${d.action ?? 'act on'} ${d.level} "${d.entity_name}" (run ${d.run_id})`.slice(0, 100),
+      intro: `Run ${d.run_id}${who.of} for occurrence ${d.scheduled_time}: an action failed. The run goes on; its digest follows when it ends.`,
       lines: [describeDecision(d)],
-      notes: [`Details: thrad-rules audit --run ${d.run_id} --outcome failed`],
+      notes: [`Details: thrad-rules audit${who.flag} --run ${d.run_id} --outcome failed`],
     };
   }
+  const tag = alert.org_id === undefined ? '' : ` [${alert.org_id}]`;
   return {
     kind: 'failure_alert',
-    subject: `Thrad autopilot: run ${alert.run_id} FAILED`.slice(0, 100),
-    intro: `Run ${alert.run_id} for occurrence ${alert.scheduled_time} stopped with an error; its digest follows.`,
+    subject: `Thrad autopilot${tag}: run ${alert.run_id} FAILED`.slice(0, 100),
+    intro: `Run ${alert.run_id}${alert.org_id === undefined ? '' : ` of organization ${alert.org_id}`} for occurrence ${alert.scheduled_time} stopped with an error; its digest follows.`,
     lines: [],
     notes: [errorLine(alert.error)],
   };

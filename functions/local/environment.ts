@@ -184,6 +184,19 @@ export async function openApiEnvironment(config: LocalConfig, options: OpenOptio
   }
 }
 
+const cachedAccountSchema = z.object({ id: z.string().min(1), key_fingerprint: z.string().min(1) });
+
+/** The ad account a key answered for last (account.json), or null: missing, unreadable, or from before keys were noted. */
+function cachedAccount(path: string): z.infer<typeof cachedAccountSchema> | null {
+  if (!existsSync(path)) return null;
+  try {
+    const parsed = cachedAccountSchema.safeParse(JSON.parse(readFileSync(path, 'utf8')));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
+
 async function openApiSide(config: LocalConfig, options: OpenOptions, closers: (() => Promise<void>)[]): Promise<ApiSide> {
   if (config.hasApiKey) {
     const keyProvider = apiKeyProviderFromEnv(options.env);
@@ -219,10 +232,13 @@ async function openApiSide(config: LocalConfig, options: OpenOptions, closers: (
         try {
           account = (await client.getAdAccount()).id;
           mkdirSync(config.dataDir, { recursive: true });
-          writeFileSync(accountFile, JSON.stringify({ id: account }));
+          writeFileSync(accountFile, JSON.stringify({ id: account, key_fingerprint: await client.currentKeyFingerprint() }));
         } catch (error) {
-          if (!existsSync(accountFile)) throw error;
-          account = z.object({ id: z.string() }).parse(JSON.parse(readFileSync(accountFile, 'utf8'))).id;
+          // The account last seen, only for the key it was seen with: another key (the variable now
+          // holds another organization's) would file its records, claims and ledger under this account.
+          const cached = cachedAccount(accountFile);
+          if (!cached || cached.key_fingerprint !== (await client.currentKeyFingerprint().catch(() => null))) throw error;
+          account = cached.id;
         }
         return account;
       },

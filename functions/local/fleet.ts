@@ -4,7 +4,9 @@
 // a time: a tick that comes while its previous cycle still runs waits for it, and a waiting tick a
 // newer one overtakes is skipped and recorded (`skipped_stale`), so a slow org only ever delays
 // itself, and it catches up with the latest tick rather than replaying old ones. Orgs wait for a
-// worker in the order their ticks came, so no org starves another.
+// worker in the order their ticks came, so no org starves another. An org its registry no longer
+// serves (disabled, removed or changed while the run goes on: `notServed`) is not planned, and a
+// tick of it already waiting does not start: nothing is run or recorded for it.
 import type { Engine } from '../engine/cycle';
 import { recordStaleOccurrence } from '../engine/skipped';
 import type { AuditStore } from '../audit/store';
@@ -37,6 +39,13 @@ export interface FleetOptions {
   onCycle?: (org: FleetOrg, tick: DueTick, result: CycleResult) => void;
   onSkipped?: (org: FleetOrg, tick: DueTick, reason: string) => void;
   onError?: (org: FleetOrg, tick: DueTick, error: unknown) => void;
+  /**
+   * Why an org is not to run now (the registry disables it, or no longer names it as it was
+   * started), or null: asked when its tick is planned and again just before its cycle starts.
+   */
+  notServed?: (org: FleetOrg) => string | null;
+  /** A due tick of an org `notServed` turned down: neither run nor recorded. */
+  onNotServed?: (org: FleetOrg, tick: DueTick, reason: string) => void;
   /** Each org tick as a worker takes it up (engine clock): fairness figures. Nothing is kept here, so a long run holds no history. */
   onStart?: (start: FleetStart) => void;
 }
@@ -79,6 +88,7 @@ export class Fleet {
     for (const slot of this.slots.values()) {
       const due = dueAt(slot.org.groups, tickMs);
       if (!due) continue;
+      if (this.turnedDown(slot.org, due)) continue;
       queued += 1;
       const overtaken = slot.waiting;
       slot.waiting = due;
@@ -124,6 +134,8 @@ export class Fleet {
 
   private async runOne(slot: Slot, tick: DueTick): Promise<void> {
     const { org } = slot;
+    // Disabled (or changed) while its tick waited for a worker: it does not start.
+    if (this.turnedDown(org, tick)) return;
     const nowMs = this.options.nowMs();
     this.options.onStart?.({ orgId: org.orgId, tickMs: tick.tickMs, startedAtMs: nowMs });
     const lateS = Math.round((nowMs - tick.tickMs) / 1000);
@@ -138,6 +150,14 @@ export class Fleet {
       // One org's failure (its key revoked, its API down) never stops the others.
       this.options.onError?.(org, tick, error);
     }
+  }
+
+  /** Whether the registry turns the org's tick down now (said through onNotServed). */
+  private turnedDown(org: FleetOrg, tick: DueTick): boolean {
+    const reason = this.options.notServed?.(org) ?? null;
+    if (reason === null) return false;
+    this.options.onNotServed?.(org, tick, reason);
+    return true;
   }
 
   private async skip(org: FleetOrg, tick: DueTick, reason: string): Promise<void> {

@@ -88,10 +88,16 @@ export class FleetDidNotRunWatch {
     this.watches.get(orgId)?.completed(ruleIds, atMs);
   }
 
-  /** The lines for every org's groups that became overdue by `nowMs` (`pendingMs`: the tick about to run). */
-  check(nowMs: number, pendingMs?: number): string[] {
+  /**
+   * The lines for every org's groups that became overdue by `nowMs` (`pendingMs`: the tick about
+   * to run), among the orgs `served` says are being served (one disabled in the orgs file is not late).
+   */
+  check(nowMs: number, pendingMs?: number, served: (orgId: string) => boolean = () => true): string[] {
     const lines: string[] = [];
-    for (const [orgId, watch] of this.watches) for (const o of watch.check(nowMs, pendingMs)) lines.push(`[${orgId}] ${overdueLine(o)}`);
+    for (const [orgId, watch] of this.watches) {
+      if (!served(orgId)) continue;
+      for (const o of watch.check(nowMs, pendingMs)) lines.push(`[${orgId}] ${overdueLine(o)}`);
+    }
     return lines;
   }
 }

@@ -97,6 +97,12 @@ describe('approval mode', () => {
     const digest = formatDigest(r.notifier.digests[0]);
     expect(digest?.subject).toContain('1 awaiting approval');
     expect(digest?.body).toContain('1 proposal awaits approval: thrad-rules approvals, then thrad-rules approve <decision_id> or reject <decision_id>.');
+    // For an org of an orgs file, the digest names it and its commands select it.
+    const first = r.notifier.digests[0];
+    const ofOrg = first ? formatDigest({ ...first, org_id: 'globex' }) : null;
+    expect(ofOrg?.subject).toMatch(/^Thrad autopilot \[globex\]: 1 awaiting approval/);
+    expect(ofOrg?.body).toContain(`of organization globex (ad account ${ACCOUNT_ID})`);
+    expect(ofOrg?.body).toContain('1 proposal awaits approval: thrad-rules approvals --org globex, then thrad-rules approve --org globex <decision_id> or reject --org globex <decision_id>.');
   });
 
   it('refuses once a higher-priority rule holds the entity, even with nothing else changed', async () => {
