@@ -32,6 +32,8 @@ type Item = Record<string, AttributeValue>;
 export interface WriteCapture {
   /** Stop capturing (later writes, e.g. of the bench itself, are not the cycle's) and read out what was captured, in the order sent. */
   stop(): Item[];
+  /** The same, each item with the tag `tagOf` gave when its request was sent. */
+  stopTagged(): { item: Item; tag: string }[];
 }
 
 /** Status calls post an empty JSON object; the floor replays only what it can replay exactly. */
@@ -102,8 +104,8 @@ export function itemsWritten(operation: string, body: string): Item[] {
  * engine's clock, and bytes rather than objects for the engine's heap); it is parsed into items
  * only when the capture stops.
  */
-export function captureItemWrites(client: DynamoDBClient): WriteCapture {
-  const bodies: { operation: string; body: string | Uint8Array }[] = [];
+export function captureItemWrites(client: DynamoDBClient, tagOf: () => string = () => ''): WriteCapture {
+  const bodies: { operation: string; body: string | Uint8Array; tag: string }[] = [];
   const name = `ioFloorCapture_${Math.random().toString(36).slice(2)}`;
   client.middlewareStack.add(
     (next) => async (args) => {
@@ -113,16 +115,21 @@ export function captureItemWrites(client: DynamoDBClient): WriteCapture {
       const body = request.body;
       if (target.startsWith(TARGET_PREFIX)) {
         if (typeof body !== 'string' && !(body instanceof Uint8Array)) throw new Error(`io floor: cannot capture a ${target} body of type ${typeof body}`);
-        bodies.push({ operation: target.slice(TARGET_PREFIX.length), body });
+        bodies.push({ operation: target.slice(TARGET_PREFIX.length), body, tag: tagOf() });
       }
       return next(args);
     },
     { step: 'build', name },
   );
+  const read = (b: (typeof bodies)[number]): Item[] => itemsWritten(b.operation, typeof b.body === 'string' ? b.body : Buffer.from(b.body.buffer, b.body.byteOffset, b.body.byteLength).toString('utf8'));
   return {
     stop: () => {
       client.middlewareStack.remove(name);
-      return bodies.flatMap((b) => itemsWritten(b.operation, typeof b.body === 'string' ? b.body : Buffer.from(b.body.buffer, b.body.byteOffset, b.body.byteLength).toString('utf8')));
+      return bodies.flatMap(read);
+    },
+    stopTagged: () => {
+      client.middlewareStack.remove(name);
+      return bodies.flatMap((b) => read(b).map((item) => ({ item, tag: b.tag })));
     },
   };
 }
@@ -150,7 +157,13 @@ export interface IoFloorFigures {
   item_bytes: number;
 }
 
-async function replay(input: IoFloorInput, request: LoggedRequest): Promise<void> {
+/** One logged request again, with `apiKey`: a status call posts `{}`; the body is read to its end and dropped. */
+export async function replayRequest(sandboxUrl: string, apiKey: string, request: LoggedRequest): Promise<void> {
+  if (request.method !== 'GET' && !(request.method === 'POST' && STATUS_CALL.test(request.path))) throw new Error(`io floor: cannot replay ${request.method} ${request.path}`);
+  return replay({ sandboxUrl, apiKey }, request);
+}
+
+async function replay(input: Pick<IoFloorInput, 'sandboxUrl' | 'apiKey'>, request: LoggedRequest): Promise<void> {
   const query = new URLSearchParams();
   for (const [key, values] of Object.entries(request.query)) for (const v of values) query.append(key, v);
   const qs = query.toString();
@@ -168,7 +181,7 @@ async function replay(input: IoFloorInput, request: LoggedRequest): Promise<void
   if (request.method === 'GET' ? response.status !== 200 : response.status !== 200 && response.status !== 400) throw new Error(`io floor: ${request.method} ${request.path} answered ${response.status}`);
 }
 
-async function writeBatch(input: IoFloorInput, items: readonly Item[]): Promise<void> {
+export async function writeBatch(input: Pick<IoFloorInput, 'dynamo' | 'tableName'>, items: readonly Item[]): Promise<void> {
   let pending: WriteRequest[] = items.map((Item) => ({ PutRequest: { Item } }));
   for (let attempt = 0; pending.length > 0; attempt += 1) {
     if (attempt > 8) throw new Error(`io floor: ${pending.length} items left unprocessed`);

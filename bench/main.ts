@@ -49,6 +49,9 @@ async function main(): Promise<void> {
     org_hour_engine_cpu_seconds: orgHour.org_hour_engine_cpu_seconds,
     org_hour_servers_cpu_seconds: orgHour.org_hour_servers_cpu_seconds,
     org_hour_seconds: orgHour.org_hour_seconds,
+    org_hour_io_floor_seconds: orgHour.org_hour_io_floor_seconds,
+    org_hour_io_floor_servers_cpu_seconds: orgHour.org_hour_io_floor_servers_cpu_seconds,
+    org_hour_overhead_ratio: orgHour.org_hour_overhead_ratio,
     org_hour_peak_rss_mb: orgHour.org_hour_peak_rss_mb,
     fairness_max_tick_delay: orgHour.fairness_max_tick_delay,
     setup: { ad_level_ads: adLevel.ad_level_ads, campaigns: cycle.campaigns, rules: cycle.rules, windows: cycle.windows, actions: cycle.actions, decisions_recorded: cycle.decisions_recorded, settle_cycle_records: cycle.settle_cycle_records, io_floor_item_writes: cycle.io_floor_item_writes, io_floor_item_bytes: cycle.io_floor_item_bytes, evaluator_rules: evaluator.rules, evaluator_campaigns: evaluator.campaigns, json_rules_engine_campaigns_measured: evaluator.json_rules_engine_campaigns_measured, org_hour: { orgs: orgHour.orgs, campaigns_per_org: orgHour.campaigns_per_org, ticks_per_org: orgHour.ticks_per_org, cycles: orgHour.org_hour_cycles, actions: orgHour.org_hour_actions, fairness_slow_org_cycles: orgHour.fairness_slow_org_cycles, fairness_slow_request_delay_ms: orgHour.fairness_slow_request_delay_ms, fairness_baseline_worst_start_ms: orgHour.fairness_baseline_worst_start_ms, fairness_worst_start_ms: orgHour.fairness_worst_start_ms } },
@@ -81,6 +84,10 @@ async function main(): Promise<void> {
     { figure: 'org_hour_engine_cpu_seconds', value: figures.org_hour_engine_cpu_seconds, target: '', ok: null },
     { figure: 'org_hour_servers_cpu_seconds', value: figures.org_hour_servers_cpu_seconds, target: '', ok: null },
     { figure: 'org_hour_seconds', value: figures.org_hour_seconds, target: '< 60', ok: figures.org_hour_seconds < 60 },
+    // The same hour's requests and item writes without the engine: what this machine takes for the I/O alone.
+    { figure: 'org_hour_io_floor_seconds', value: figures.org_hour_io_floor_seconds, target: '', ok: null },
+    { figure: 'org_hour_io_floor_servers_cpu_seconds', value: figures.org_hour_io_floor_servers_cpu_seconds, target: '', ok: null },
+    { figure: 'org_hour_overhead_ratio', value: figures.org_hour_overhead_ratio, target: '', ok: null },
     { figure: 'org_hour_peak_rss_mb', value: figures.org_hour_peak_rss_mb, target: '< 1024', ok: figures.org_hour_peak_rss_mb < 1024 },
     { figure: 'fairness_max_tick_delay', value: figures.fairness_max_tick_delay, target: '≤ 1', ok: figures.fairness_max_tick_delay <= 1 },
   ];

@@ -35,6 +35,9 @@ import { ThradClient } from '../functions/thrad/client';
 import { probeCapabilities } from '../functions/thrad/capabilities';
 import type { GenerateOptions } from '../sandbox/generate';
 import { StaticApiKeyProvider } from '../functions/thrad/keys';
+import { forEachConcurrent } from '../functions/shared/concurrency';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { batchesOf, captureItemWrites, replayRequest, writeBatch, type LoggedRequest } from './iofloor';
 
 export interface OrgHourFigures {
   orgs: number;
@@ -65,6 +68,17 @@ export interface OrgHourFigures {
    * at least the larger of the two CPU times, and at least half their sum on 2 cores.
    */
   org_hour_servers_cpu_seconds: number;
+  /**
+   * The hour's I/O without the engine: the same API requests of each org at each tick (replayed
+   * from the sandbox's log, against a fresh copy of the same world on the same clock, so each
+   * call finds what the engine's found) and the same audit items (captured from the engine's
+   * client, written as plain batch puts), 8 orgs at a time, in a second run of the servers.
+   */
+  org_hour_io_floor_seconds: number;
+  /** The servers' process's CPU time over that floor run: what the I/O alone costs the machine's other core. */
+  org_hour_io_floor_servers_cpu_seconds: number;
+  /** org_hour_seconds / org_hour_io_floor_seconds: the engine's own overhead, as a ratio. */
+  org_hour_overhead_ratio: number;
   fairness_max_tick_delay: number;
   fairness_slow_org_cycles: number;
   fairness_slow_request_delay_ms: number;
@@ -115,11 +129,11 @@ interface Servers {
   organizations: { key: string; account: string }[];
 }
 
-interface LogEntry {
-  method: string;
-  path: string;
+interface LogEntry extends LoggedRequest {
   status: number | null;
   effect?: boolean;
+  /** Sandbox seconds when it arrived: the tick (the clock is frozen and set per tick). */
+  time: number;
 }
 
 function startServers(orgs: number, campaigns: number): { ready: Promise<Servers>; cpuSeconds: () => Promise<number>; stop: () => void } {
@@ -217,6 +231,9 @@ export async function runOrgHourBench(options: { orgs?: number; campaigns?: numb
     for (const o of orgs) await store.putCapabilities(o.accountId, probeClient.wireProfile.name, capabilities, 86_400);
     await fetch(`${s.url}/_sandbox/requests`, { method: 'DELETE' });
     const storeRequests = countStoreRequests(dynamo);
+    // The hour's item writes, each tagged with its tick, for the I/O floor.
+    let tickTag = '';
+    const capture = captureItemWrites(dynamo, () => tickTag);
 
     let errors = 0;
     let cycleMs = 0;
@@ -247,6 +264,7 @@ export async function runOrgHourBench(options: { orgs?: number; campaigns?: numb
     const cpuStarted = process.cpuUsage();
     for (let t = HOUR_START_S * 1000 + TICK_SECONDS * 1000; t <= (HOUR_START_S + 3_600) * 1000; t += TICK_SECONDS * 1000) {
       clock.set(t);
+      tickTag = String(t);
       await setSandboxClock(s.url, t / 1000);
       if (fleet.tick(t) > 0) ticks.push(t);
       await fleet.drain();
@@ -254,12 +272,14 @@ export async function runOrgHourBench(options: { orgs?: number; campaigns?: numb
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const cpu = process.cpuUsage(cpuStarted);
     const serversCpu = (await servers.cpuSeconds()) - serversCpuStarted;
+    const captured = capture.stopTagged();
     const hourStoreRequests = storeRequests.total();
     if (process.env.ORG_BENCH_DEBUG) console.error(JSON.stringify(Object.fromEntries([...storeRequests.byCommand].map(([k, v]) => [k, Math.round((v / Math.max(1, cycles)) * 100) / 100]))));
     clearInterval(sampler);
     peak = Math.max(peak, process.memoryUsage.rss());
     if (errors > 0) throw new Error(`${errors} org cycles failed in the org-hour bench`);
 
+    const hourLogs = new Map<string, LogEntry[]>();
     let requests = 0;
     let bound = 0;
     let actions = 0;
@@ -267,6 +287,7 @@ export async function runOrgHourBench(options: { orgs?: number; campaigns?: numb
     for (const o of s.organizations) {
       const log = ((await (await fetch(`${s.url}/_sandbox/requests?org=${o.account}`)).json()) as { data: LogEntry[] }).data;
       const own = log.filter((r) => r.path.startsWith('/v1/'));
+      hourLogs.set(o.account, own);
       const acted = own.filter((r) => r.method === 'POST' && ACTION_PATH.test(r.path)).length;
       actions += acted;
       requests += own.length;
@@ -284,6 +305,8 @@ export async function runOrgHourBench(options: { orgs?: number; campaigns?: numb
     // 10× slower: each request of the slow org waits 9× a typical request's share of a cycle.
     const perRequestMs = cycleRequests > 0 ? cycleMs / cycleRequests : 5;
     const fairness = await runFairness(s, rules, store, concurrency, Math.max(1, Math.round(9 * perRequestMs)));
+    servers.stop();
+    const floor = await runOrgHourFloor(orgCount, campaigns, hourLogs, captured, ticks, concurrency);
     return {
       orgs: orgCount,
       campaigns_per_org: campaigns,
@@ -299,8 +322,58 @@ export async function runOrgHourBench(options: { orgs?: number; campaigns?: numb
       org_hour_store_requests_per_cycle: Math.round((hourStoreRequests / Math.max(1, cycles)) * 100) / 100,
       org_hour_engine_cpu_seconds: Math.round((cpu.user + cpu.system) / 1e4) / 100,
       org_hour_servers_cpu_seconds: Math.round(serversCpu * 100) / 100,
+      org_hour_io_floor_seconds: Math.round(floor.seconds * 100) / 100,
+      org_hour_io_floor_servers_cpu_seconds: Math.round(floor.serversCpuSeconds * 100) / 100,
+      org_hour_overhead_ratio: Math.round((seconds / floor.seconds) * 100) / 100,
       ...fairness,
     };
+  } finally {
+    servers.stop();
+  }
+}
+
+/**
+ * The org hour's I/O floor: a second run of the servers (the same generated world, so the same
+ * keys, accounts and entities), the clock set to each tick in turn, and at each tick every org
+ * that had work (8 at a time, as the fleet runs them) sends its logged requests of that tick one
+ * after another, then writes its items of that tick, 25 to a batch. Nothing is parsed, validated
+ * or decided; the logged status calls change the fresh world as the engine's changed the first.
+ */
+async function runOrgHourFloor(orgCount: number, campaigns: number, logs: ReadonlyMap<string, readonly LogEntry[]>, items: readonly { item: Record<string, AttributeValue>; tag: string }[], ticks: readonly number[], concurrency: number): Promise<{ seconds: number; serversCpuSeconds: number }> {
+  const servers = startServers(orgCount, campaigns);
+  try {
+    const s = await servers.ready;
+    const keyOf = new Map(s.organizations.map((o) => [o.account, o.key]));
+    const dynamo = localDynamoClient(s.dynamoEndpoint);
+    const tableName = 'org-hour-floor';
+    await new AuditStore({ tableName, client: dynamo }).ensureTable();
+    type OrgTickWork = { requests: LogEntry[]; items: Record<string, AttributeValue>[] };
+    const work = new Map<number, Map<string, OrgTickWork>>();
+    const slot = (tickMs: number, account: string): OrgTickWork => {
+      let byOrg = work.get(tickMs);
+      if (!byOrg) work.set(tickMs, (byOrg = new Map<string, OrgTickWork>()));
+      let entry = byOrg.get(account);
+      if (!entry) byOrg.set(account, (entry = { requests: [], items: [] }));
+      return entry;
+    };
+    for (const [account, entries] of logs) {
+      if (!keyOf.has(account)) throw new Error(`org floor: the second run has no organization ${account}`);
+      for (const e of entries) slot(e.time * 1000, account).requests.push(e);
+    }
+    for (const { item, tag } of items) slot(Number(tag), /^A#([^#]+)#/.exec(item.pk?.S ?? '')?.[1] ?? '').items.push(item);
+    const unknownTicks = [...work.keys()].filter((t) => !ticks.includes(t));
+    if (unknownTicks.length > 0) throw new Error(`org floor: work logged outside the hour's ticks (${unknownTicks.length})`);
+    const cpuStarted = await servers.cpuSeconds();
+    const started = process.hrtime.bigint();
+    for (const t of ticks) {
+      await setSandboxClock(s.url, t / 1000);
+      await forEachConcurrent([...(work.get(t) ?? new Map<string, OrgTickWork>()).entries()], concurrency, async ([account, w]) => {
+        for (const request of w.requests) await replayRequest(s.url, keyOf.get(account) ?? '', request);
+        for (const batch of batchesOf(w.items)) await writeBatch({ dynamo, tableName }, batch);
+      });
+    }
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    return { seconds, serversCpuSeconds: (await servers.cpuSeconds()) - cpuStarted };
   } finally {
     servers.stop();
   }
