@@ -16,6 +16,7 @@ import { startSandbox, type Sandbox } from '../../sandbox/server';
 import { rebuildDemoWorld, type Rebuilt } from './demo-world';
 import { DEFAULT_TABLE_NAME, type LocalConfig } from './config';
 import { EnvironmentError } from './errors';
+import { AuthenticationError } from '../thrad/errors';
 import { ORG_ID_ENV } from '../orgs/select';
 import { localDynamoClient, startEmbeddedDynamo, type EmbeddedDynamo } from './dynalite';
 
@@ -224,7 +225,19 @@ async function openApiSide(config: LocalConfig, options: OpenOptions, closers: (
           // An org of the registry: its records go under the account the registry names, so the
           // key must answer for that account (a stale or wrong entry would file one org's
           // decisions, claims and ledger under another's).
-          const answered = (await client.getAdAccount()).id;
+          let answered: string;
+          try {
+            answered = (await client.getAdAccount()).id;
+          } catch (error) {
+            // A command that only reads the audit trail (audit, report, approvals) may read the
+            // registry's account when the key is refused: that is when a person most needs to see
+            // what the autopilot did for the org. Nothing that calls the API or acts gets here.
+            if (!options.needApi && error instanceof AuthenticationError) {
+              accountChecked = true;
+              return account;
+            }
+            throw error;
+          }
           if (answered !== account) throw new EnvironmentError(`Organization ${org}: its key answers for ad account ${answered}, but the registry says ${account}. Fix the entry's "ad_account_id" (or its key) before running anything for it.`);
           accountChecked = true;
         }

@@ -110,6 +110,21 @@ describe('thrad-rules orgs, --orgs and --org', () => {
     expect(new Set(records.map((r) => r.account_id))).toEqual(new Set([sandbox.world.account.id]));
   });
 
+  it('reads an org\'s own records when its key is refused (audit), and still runs nothing for it (helper hunt finding)', async () => {
+    const revoked = join(cwd, 'revoked.json');
+    writeFileSync(revoked, JSON.stringify([{ org_id: 'acme', api_key_env: 'KEY_REVOKED', ad_account_id: sandbox.world.account.id }]));
+    const withRevoked = { ...env, KEY_REVOKED: `${KEY.slice(0, -4)}dead` };
+    const audit = await runCli(['audit', '--orgs', revoked, '--org', 'acme', '--json'], { cwd, env: withRevoked });
+    expect(audit.err).toBe('');
+    expect(audit.code).toBe(0);
+    const records = JSON.parse(audit.out) as { account_id: string }[];
+    expect(records.length).toBeGreaterThan(0);
+    expect(new Set(records.map((r) => r.account_id))).toEqual(new Set([sandbox.world.account.id]));
+    const run = await runCli(['run', '--once', '--orgs', revoked, '--org', 'acme'], { cwd, env: withRevoked });
+    expect(run.code).toBe(1);
+    expect(run.err).toMatch(/invalid_api_key|refused/);
+  });
+
   it('asks which org when the registry has several, and names the ones it has', async () => {
     const ambiguous = await cli('audit', '--orgs', orgsFile);
     expect(ambiguous.code).toBe(2);
