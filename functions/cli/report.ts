@@ -311,7 +311,8 @@ export async function reportCommand(args: string[], ctx: CommandContext): Promis
     }
     const out = resolve(ctx.cwd, values.out ?? 'thrad-autopilot-report.html');
     writeFileSync(out, renderReport(records, { accountId, fromMs, toMs, generatedAt: localStamp(new Date().toISOString(), timeZone), timeZone, repeats, windowNote, history }));
-    ctx.io.out(`Wrote ${out}: ${records.length} actions across ${new Set(records.map((r) => r.campaign_id ?? r.entity_id)).size} campaigns, ${period}.`);
+    const campaigns = new Set(records.map((r) => r.campaign_id ?? r.entity_id)).size;
+    ctx.io.out(`Wrote ${out}: ${records.length} action${records.length === 1 ? '' : 's'} across ${campaigns} campaign${campaigns === 1 ? '' : 's'}, ${period}.`);
     return EXIT.ok;
   });
 }

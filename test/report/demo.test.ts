@@ -46,7 +46,7 @@ describe('npm start, Ctrl-C, then report', () => {
     expect(lines[0]).toMatch(/^Window: 2026-11-1\d \d\d:\d\d EST – 2026-11-\d\d \d\d:\d\d EST \(ends at the newest record\)$/);
     expect(lines[1]).toMatch(/^History: \d+ charts from the demo's sandbox world, rebuilt \(demo fixture, \d+ recorded changes made again, clock at the newest record\); \d+ API requests in all\.$/);
     const last = lines[lines.length - 1] ?? '';
-    const counted = /: (\d+) actions across (\d+) campaigns/.exec(last);
+    const counted = /: (\d+) actions? across (\d+) campaigns?/.exec(last);
     expect(Number(counted?.[1])).toBeGreaterThanOrEqual(5);
 
     const html = readFileSync(join(dataDir, 'report.html'), 'utf8');
