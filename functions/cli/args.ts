@@ -4,7 +4,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { FlagValueError, UsageError } from './errors';
 import type { Output } from './output';
-import { startOfLocalDay } from '../shared/timezone';
+import { parseIsoInstant, startOfLocalDay } from '../shared/timezone';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -69,7 +69,7 @@ export const MAX_LOOKBACK_DAYS = 3_650;
 
 /**
  * `2026-11-24` (the midnight that starts that date in `timeZone`, the zone the command shows
- * times in), `2026-11-24T10:00:00Z`, or a duration back from now: `90m`, `6h`, `7d` (at most
+ * times in), an ISO time with its zone (`2026-11-24T10:00:00Z`, `2026-11-24T05:00-05:00`), or a duration back from now: `90m`, `6h`, `7d` (at most
  * MAX_LOOKBACK_DAYS). Null when the value is none of these.
  */
 export function parseTime(value: string, nowMs: number, timeZone = 'UTC'): number | null {
@@ -87,8 +87,10 @@ export function parseTime(value: string, nowMs: number, timeZone = 'UTC'): numbe
     if (utc.getUTCFullYear() !== year || utc.getUTCMonth() !== month - 1 || utc.getUTCDate() !== day) return null;
     return startOfLocalDay(year, month, day, timeZone);
   }
-  const ms = Date.parse(text);
-  return Number.isNaN(ms) ? null : ms;
+  // Only an ISO time with its zone: Date.parse also reads `7` (a 7d without its d) as 2001-07-01,
+  // `2026-11-24T10:00` and `Nov 24 2026` in the machine's zone (not the one times are shown in),
+  // and `2026-02-30T10:00:00Z` as March 2.
+  return parseIsoInstant(text);
 }
 
 export const TIME_FORMS = `a date (2026-11-24, from its midnight in the time zone times are shown in), a UTC time (2026-11-24T10:00:00Z) or a duration back from now of up to ${MAX_LOOKBACK_DAYS}d (90m, 6h, 7d)`;

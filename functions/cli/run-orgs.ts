@@ -54,11 +54,26 @@ export async function openFleet(options: { rules?: string; concurrency: number; 
   const { io } = ctx;
   const enabled = ctx.orgs.filter((o) => o.enabled);
   const disabled = ctx.orgs.length - enabled.length;
-  const first = enabled[0];
-  if (first === undefined) throw new UsageError(`Every organization in ${ctx.registry.path} is disabled; enable one with \`thrad-rules orgs enable --orgs ${ctx.registry.path} ID\`.`);
+  if (enabled.length === 0) throw new UsageError(`Every organization in ${ctx.registry.path} is disabled; enable one with \`thrad-rules orgs enable --orgs ${ctx.registry.path} ID\`.`);
+  // Each org's environment (its key variable must be set): an org whose environment cannot be built is named
+  // and left out, as one whose key is refused; it never stops the others.
+  const orgEnvs = new Map<string, NodeJS.ProcessEnv>();
+  for (const org of enabled) {
+    try {
+      orgEnvs.set(org.org_id, orgEnvironment(ctx.env, org, ctx.registry));
+    } catch (error) {
+      io.err(`Organization ${org.org_id} is not served: ${explainError(error, { env: ctx.env, command: 'run' }).lines.join(' ')}`);
+    }
+  }
+  const startable = enabled.filter((o) => orgEnvs.has(o.org_id));
+  const first = startable[0];
+  if (first === undefined) {
+    io.err('No organization could start.');
+    return null;
+  }
 
-  // The store (and, for a sandbox at THRAD_API_BASE_URL, its clock) come from the first org's environment.
-  const firstEnv = orgEnvironment(ctx.env, first, ctx.registry);
+  // The store (and, for a sandbox at THRAD_API_BASE_URL, its clock) come from the first startable org's environment.
+  const firstEnv = orgEnvs.get(first.org_id) as NodeJS.ProcessEnv;
   const baseConfig = loadConfig({ rules: options.rules }, firstEnv, ctx.cwd);
   const environment: LocalEnvironment = await openEnvironment(baseConfig, { role: 'runner', needApi: true, env: firstEnv });
   try {
@@ -69,8 +84,8 @@ export async function openFleet(options: { rules?: string; concurrency: number; 
     /** Each org's environment: messages about its key name where its key came from. */
     const envs = new Map<string, NodeJS.ProcessEnv>();
     const zones = new Map<string, (ruleId: string) => string>();
-    for (const org of enabled) {
-      const env = org === first ? firstEnv : orgEnvironment(ctx.env, org, ctx.registry);
+    for (const org of startable) {
+      const env = orgEnvs.get(org.org_id) as NodeJS.ProcessEnv;
       const config = loadConfig({ rules: options.rules }, env, ctx.cwd);
       try {
         const loaded = loadRuleFolder(config.rulesDir, { ...ctx, env, org }, options.rules);

@@ -177,7 +177,11 @@ export async function runCommand(args: string[], ctx: RunContext): Promise<numbe
       wait: waitForClock(environment.clock, environment.mode === 'sandbox' ? speed : 1),
       runTick: async (due, at) => {
         // An org disabled (or changed) in the orgs file while this run goes on: its ticks are not run.
-        if (served && served() !== null) return;
+        // Nor are they late for it once it is served again (the watch does not count them as missed).
+        if (served && served() !== null) {
+          watch?.notServed(at);
+          return;
+        }
         warnOverdue(at);
         const { summary } = await cycle(due.flatMap((g) => g.ruleIds), at, LOCAL_TICK_SCHEDULE_ID);
         watch?.completed(rulesServed(summary), environment.clock.nowMs());

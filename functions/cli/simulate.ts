@@ -10,6 +10,7 @@ import { SimulationInputError } from '../sim/errors';
 import { parseEvents, type SimEvent } from '../sim/events';
 import { runSimulation, type EventOutcome } from '../sim/simulate';
 import { isMultiOrgFixture, loadAnyFixtureFile, organizationsOf, type AnyFixture } from '../../sandbox/fixture';
+import { parseIsoInstant } from '../shared/timezone';
 import { API_KEY_ENV } from '../thrad/keys';
 import { parseFlags } from './args';
 import { FlagValueError, UsageError } from './errors';
@@ -58,8 +59,8 @@ const MAX_SIMULATED_MS = MAX_SIMULATED_DAYS * DURATION_MS.d;
 export function parseUntil(value: string, nowMs: number): number {
   const duration = /^(\d+)([mhdw])$/.exec(value.trim());
   if (duration) return nowMs + Number(duration[1]) * (DURATION_MS[duration[2]]);
-  const ms = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value.trim()) ? Date.parse(value.trim()) : NaN;
-  if (Number.isNaN(ms)) throw new FlagValueError({ flag: '--until', found: value, expected: 'an ISO 8601 time with a zone, or a duration from the fixture\'s now (90m, 12h, 3d, 2w)', example: '--until 3d' });
+  const ms = parseIsoInstant(value.trim());
+  if (ms === null) throw new FlagValueError({ flag: '--until', found: value, expected: 'an ISO 8601 time with a zone, or a duration from the fixture\'s now (90m, 12h, 3d, 2w)', example: '--until 3d' });
   return ms;
 }
 

@@ -25,6 +25,8 @@ export interface OverdueSchedule {
 export class DidNotRunWatch {
   private readonly last = new Map<string, { atMs: number; completed: boolean }>();
   private readonly warned = new Set<string>();
+  /** Occurrences up to this engine-clock ms were not this runner's to run (its org was not served then). */
+  private excusedUntilMs = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly groups: readonly ScheduleGroup[],
@@ -44,6 +46,14 @@ export class DidNotRunWatch {
   }
 
   /**
+   * The runner did not serve these rules up to `atMs` (their org disabled or changed in the orgs
+   * file): occurrences until then were not missed, and are not counted once it serves them again.
+   */
+  notServed(atMs: number): void {
+    this.excusedUntilMs = Math.max(this.excusedUntilMs, atMs);
+  }
+
+  /**
    * Groups that became overdue by `nowMs` and were not named yet in this streak; `pendingMs` is the
    * occurrence about to run (checked before a tick), which does not count as missed.
    */
@@ -53,7 +63,7 @@ export class DidNotRunWatch {
       const last = this.last.get(group.id);
       if (!last || this.warned.has(group.id)) continue;
       let missed = 0;
-      for (let at = nextFireAfter(group.schedule, group.timezone, last.atMs); at !== null && at <= nowMs && missed < OVERDUE_OCCURRENCES; at = nextFireAfter(group.schedule, group.timezone, at)) {
+      for (let at = nextFireAfter(group.schedule, group.timezone, Math.max(last.atMs, this.excusedUntilMs)); at !== null && at <= nowMs && missed < OVERDUE_OCCURRENCES; at = nextFireAfter(group.schedule, group.timezone, at)) {
         if (at !== pendingMs) missed += 1;
       }
       if (missed < OVERDUE_OCCURRENCES) continue;
@@ -90,12 +100,16 @@ export class FleetDidNotRunWatch {
 
   /**
    * The lines for every org's groups that became overdue by `nowMs` (`pendingMs`: the tick about
-   * to run), among the orgs `served` says are being served (one disabled in the orgs file is not late).
+   * to run), among the orgs `served` says are being served (one disabled in the orgs file is not late,
+   * and once enabled again, the occurrences it was not served for are not counted as missed).
    */
   check(nowMs: number, pendingMs?: number, served: (orgId: string) => boolean = () => true): string[] {
     const lines: string[] = [];
     for (const [orgId, watch] of this.watches) {
-      if (!served(orgId)) continue;
+      if (!served(orgId)) {
+        watch.notServed(Math.max(nowMs, pendingMs ?? nowMs));
+        continue;
+      }
       for (const o of watch.check(nowMs, pendingMs)) lines.push(`[${orgId}] ${overdueLine(o)}`);
     }
     return lines;

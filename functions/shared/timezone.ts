@@ -122,3 +122,21 @@ export function addDays(year: number, month: number, day: number, days: number):
 export function daysInMonth(year: number, month: number): number {
   return new Date(Date.UTC(year, month, 0)).getUTCDate();
 }
+
+const ISO_WITH_ZONE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-](\d{2}):(\d{2}))$/;
+
+/**
+ * The instant an ISO 8601 time with a zone names (`2026-11-24T10:00:00Z`, `2026-11-24T05:00-05:00`),
+ * or null: any other text, a time without a zone (whose zone would be the machine's), or fields
+ * that name no real time (`2026-02-30T10:00Z`, which Date.parse reads as March 2; `T24:00`).
+ */
+export function parseIsoInstant(text: string): number | null {
+  const m = ISO_WITH_ZONE.exec(text);
+  if (!m) return null;
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map((v) => Number(v ?? 0)) as [number, number, number, number, number, number];
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return null;
+  if (hour > 23 || minute > 59 || second > 59) return null;
+  if (m[8] !== 'Z' && (Number(m[9]) > 23 || Number(m[10]) > 59)) return null;
+  const ms = Date.parse(text);
+  return Number.isNaN(ms) ? null : ms;
+}

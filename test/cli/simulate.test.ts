@@ -75,6 +75,8 @@ describe('thrad-rules simulate', () => {
     [['--until', '2h'], 2, /^simulate needs --fixture F\.json/],
     [['--fixture', 'fixture.json'], 2, /^simulate needs --until T/],
     [['--fixture', 'fixture.json', '--until', 'soon'], 2, /^--until soon: expected an ISO 8601 time with a zone, or a duration/],
+    // Date.parse read an impossible date as the next month's (2026-04-31T… as 2026-05-01): refused.
+    [['--fixture', 'fixture.json', '--until', '2026-04-31T10:00:00Z'], 2, /^--until 2026-04-31T10:00:00Z: expected an ISO 8601 time with a zone, or a duration/],
     [['--fixture', 'missing.json', '--until', '1d'], 1, /missing\.json: cannot read the file/],
     [['--fixture', 'fixture.json', '--until', '3000d'], 2, /^--until 3000d: expected at most 366 days after the fixture's now \(\d{4}-\d\d-\d\dT[\d:.]+Z\), e\.g\. --until 30d\./],
     [['--fixture', 'fixture.json', '--until', '0h'], 2, /^--until 0h: expected a time after the fixture's now \(\d{4}-\d\d-\d\dT[\d:.]+Z\), e\.g\. --until 3d\./],

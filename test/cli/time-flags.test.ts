@@ -31,6 +31,17 @@ describe('parseTime', () => {
     expect(parseTime('99999d', NOW_MS)).toBeNull();
   });
 
+  it('reads a time with a numeric offset as that instant', () => {
+    expect(parseTime('2026-11-24T05:00-05:00', NOW_MS, 'UTC')).toBe(Date.parse('2026-11-24T10:00:00Z'));
+    expect(parseTime('2026-11-24T10:00:00.250Z', NOW_MS)).toBe(Date.parse('2026-11-24T10:00:00.250Z'));
+  });
+
+  // Date.parse reads each of these as some instant: `7` (7d without its d) as 2001-07-01, the
+  // zone-less forms in the machine's zone (not the zone times are shown in), 2026-02-30T… as March 2.
+  it.each(['7', '12', '2026-11-24T10:00', '2026-11-24T10:00:00', '2026-11-24 10:00', 'Nov 24 2026', '2026-11', '2026-02-30T10:00:00Z', '2026-11-24T24:00:00Z', '2026-11-24T10:60Z', '2026-11-24T10:00+25:00'])('refuses the time %j', (value) => {
+    expect(parseTime(value, NOW_MS, 'America/New_York')).toBeNull();
+  });
+
   it.each(['2026-02-30', '2026-13-01', 'soon', ''])('refuses %j', (value) => {
     expect(parseTime(value, NOW_MS, 'America/New_York')).toBeNull();
   });
