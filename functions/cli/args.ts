@@ -85,7 +85,13 @@ export function parseTime(value: string, nowMs: number, timeZone = 'UTC'): numbe
     // A real calendar date only (2026-02-30 is not one).
     const utc = new Date(Date.UTC(year, month - 1, day));
     if (utc.getUTCFullYear() !== year || utc.getUTCMonth() !== month - 1 || utc.getUTCDate() !== day) return null;
-    return startOfLocalDay(year, month, day, timeZone);
+    try {
+      return startOfLocalDay(year, month, day, timeZone);
+    } catch (error) {
+      // A date the zone skipped whole (Pacific/Apia had no 2011-12-30) has no midnight to start from.
+      if (error instanceof RangeError) return null;
+      throw error;
+    }
   }
   // Only an ISO time with its zone: Date.parse also reads `7` (a 7d without its d) as 2001-07-01,
   // `2026-11-24T10:00` and `Nov 24 2026` in the machine's zone (not the one times are shown in),

@@ -20,6 +20,11 @@ describe('parseTime', () => {
     expect(new Date(parseTime(value, NOW_MS, zone) ?? Number.NaN).toISOString()).toBe(iso);
   });
 
+  it('refuses a date the zone skipped whole', () => {
+    expect(parseTime('2011-12-30', NOW_MS, 'Pacific/Apia')).toBeNull();
+    expect(parseTime('2011-12-31', NOW_MS, 'Pacific/Apia')).toBe(Date.parse('2011-12-30T10:00:00Z'));
+  });
+
   it('reads a time with a zone as that instant, whatever the display zone', () => {
     expect(parseTime('2026-11-24T10:00:00Z', NOW_MS, 'America/New_York')).toBe(Date.parse('2026-11-24T10:00:00Z'));
   });
