@@ -13,6 +13,7 @@
 //     store allows itself. A conditional put or an update of the engine is here a plain put of
 //     the same attributes: the floor pays for no condition, no read-modify-write.
 // Nothing is parsed, validated or decided: bodies are read to their end and dropped.
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { BatchWriteItemCommand, type AttributeValue, type DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import { AuditStore } from '../functions/audit/store';
 import { TABLE_KEYS } from '../functions/audit/table';
@@ -104,8 +105,17 @@ export function itemsWritten(operation: string, body: string): Item[] {
  * engine's clock, and bytes rather than objects for the engine's heap); it is parsed into items
  * only when the capture stops.
  */
-export function captureItemWrites(client: DynamoDBClient, tagOf: () => string = () => ''): WriteCapture {
+export function captureItemWrites(client: DynamoDBClient, tagOf: () => string = () => '', options: { spillTo?: string } = {}): WriteCapture {
   const bodies: { operation: string; body: string | Uint8Array; tag: string }[] = [];
+  // With `spillTo`, bodies go to that file as JSON lines, a few thousand at a time, so an hour of
+  // writes does not stay on the engine's heap (its peak memory is a figure of its own).
+  const spill = options.spillTo;
+  if (spill !== undefined) writeFileSync(spill, '');
+  const flush = (): void => {
+    if (spill === undefined || bodies.length === 0) return;
+    appendFileSync(spill, bodies.map((b) => JSON.stringify({ operation: b.operation, tag: b.tag, body: bodyText(b.body) })).join('\n') + '\n');
+    bodies.length = 0;
+  };
   const name = `ioFloorCapture_${Math.random().toString(36).slice(2)}`;
   client.middlewareStack.add(
     (next) => async (args) => {
@@ -116,22 +126,29 @@ export function captureItemWrites(client: DynamoDBClient, tagOf: () => string = 
       if (target.startsWith(TARGET_PREFIX)) {
         if (typeof body !== 'string' && !(body instanceof Uint8Array)) throw new Error(`io floor: cannot capture a ${target} body of type ${typeof body}`);
         bodies.push({ operation: target.slice(TARGET_PREFIX.length), body, tag: tagOf() });
+        if (bodies.length >= SPILL_EVERY) flush();
       }
       return next(args);
     },
     { step: 'build', name },
   );
-  const read = (b: (typeof bodies)[number]): Item[] => itemsWritten(b.operation, typeof b.body === 'string' ? b.body : Buffer.from(b.body.buffer, b.body.byteOffset, b.body.byteLength).toString('utf8'));
-  return {
-    stop: () => {
-      client.middlewareStack.remove(name);
-      return bodies.flatMap(read);
-    },
-    stopTagged: () => {
-      client.middlewareStack.remove(name);
-      return bodies.flatMap((b) => read(b).map((item) => ({ item, tag: b.tag })));
-    },
+  const all = (): { operation: string; body: string | Uint8Array; tag: string }[] => {
+    client.middlewareStack.remove(name);
+    if (spill === undefined) return bodies;
+    flush();
+    return readFileSync(spill, 'utf8').split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as { operation: string; body: string; tag: string });
   };
+  const read = (b: { operation: string; body: string | Uint8Array }): Item[] => itemsWritten(b.operation, bodyText(b.body));
+  return {
+    stop: () => all().flatMap(read),
+    stopTagged: () => all().flatMap((b) => read(b).map((item) => ({ item, tag: b.tag }))),
+  };
+}
+
+const SPILL_EVERY = 2_000;
+
+function bodyText(body: string | Uint8Array): string {
+  return typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
 }
 
 export interface IoFloorInput {

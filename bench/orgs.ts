@@ -16,7 +16,9 @@
 // shipped rules coincides. The capability probe (cached a day per account) is done before the
 // hour, as a deployment that has run a day has it; the hour measures the steady state.
 import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { AuditStore } from '../functions/audit/store';
 import { Engine } from '../functions/engine/cycle';
@@ -233,7 +235,8 @@ export async function runOrgHourBench(options: { orgs?: number; campaigns?: numb
     const storeRequests = countStoreRequests(dynamo);
     // The hour's item writes, each tagged with its tick, for the I/O floor.
     let tickTag = '';
-    const capture = captureItemWrites(dynamo, () => tickTag);
+    const spillFile = join(tmpdir(), `org-hour-writes-${process.pid}.jsonl`);
+    const capture = captureItemWrites(dynamo, () => tickTag, { spillTo: spillFile });
 
     let errors = 0;
     let cycleMs = 0;
@@ -277,8 +280,9 @@ export async function runOrgHourBench(options: { orgs?: number; campaigns?: numb
     clearInterval(sampler);
     peak = Math.max(peak, process.memoryUsage.rss());
     // After the peak is read: parsing the captured bodies into items is the floor's work, not the hour's.
-    // (During the hour the capture holds a reference to each write's serialized body: the engine's heap is that much larger.)
+    // (During the hour the capture spills each write's serialized body to a file, a few thousand at a time.)
     const captured = capture.stopTagged();
+    rmSync(spillFile, { force: true });
     if (errors > 0) throw new Error(`${errors} org cycles failed in the org-hour bench`);
 
     const hourLogs = new Map<string, LogEntry[]>();
