@@ -166,9 +166,10 @@ describe('thrad-rules commands', () => {
     });
 
     it('report: the page\'s times in the rules\' zone, or UTC with --utc', async () => {
+      // A date is the midnight that starts it in the zone the report shows (New York here), not UTC's.
       const lines = (await cli('report', '--since', '2026-03-01', '--out', 'zoned.html')).out.split('\n');
-      expect(lines[0]).toMatch(/^Window: 2026-02-28 19:00 EST – 2026-03-10 11:\d\d EDT \(ends at the newest record\)$/);
-      expect(lines[lines.length - 1]).toMatch(/^Wrote .*zoned\.html: \d+ actions? across \d+ campaigns?, 2026-02-28 19:00 EST – 2026-03-10 11:\d\d EDT\.$/);
+      expect(lines[0]).toMatch(/^Window: 2026-03-01 00:00 EST – 2026-03-10 11:\d\d EDT \(ends at the newest record\)$/);
+      expect(lines[lines.length - 1]).toMatch(/^Wrote .*zoned\.html: \d+ actions? across \d+ campaigns?, 2026-03-01 00:00 EST – 2026-03-10 11:\d\d EDT\.$/);
       const zoned = readFileSync(join(cwd, 'zoned.html'), 'utf8');
       expect(zoned).toMatch(/<td>2026-03-10 11:\d\d EDT<\/td>/);
       expect(zoned).not.toMatch(/<td>2026-03-10 15:\d\d UTC<\/td>/);
