@@ -132,11 +132,7 @@ export async function openFleet(options: { rules?: string; concurrency: number; 
     // sped-up sandbox clock, where occurrences are passed by design.
     const watch = (environment.sandboxSpeed ?? 1) > 1 ? null : new FleetDidNotRunWatch(fleet, environment.clock.nowMs());
     const warnOverdue = (pendingMs?: number): void => {
-      const served = (orgId: string): boolean => {
-        const org = fleet.find((f) => f.orgId === orgId);
-        return org !== undefined && notServed(org) === null;
-      };
-      for (const line of watch?.check(environment.clock.nowMs(), pendingMs, served) ?? []) io.err(line);
+      for (const line of watch?.check(environment.clock.nowMs(), pendingMs) ?? []) io.err(line);
     };
     const pool = new Fleet({
       orgs: fleet,
@@ -146,6 +142,8 @@ export async function openFleet(options: { rules?: string; concurrency: number; 
       deadlineMs: () => Date.now() + (ctx.cycleTimeoutMs ?? 5 * 60_000),
       mode: options.mode,
       notServed,
+      // A tick it turned down was not the org's to run: not a missed one once it is served again.
+      onNotServed: (org, tick) => watch?.notServed(org.orgId, tick.tickMs),
       onCycle: (org, _tick, result) => {
         watch?.completed(org.orgId, rulesServed(result.summary), environment.clock.nowMs());
         io.out(`[${org.orgId}] ${cycleLine(result.summary, zones.get(org.orgId)?.(result.summary.rule_ids[0] ?? '') ?? 'UTC')}`);

@@ -98,20 +98,18 @@ export class FleetDidNotRunWatch {
     this.watches.get(orgId)?.completed(ruleIds, atMs);
   }
 
+  /** `orgId` was not served at `atMs` (disabled or changed in the orgs file: the fleet's `onNotServed`): that tick was not its to run. */
+  notServed(orgId: string, atMs: number): void {
+    this.watches.get(orgId)?.notServed(atMs);
+  }
+
   /**
    * The lines for every org's groups that became overdue by `nowMs` (`pendingMs`: the tick about
-   * to run), among the orgs `served` says are being served (one disabled in the orgs file is not late,
-   * and once enabled again, the occurrences it was not served for are not counted as missed).
+   * to run). The ticks an org was not served for are not counted as missed.
    */
-  check(nowMs: number, pendingMs?: number, served: (orgId: string) => boolean = () => true): string[] {
+  check(nowMs: number, pendingMs?: number): string[] {
     const lines: string[] = [];
-    for (const [orgId, watch] of this.watches) {
-      if (!served(orgId)) {
-        watch.notServed(Math.max(nowMs, pendingMs ?? nowMs));
-        continue;
-      }
-      for (const o of watch.check(nowMs, pendingMs)) lines.push(`[${orgId}] ${overdueLine(o)}`);
-    }
+    for (const [orgId, watch] of this.watches) for (const o of watch.check(nowMs, pendingMs)) lines.push(`[${orgId}] ${overdueLine(o)}`);
     return lines;
   }
 }

@@ -111,15 +111,19 @@ describe('FleetDidNotRunWatch (run --orgs)', () => {
     const T0 = Date.parse('2026-03-10T15:00:00Z');
     const watch = new FleetDidNotRunWatch([{ orgId: 'acme', groups: scheduleGroups([rule('a', 'rate(15 minutes)')]) }], T0);
     watch.completed('acme', ['a'], T0 + MINUTE);
-    let served = false;
+    // As the fleet does: the warning is checked before each tick, and a tick it turns down (onNotServed) is not the org's.
+    const tick = (at: number, served: boolean): string[] => {
+      const lines = watch.check(at, at);
+      if (!served) watch.notServed('acme', at);
+      return lines;
+    };
     // Disabled: the 15:15 and 15:30 ticks are not run for it (and it is not named while not served).
-    expect(watch.check(T0 + 15 * MINUTE, T0 + 15 * MINUTE, () => served)).toEqual([]);
-    expect(watch.check(T0 + 30 * MINUTE, T0 + 30 * MINUTE, () => served)).toEqual([]);
-    served = true;
+    expect(tick(T0 + 15 * MINUTE, false)).toEqual([]);
+    expect(tick(T0 + 30 * MINUTE, false)).toEqual([]);
     // Enabled again before the 15:45 tick: 15:15 and 15:30 were not its to run.
-    expect(watch.check(T0 + 45 * MINUTE, T0 + 45 * MINUTE, () => served)).toEqual([]);
+    expect(tick(T0 + 45 * MINUTE, true)).toEqual([]);
     // Its 15:45 and 16:00 cycles fail: those it missed, and the line says when it last completed.
-    expect(watch.check(T0 + 60 * MINUTE, T0 + 60 * MINUTE, () => served)).toEqual([]);
-    expect(watch.check(T0 + 75 * MINUTE, T0 + 75 * MINUTE, () => served)).toEqual(['[acme] Warning: rule a (rate(15 minutes), UTC) did not run: no completed run with its data for 2 periods; last completed 2026-03-10 15:01 UTC.']);
+    expect(tick(T0 + 60 * MINUTE, true)).toEqual([]);
+    expect(tick(T0 + 75 * MINUTE, true)).toEqual(['[acme] Warning: rule a (rate(15 minutes), UTC) did not run: no completed run with its data for 2 periods; last completed 2026-03-10 15:01 UTC.']);
   });
 });
