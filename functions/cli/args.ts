@@ -4,7 +4,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { FlagValueError, UsageError } from './errors';
 import type { Output } from './output';
-import { parseIsoInstant, startOfLocalDay } from '../shared/timezone';
+import { daysInMonth, parseIsoInstant, startOfLocalDay } from '../shared/timezone';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -64,6 +64,16 @@ export function parseFlags<T extends Options>(args: string[], options: T, _io: O
   }
 }
 
+/** A duration's units: minutes, hours, days, weeks. */
+export const DURATION_MS = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 } as const;
+
+/** `90m`, `6h`, `7d`, `2w` (in the units `units` allows) as milliseconds, or null. */
+export function parseDurationMs(text: string, units: string): number | null {
+  const m = /^(\d+)([mhdw])$/.exec(text.trim());
+  if (!m || !units.includes(m[2])) return null;
+  return Number(m[1]) * DURATION_MS[m[2] as keyof typeof DURATION_MS];
+}
+
 /** The longest duration a time flag counts back: ten years (further back, zones read in local mean time, and no record is that old). */
 export const MAX_LOOKBACK_DAYS = 3_650;
 
@@ -74,17 +84,13 @@ export const MAX_LOOKBACK_DAYS = 3_650;
  */
 export function parseTime(value: string, nowMs: number, timeZone = 'UTC'): number | null {
   const text = value.trim();
-  const relative = /^(\d+)([mhd])$/.exec(text);
-  if (relative) {
-    const ms = Number(relative[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[relative[2] as 'm' | 'h' | 'd'];
-    return ms > MAX_LOOKBACK_DAYS * 86_400_000 ? null : nowMs - ms;
-  }
+  const back = parseDurationMs(text, 'mhd');
+  if (back !== null) return back > MAX_LOOKBACK_DAYS * DURATION_MS.d ? null : nowMs - back;
   const date = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
   if (date) {
     const [year, month, day] = date.slice(1).map(Number) as [number, number, number];
     // A real calendar date only (2026-02-30 is not one).
-    const utc = new Date(Date.UTC(year, month - 1, day));
-    if (utc.getUTCFullYear() !== year || utc.getUTCMonth() !== month - 1 || utc.getUTCDate() !== day) return null;
+    if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return null;
     try {
       return startOfLocalDay(year, month, day, timeZone);
     } catch (error) {

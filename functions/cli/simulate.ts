@@ -12,7 +12,7 @@ import { runSimulation, type EventOutcome } from '../sim/simulate';
 import { isMultiOrgFixture, loadAnyFixtureFile, organizationsOf, type AnyFixture } from '../../sandbox/fixture';
 import { parseIsoInstant } from '../shared/timezone';
 import { API_KEY_ENV } from '../thrad/keys';
-import { parseFlags } from './args';
+import { DURATION_MS, parseDurationMs, parseFlags } from './args';
 import { FlagValueError, UsageError } from './errors';
 import { EXIT } from './output';
 import { loadRuleFolder, type CommandContext } from './shared';
@@ -51,14 +51,12 @@ Examples:
   npx thrad-rules simulate --fixture sandbox/fixtures/demo.json --until 3d
   npx thrad-rules simulate --fixture sandbox/fixtures/demo.json --until 1d --events night.json --json`;
 
-const DURATION_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 };
-
 const MAX_SIMULATED_MS = MAX_SIMULATED_DAYS * DURATION_MS.d;
 
 /** `--until`: an ISO time, or a duration forward from the fixture's now. */
 export function parseUntil(value: string, nowMs: number): number {
-  const duration = /^(\d+)([mhdw])$/.exec(value.trim());
-  if (duration) return nowMs + Number(duration[1]) * (DURATION_MS[duration[2]]);
+  const forward = parseDurationMs(value, 'mhdw');
+  if (forward !== null) return nowMs + forward;
   const ms = parseIsoInstant(value.trim());
   if (ms === null) throw new FlagValueError({ flag: '--until', found: value, expected: 'an ISO 8601 time with a zone, or a duration from the fixture\'s now (90m, 12h, 3d, 2w)', example: '--until 3d' });
   return ms;
