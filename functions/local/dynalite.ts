@@ -7,6 +7,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { create as createDynaliteStore } from 'dynalite/db';
 import { auditDynamoClient } from '../audit/client';
+import { StoreFolderLockedError } from './errors';
 
 export interface EmbeddedDynamo {
   endpoint: string;
@@ -21,16 +22,17 @@ export function localDynamoClient(endpoint: string): DynamoDBClient {
 
 /**
  * Open the folder's database once and close it again, so a folder another process holds is a
- * rejection here rather than an uncaught error thrown inside dynalite's first request.
+ * rejection here rather than an uncaught error thrown inside dynalite's first request
+ * (`StoreFolderLockedError` when another process holds it).
  */
-async function checkFolderOpens(path: string): Promise<void> {
+export async function checkFolderOpens(path: string): Promise<void> {
   const { db } = createDynaliteStore({ path });
   try {
     await db.open();
   } catch (error) {
     const cause = (error as { cause?: unknown }).cause;
-    const locked = (cause as { code?: unknown } | undefined)?.code === 'LEVEL_LOCKED';
-    throw new Error(locked ? 'its folder is locked by another process' : (cause instanceof Error ? cause : (error as Error)).message, { cause: error });
+    if ((cause as { code?: unknown } | undefined)?.code === 'LEVEL_LOCKED') throw new StoreFolderLockedError({ cause: error });
+    throw new Error((cause instanceof Error ? cause : (error as Error)).message, { cause: error });
   } finally {
     await db.close().catch(() => undefined);
   }

@@ -15,10 +15,10 @@ import { DEMO_FIXTURE_PATH, loadFixtureFile } from '../../sandbox/fixture';
 import { startSandbox, type Sandbox } from '../../sandbox/server';
 import { rebuildDemoWorld, type Rebuilt } from './demo-world';
 import { DEFAULT_TABLE_NAME, type LocalConfig } from './config';
-import { EnvironmentError } from './errors';
+import { EnvironmentError, StoreFolderLockedError } from './errors';
 import { AuthenticationError } from '../thrad/errors';
 import { ORG_ID_ENV } from '../orgs/select';
-import { localDynamoClient, startEmbeddedDynamo, type EmbeddedDynamo } from './dynalite';
+import { checkFolderOpens, localDynamoClient, startEmbeddedDynamo, type EmbeddedDynamo } from './dynalite';
 
 export const DEMO_CLOCK_SPEED = 1200;
 
@@ -124,15 +124,13 @@ async function listenSandbox(port: number, clockSpeed: number, wireProfile: Loca
 /** Throw when another process holds the embedded store in `dir` open (its folder lock). */
 async function refuseIfStoreOpen(dir: string): Promise<void> {
   if (!existsSync(dir)) return;
-  let probe: EmbeddedDynamo | undefined;
   try {
-    probe = await startEmbeddedDynamo({ path: dir });
+    await checkFolderOpens(dir);
   } catch (error) {
-    if ((error as Error).message.includes('locked by another process')) {
+    if (error instanceof StoreFolderLockedError) {
       throw new EnvironmentError(`The demo's store in ${dir} is open in another process (another autopilot, or a console, report or preview started after the last demo). Stop it (Ctrl-C), then start the autopilot again: a new demo starts from a fresh store.`);
     }
-  } finally {
-    await probe?.close();
+    // Anything else (a damaged folder): the folder is removed next, and the demo starts afresh.
   }
 }
 

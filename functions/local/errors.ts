@@ -15,3 +15,11 @@ export class EnvironmentError extends Error {
     this.name = 'EnvironmentError';
   }
 }
+
+/** The embedded store's folder is held open by another process (its LevelDB lock). */
+export class StoreFolderLockedError extends Error {
+  constructor(options?: ErrorOptions) {
+    super('its folder is locked by another process', options);
+    this.name = 'StoreFolderLockedError';
+  }
+}
