@@ -132,26 +132,11 @@ export async function readForPlan(plan: ReadPlan, ctx: ReadContext): Promise<Rea
       ? { reason: `created before ${new Date(horizonMs).toISOString()}, and the API serves insights from the last ${Math.round((lookback ?? 0) / 86_400)} days only: its lifetime cannot be read whole`, note: `from ${new Date(horizonMs).toISOString()}, the API's lookback limit (${Math.round((lookback ?? 0) / 86_400)} days); entities created before it are insufficient data`, createdBefore: (entity) => (entity.createdAt !== null ? entity.createdAt * 1000 : (campaignCreatedMs.get(entity.campaignId ?? entity.id) ?? 0)) < horizonMs }
       : null;
   const reads = resolveInsightsReads(plan, ctx.nowMs, () => earliestMs);
-  let done = 0;
+  const outcomes = await readAll(reads, plan, ctx, { campaigns: campaigns.length, listing, result });
+  // Recorded in the plan's order, whatever order they were read and ended in.
   for (const read of reads) {
-    const levelFailure = result.levelFailures[read.level];
-    if (levelFailure) {
-      recordReads(result, read, { failure: levelFailure });
-      continue;
-    }
-    const lists = listing.get(read.level as ChildLevel);
-    const listHere = lists !== undefined && read.range.ranges.length > 0 && !result.entities[read.level] && !result.levelFailures[read.level];
-    try {
-      recordReads(result, read, { totals: await readTotals(read, plan, ctx, listHere ? lists : undefined) }, lifetimeLimit);
-      if (listHere) result.entities[read.level] = lists;
-    } catch (error) {
-      if (listHere) result.levelFailures[read.level] = failureOf(error, `the ${read.level.replace('_', ' ')}s (listed by insights)`);
-      ctx.logger.warn('could not read insights', { level: read.level, windows: read.serves.map((s) => s.key), ...errorAttributes(error) });
-      recordReads(result, read, { failure: failureOf(error, `insights for ${read.serves.map((s) => s.window.name).join('/')} at ${read.level} level`) });
-      continue;
-    }
-    done += 1;
-    ctx.onProgress?.({ phase: 'insights', done, total: reads.length, entities: 0 });
+    const outcome = outcomes.get(read);
+    if (outcome) recordReads(result, read, outcome, lifetimeLimit);
   }
   // A level whose rules read no window is listed by an insights read of its own (the last complete hour).
   for (const [level, lists] of listing) {
@@ -166,6 +151,79 @@ export async function readForPlan(plan: ReadPlan, ctx: ReadContext): Promise<Rea
     }
   }
   return result;
+}
+
+/** Insights reads in flight at once: the engine takes in one answer while the API prepares the next. */
+export const READ_CONCURRENCY = 2;
+
+/**
+ * Every insights read, in priority order (the highest priority among the rules each serves; the
+ * plan's order among equals), READ_CONCURRENCY at a time. A read starts beside others only while
+ * the key's budget covers the most pages all of them can take, so a short budget is spent in
+ * priority order exactly as one read after another would spend it. The first read of a child
+ * level lists its entities (metadata, zero rows); the level's other reads wait for it, and do not
+ * start when it failed.
+ */
+async function readAll(reads: readonly InsightsRead[], plan: ReadPlan, ctx: ReadContext, at: { campaigns: number; listing: ReadonlyMap<ChildLevel, EntityRecord[]>; result: ReadResult }): Promise<Map<InsightsRead, { totals?: Map<string, WindowTotals>; failure?: ReadFailure }>> {
+  const { result, listing } = at;
+  const outcomes = new Map<InsightsRead, { totals?: Map<string, WindowTotals>; failure?: ReadFailure }>();
+  const queue = reads.map((read, i) => ({ read, i })).sort((a, b) => b.read.priority - a.read.priority || a.i - b.i).map((x) => x.read);
+  const listers = new Map<ChildLevel, InsightsRead>();
+  for (const read of queue) if (listing.has(read.level as ChildLevel) && read.range.ranges.length > 0 && !listers.has(read.level as ChildLevel)) listers.set(read.level as ChildLevel, read);
+  const listed = new Map<ChildLevel, Promise<void>>();
+  // The most pages a read can take: a range's rows are at most the level's entities (the campaigns
+  // listed; a child level's, as many as its listing read returned), a page more for any created
+  // meanwhile. Unknown (a child level before its listing) is unbounded: that read goes alone.
+  const pageSize = ctx.client.insightsPageSize;
+  const listingPages = new Map<ChildLevel, number>();
+  const mostPages = (read: InsightsRead): number => {
+    const perRange = read.level === 'campaign' ? Math.ceil(at.campaigns / pageSize) + 1 : (listingPages.get(read.level) ?? Number.POSITIVE_INFINITY);
+    return read.range.ranges.length === 0 ? 0 : read.range.ranges.length * perRange;
+  };
+  const running = new Map<InsightsRead, Promise<void>>();
+  const fits = async (read: InsightsRead): Promise<boolean> => {
+    const budget = await ctx.client.budgetSnapshot().catch(() => null);
+    if (budget === null) return false;
+    let needed = mostPages(read);
+    for (const other of running.keys()) needed += mostPages(other);
+    return needed <= budget.remaining - ctx.client.budget.reserve;
+  };
+  let done = 0;
+  const run = async (read: InsightsRead): Promise<void> => {
+    const level = read.level as ChildLevel;
+    const lists = read === listers.get(level) ? listing.get(level) : undefined;
+    try {
+      // The pages of its first range, which lists every entity of the level (zero rows too).
+      let pages = 0;
+      outcomes.set(read, { totals: await readTotals(read, plan, ctx, lists, () => (pages += 1)) });
+      if (lists) {
+        result.entities[level] = lists;
+        listingPages.set(level, pages + 1);
+      }
+    } catch (error) {
+      if (lists) result.levelFailures[level] = failureOf(error, `the ${level.replace('_', ' ')}s (listed by insights)`);
+      ctx.logger.warn('could not read insights', { level: read.level, windows: read.serves.map((s) => s.key), ...errorAttributes(error) });
+      outcomes.set(read, { failure: failureOf(error, `insights for ${read.serves.map((s) => s.window.name).join('/')} at ${read.level} level`) });
+      return;
+    }
+    done += 1;
+    ctx.onProgress?.({ phase: 'insights', done, total: reads.length, entities: 0 });
+  };
+  for (const read of queue) {
+    const lister = listers.get(read.level as ChildLevel);
+    if (lister !== undefined && lister !== read) await listed.get(read.level as ChildLevel);
+    const levelFailure = result.levelFailures[read.level];
+    if (levelFailure) {
+      outcomes.set(read, { failure: levelFailure });
+      continue;
+    }
+    while (running.size >= READ_CONCURRENCY || (running.size > 0 && !(await fits(read)))) await Promise.race(running.values());
+    const task = run(read).finally(() => running.delete(read));
+    running.set(read, task);
+    if (read === lister) listed.set(read.level as ChildLevel, task);
+  }
+  await Promise.all(running.values());
+  return outcomes;
 }
 
 function childQuery(level: Level, plan: ReadPlan, fields: InsightsQuery['fields'], range: { startSeconds: number; endSeconds: number }, list: boolean): InsightsQuery {
@@ -205,12 +263,13 @@ function recordReads(result: ReadResult, read: InsightsRead, outcome: { totals?:
 }
 
 /** The totals of one read; with `list`, its first range also lists the level's entities (metadata, zero rows). */
-async function readTotals(read: InsightsRead, plan: ReadPlan, ctx: ReadContext, list: EntityRecord[] | undefined): Promise<Map<string, WindowTotals>> {
+async function readTotals(read: InsightsRead, plan: ReadPlan, ctx: ReadContext, list: EntityRecord[] | undefined, onPage?: () => void): Promise<Map<string, WindowTotals>> {
   const totals = new Map<string, WindowTotals>();
   let listing = list !== undefined;
   for (const range of read.range.ranges) {
     const query = childQuery(read.level, plan, read.fields, range, listing);
     for await (const page of ctx.client.insightsPages(query, { deadlineMs: ctx.deadlineMs })) {
+      if (listing) onPage?.();
       if (listing && list) collectEntities(read.level as ChildLevel, page, list);
       for (const row of page) {
         const t = totals.get(row.entityId) ?? { impressions: 0, clicks: 0, spendUsd: 0 };

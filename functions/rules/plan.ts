@@ -28,6 +28,8 @@ export interface WindowNeed {
   ref: WindowRef;
   bases: Set<BaseCount>;
   ruleIds: string[];
+  /** The highest priority among those rules: reads go in priority order when the budget is short. */
+  priority: number;
 }
 
 export interface ReadPlan {
@@ -54,11 +56,12 @@ export function planReads(rules: readonly CompiledRule[]): ReadPlan {
       const key = `${rule.rule.level}|${ref.key}`;
       let need = windows.get(key);
       if (!need) {
-        need = { level: rule.rule.level, ref, bases: new Set(), ruleIds: [] };
+        need = { level: rule.rule.level, ref, bases: new Set(), ruleIds: [], priority: rule.rule.priority };
         windows.set(key, need);
       }
       for (const b of bases) need.bases.add(b);
       need.ruleIds.push(rule.id);
+      need.priority = Math.max(need.priority, rule.rule.priority);
     }
   }
   return {
@@ -74,6 +77,8 @@ export interface InsightsRead {
   fields: BaseCount[];
   /** The window keys (and their resolved windows) whose facts come from this read. */
   serves: { key: string; window: ResolvedWindow; ruleIds: string[] }[];
+  /** The highest priority among the rules it serves. */
+  priority: number;
 }
 
 /**
@@ -89,9 +94,10 @@ export function resolveInsightsReads(plan: ReadPlan, nowMs: number, lifetimeStar
     const key = `${need.level}|${range.startMs}-${range.endMs}`;
     let read = reads.get(key);
     if (!read) {
-      read = { level: need.level, range, fields: [], serves: [] };
+      read = { level: need.level, range, fields: [], serves: [], priority: need.priority };
       reads.set(key, read);
     }
+    read.priority = Math.max(read.priority, need.priority);
     for (const b of BASE_COUNTS) if (need.bases.has(b) && !read.fields.includes(b)) read.fields.push(b);
     read.serves.push({ key: need.ref.key, window, ruleIds: need.ruleIds });
   }
