@@ -5,8 +5,9 @@
 // `cycle_seconds / cycle_io_floor_seconds` is then the engine's own overhead as a ratio.
 //
 // What the floor keeps from the engine's shape, because the work itself imposes it:
-//   - a page is fetched after the one before it (a cursor chain is serial), and the pages are
-//     fetched one after another, as the engine reads them;
+//   - a page is fetched after the one before it (a cursor chain is serial); list pages one after
+//     another, and insights chains READ_CONCURRENCY at a time, as the engine reads them when its
+//     budget allows (it always does here; the floor never waits on a listing read as it may);
 //   - status calls, after the reads, as many at once as the engine allows itself (they find the
 //     entities as the engine's calls left them, so the sandbox refuses them: a smaller answer);
 //   - the item writes after the calls, 25 to a request, as many requests in flight as the audit
@@ -17,7 +18,9 @@ import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { BatchWriteItemCommand, type AttributeValue, type DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import { AuditStore } from '../functions/audit/store';
 import { TABLE_KEYS } from '../functions/audit/table';
+import { READ_CONCURRENCY } from '../functions/engine/reads';
 import { forEachConcurrent } from '../functions/shared/concurrency';
+import { WIRE_PROFILES } from '../functions/thrad/wire';
 
 /** One request as the sandbox logged it (`GET /_sandbox/requests`). */
 export interface LoggedRequest {
@@ -198,6 +201,37 @@ async function replay(input: Pick<IoFloorInput, 'sandboxUrl' | 'apiKey'>, reques
   if (request.method === 'GET' ? response.status !== 200 : response.status !== 200 && response.status !== 400) throw new Error(`io floor: ${request.method} ${request.path} answered ${response.status}`);
 }
 
+/** The cursor parameter of every wire profile: a page's query without it names the chain of pages it is in. */
+const CURSOR_PARAMS = new Set(Object.values(WIRE_PROFILES).map((profile) => profile.insights.params.after));
+const chainOf = (request: LoggedRequest): string => `${request.method} ${request.path} ${JSON.stringify(Object.entries(request.query).filter(([name]) => !CURSOR_PARAMS.has(name)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))}`;
+const isInsights = (request: LoggedRequest): boolean => request.method === 'GET' && request.path.endsWith('/insights');
+
+/**
+ * Logged requests again in the engine's shape: in the order logged, except that each run of
+ * insights pages is replayed as its chains (a query's pages, in order), READ_CONCURRENCY chains
+ * at a time.
+ */
+export async function replayInShape(requests: readonly LoggedRequest[], send: (request: LoggedRequest) => Promise<void>): Promise<void> {
+  for (let i = 0; i < requests.length; ) {
+    const request = requests[i];
+    if (!isInsights(request)) {
+      await send(request);
+      i += 1;
+      continue;
+    }
+    const chains = new Map<string, LoggedRequest[]>();
+    for (; i < requests.length && isInsights(requests[i]); i += 1) {
+      const key = chainOf(requests[i]);
+      const chain = chains.get(key) ?? [];
+      chain.push(requests[i]);
+      chains.set(key, chain);
+    }
+    await forEachConcurrent([...chains.values()], READ_CONCURRENCY, async (chain) => {
+      for (const page of chain) await send(page);
+    });
+  }
+}
+
 export async function writeBatch(input: Pick<IoFloorInput, 'dynamo' | 'tableName'>, items: readonly Item[]): Promise<void> {
   let pending: WriteRequest[] = items.map((Item) => ({ PutRequest: { Item } }));
   for (let attempt = 0; pending.length > 0; attempt += 1) {
@@ -242,7 +276,7 @@ export async function runIoFloor(input: IoFloorInput): Promise<IoFloorFigures> {
   const batches = batchesOf(input.items);
 
   const started = process.hrtime.bigint();
-  for (const request of input.requests) if (request.method === 'GET') await replay(input, request);
+  await replayInShape(input.requests.filter((r) => r.method === 'GET'), (request) => replay(input, request));
   await forEachConcurrent(
     input.requests.filter((r) => r.method === 'POST'),
     input.actionConcurrency,

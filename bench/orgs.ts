@@ -39,7 +39,7 @@ import type { GenerateOptions } from '../sandbox/generate';
 import { StaticApiKeyProvider } from '../functions/thrad/keys';
 import { forEachConcurrent } from '../functions/shared/concurrency';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { batchesOf, captureItemWrites, replayRequest, writeBatch, type LoggedRequest } from './iofloor';
+import { batchesOf, captureItemWrites, replayInShape, replayRequest, writeBatch, type LoggedRequest } from './iofloor';
 
 export interface OrgHourFigures {
   orgs: number;
@@ -341,8 +341,8 @@ export async function runOrgHourBench(options: { orgs?: number; campaigns?: numb
 /**
  * The org hour's I/O floor: a second run of the servers (the same generated world, so the same
  * keys, accounts and entities), the clock set to each tick in turn, and at each tick every org
- * that had work (8 at a time, as the fleet runs them) sends its logged requests of that tick one
- * after another, then writes its items of that tick, 25 to a batch. Nothing is parsed, validated
+ * that had work (8 at a time, as the fleet runs them) sends its logged requests of that tick in
+ * the engine's shape (replayInShape: in order, insights chains two at a time), then writes its items of that tick, 25 to a batch. Nothing is parsed, validated
  * or decided; the logged status calls change the fresh world as the engine's changed the first.
  */
 async function runOrgHourFloor(orgCount: number, campaigns: number, logs: ReadonlyMap<string, readonly LogEntry[]>, items: readonly { item: Record<string, AttributeValue>; tag: string }[], ticks: readonly number[], concurrency: number): Promise<{ seconds: number; serversCpuSeconds: number }> {
@@ -374,7 +374,7 @@ async function runOrgHourFloor(orgCount: number, campaigns: number, logs: Readon
     for (const t of ticks) {
       await setSandboxClock(s.url, t / 1000);
       await forEachConcurrent([...(work.get(t) ?? new Map<string, OrgTickWork>()).entries()], concurrency, async ([account, w]) => {
-        for (const request of w.requests) await replayRequest(s.url, keyOf.get(account) ?? '', request);
+        await replayInShape(w.requests, (request) => replayRequest(s.url, keyOf.get(account) ?? '', request));
         for (const batch of batchesOf(w.items)) await writeBatch({ dynamo, tableName }, batch);
       });
     }

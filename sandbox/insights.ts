@@ -387,6 +387,13 @@ export class InsightsEngine {
 
   constructor(private readonly world: World) {}
 
+  /** Forget every cached row set (the next query of each computes it again); how many there were. */
+  clearCache(): number {
+    const entries = this.cache.size;
+    this.cache.clear();
+    return entries;
+  }
+
   query(scope: Scope, params: URLSearchParams, org: Organization): ListEnvelope<Record<string, unknown>> {
     const world = this.world;
     world.sync(org);

@@ -519,6 +519,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         send(res, 200, { ok: true });
         return;
       }
+      if (path === 'insights/cache' && method === 'DELETE') {
+        send(res, 200, { ok: true, entries_dropped: insights.clearCache() });
+        return;
+      }
       if (path === 'keys/rotate' && method === 'POST') {
         const body = controlBody(raw, (v) => rotateSchema.safeParse(v));
         const org = namedOrg(body.org);
