@@ -273,6 +273,7 @@ export class ThradClient {
   private readonly options: ThradClientOptions;
   private readonly insightsRowSchema: ReturnType<typeof insightsRowSchemaFor>;
   private readonly keys: ApiKeyProvider;
+  private keyRefresh: Promise<string> | null = null;
   /** The API's clock (the sandbox's when following one): what "now" means for its data. */
   readonly clock: Clock;
   private readonly realClock: Clock;
@@ -593,6 +594,20 @@ export class ThradClient {
 
   // ---- the request loop ------------------------------------------------------------------------
 
+  /**
+   * The key to use after `staleKey` was refused: the current one if another request already
+   * refreshed it, else one refresh shared by every request refused meanwhile (concurrent reads
+   * refused together by a rotation refresh the secret once, not once each).
+   */
+  private async keyAfter(staleKey: string): Promise<string> {
+    const current = await this.keys.getKey();
+    if (current !== staleKey) return current;
+    this.keyRefresh ??= this.keys.refresh().finally(() => {
+      this.keyRefresh = null;
+    });
+    return this.keyRefresh;
+  }
+
   private async call<T extends z.ZodType>(
     spec: RequestSpec<T>,
     options: CallOptions,
@@ -636,7 +651,7 @@ export class ThradClient {
         const event: ClientEvent = { operation, attempt, httpStatus: error.httpStatus, code: error.code, durationMs: this.realClock.nowMs() - started, keyFingerprint: fingerprint };
         if (error instanceof AuthenticationError && error.code === 'invalid_api_key' && !refreshedKey) {
           refreshedKey = true;
-          const fresh = await this.keys.refresh();
+          const fresh = await this.keyAfter(key);
           if (fresh !== key) {
             this.emit({ ...event, retryInMs: 0 });
             attempt -= 1; // a rotated key is a fresh start, not a failed attempt

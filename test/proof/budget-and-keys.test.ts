@@ -1,6 +1,7 @@
 // The hour's request budget nearly spent, shared across processes, and a key rotated in the
 // middle of a run: asserted from the sandbox's request log and rate-limit counters.
 import { afterEach, describe, expect, it } from 'vitest';
+import { READ_CONCURRENCY } from '../../functions/engine/reads';
 import { ManualClock } from '../../functions/shared/clock';
 import { keyFingerprint } from '../../functions/shared/secrets';
 import { RequestBudget } from '../../functions/thrad/budget';
@@ -48,7 +49,7 @@ describe('the hourly request budget', () => {
 
   it('spent before the reads: the rules are data_unavailable with the budget error, and nothing is called', async () => {
     const { rig: rr, client } = await setup();
-    for (let i = 0; i < LIMIT - 2; i += 1) await client.getAdAccount(); // 10 used, 2 left: the list and one insights read
+    for (let i = 0; i < LIMIT - 2; i += 1) await client.getAdAccount(); // 10 used, 2 left: the account and the list, no insights read
     const { summary } = await rr.engine({ client }).runCycle({ deadlineMs: Date.now() + 30_000, scheduledTime: '2026-03-10T15:00:00Z' });
     const unavailable = await rr.store.queryDecisions(ACCOUNT_ID, { outcome: 'data_unavailable' });
     expect(unavailable.length).toBeGreaterThanOrEqual(1);
@@ -58,6 +59,27 @@ describe('the hourly request budget', () => {
     expect(rr.sandbox.requests().filter((q) => q.status === 429)).toEqual([]);
     expect(usage(rr)).toBeLessThanOrEqual(LIMIT);
     expect(summary.status).toBe('completed');
+  });
+
+  it.each([
+    ['the file order', {}, 'pause-expensive', 'activate-approved'],
+    ['a higher priority later in the file', { 'activate-approved': { priority: 20 }, 'pause-expensive': { priority: 1 } }, 'activate-approved', 'pause-expensive'],
+  ] as const)('a budget for one insights read serves the highest-priority rule first (%s)', async (_name, overrides, served, starved) => {
+    r = await rig(engineFixture({ behaviour: { requests_per_hour: LIMIT } }), engineRules(overrides));
+    const clock = r.sandbox.world.clock;
+    const client = new ThradClient({ baseUrl: r.sandbox.apiUrl, keyProvider: new StaticApiKeyProvider(KEY), clock, sleep: recordingSleep(), budget: new RequestBudget(clock, { requestsPerHour: LIMIT }) });
+    for (let i = 0; i < LIMIT - 3; i += 1) await client.getAdAccount(); // 3 left: the account, the list and one insights read
+    await r.engine({ client }).runCycle({ deadlineMs: Date.now() + 30_000, scheduledTime: '2026-03-10T15:00:00Z' });
+    const unavailable = await r.store.queryDecisions(ACCOUNT_ID, { outcome: 'data_unavailable' });
+    expect(unavailable.length).toBeGreaterThanOrEqual(1);
+    for (const d of unavailable) {
+      expect(d.rule_id).toBe(starved);
+      expect(d.api_result?.error_code).toBe('request_budget_exceeded');
+    }
+    const all = await r.store.queryDecisions(ACCOUNT_ID, {});
+    expect(all.filter((d) => d.rule_id === served).length).toBeGreaterThanOrEqual(1);
+    expect(all.filter((d) => d.rule_id === served && d.outcome === 'data_unavailable')).toEqual([]);
+    expect(usage(r)).toBeLessThanOrEqual(LIMIT);
   });
 
   it('is shared across processes through the ledger: a second engine spends only what the first left', async () => {
@@ -117,7 +139,13 @@ describe('key rotation in the middle of a run', () => {
     expect(summary.counts.data_unavailable).toBeUndefined();
     expect(refreshes).toBe(1);
     const log = sandbox.requests();
-    expect(log.filter((q) => q.status === 401).map((q) => q.error_code)).toEqual(['invalid_api_key']);
+    // The reads in flight when the key stopped are each refused once (two at a time); they share
+    // one refresh of the secret, and nothing is refused after it.
+    const refused = log.filter((q) => q.status === 401);
+    expect(refused.length).toBeGreaterThanOrEqual(1);
+    expect(refused.length).toBeLessThanOrEqual(READ_CONCURRENCY);
+    for (const q of refused) expect(q.error_code).toBe('invalid_api_key');
+    expect(log.slice(log.lastIndexOf(refused.at(-1) ?? log[0]) + 1).every((q) => q.key_fingerprint === keyFingerprint('ak_test_rotated_mid_run_0001'))).toBe(true);
     expect(new Set(log.map((q) => q.key_fingerprint))).toEqual(new Set([keyFingerprint(KEY), keyFingerprint('ak_test_rotated_mid_run_0001')]));
     expect(statusCalls(sandbox).map((c) => c.path).sort()).toEqual([`/v1/campaigns/${eids.approved}/activate`, `/v1/campaigns/${eids.expensive}/pause`, `/v1/campaigns/${eids.night}/pause`].sort());
   });
