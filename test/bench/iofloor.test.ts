@@ -4,7 +4,9 @@
 import { randomBytes } from 'node:crypto';
 import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
-import { batchesOf, captureItemWrites, runIoFloor, updatedAttributes } from '../../bench/iofloor';
+import { batchesOf, captureItemWrites, replayInShape, runIoFloor, updatedAttributes, type LoggedRequest } from '../../bench/iofloor';
+import { READ_CONCURRENCY } from '../../functions/engine/reads';
+import { WIRE_PROFILES } from '../../functions/thrad/wire';
 import { TABLE_KEYS } from '../../functions/audit/table';
 import { KEY, engineFixture } from '../helpers/fixtures';
 import { engineRules, rig, type Rig } from '../helpers/engine';
@@ -44,6 +46,49 @@ describe('batchesOf', () => {
     const other = { pk: S('A#1#D#d_2'), sk: S('DECISION') };
     const outcome = { pk: S('A#1#D#d_1'), sk: S('DECISION'), outcome: S('acted') };
     expect(batchesOf([intent, other, outcome])).toEqual([[intent, other], [outcome]]);
+  });
+});
+
+describe('replayInShape', () => {
+  it.each(Object.keys(WIRE_PROFILES) as (keyof typeof WIRE_PROFILES)[])('replays insights pages as chains, READ_CONCURRENCY at a time, and everything else alone in order (%s cursor)', async (profile) => {
+    const cursor = WIRE_PROFILES[profile].insights.params.after;
+    const get = (name: string, path: string, query: Record<string, string[]> = {}): LoggedRequest & { name: string } => ({ name, method: 'GET', path, query, idempotency_key: null });
+    const insights = (name: string, window: string, after?: string) => get(name, '/v1/ad_account/insights', { window: [window], limit: ['50'], ...(after === undefined ? {} : { [cursor]: [after] }) });
+    const requests = [
+      get('list', '/v1/campaigns'),
+      insights('a1', 'a'),
+      insights('b1', 'b'),
+      insights('a2', 'a', 'x'),
+      insights('c1', 'c'),
+      insights('a3', 'a', 'y'),
+      get('account', '/v1/ad_account'),
+      insights('d1', 'd'),
+    ];
+    const events: string[] = [];
+    let inFlight = 0;
+    let most = 0;
+    await replayInShape(requests, async (request) => {
+      const { name } = request as LoggedRequest & { name: string };
+      inFlight += 1;
+      most = Math.max(most, inFlight);
+      events.push(`start ${name}`);
+      for (let i = 0; i < 3; i += 1) await Promise.resolve();
+      events.push(`end ${name}`);
+      inFlight -= 1;
+    });
+    const at = (event: string): number => events.indexOf(event);
+    expect(events).toHaveLength(2 * requests.length);
+    expect(most).toBe(READ_CONCURRENCY);
+    // A chain's pages in order, each after the one before it ended.
+    expect(at('start a2')).toBeGreaterThan(at('end a1'));
+    expect(at('start a3')).toBeGreaterThan(at('end a2'));
+    // Two chains at once: b runs beside a; c waits for a free slot.
+    expect(at('start b1')).toBeLessThan(at('end a1'));
+    expect(at('start c1')).toBeGreaterThan(Math.min(at('end a3'), at('end b1')));
+    // Everything else alone, in the order logged.
+    expect(events.slice(0, 2)).toEqual(['start list', 'end list']);
+    expect(at('start account')).toBeGreaterThan(Math.max(at('end a3'), at('end b1'), at('end c1')));
+    expect(at('start d1')).toBe(at('end account') + 1);
   });
 });
 

@@ -9,6 +9,7 @@ import type { Organization } from '../../sandbox/organization';
 import { startSandbox, type Sandbox } from '../../sandbox/server';
 import { WIRE_PROFILE_NAMES, type WireProfileName } from '../../functions/thrad/wire';
 import { T0 } from '../helpers/fixtures';
+import { http } from '../helpers/sandbox';
 
 const HOUR = 3_600;
 
@@ -91,5 +92,24 @@ describe.each(WIRE_PROFILE_NAMES)('the sandbox insights cache (%s profile)', (pr
     world.clock.advance(5 * 60);
     check();
     expect(compared).toBe(7 * (profile === 'legacy' ? 6 : 4) * 2);
+  });
+
+  it('DELETE /_sandbox/insights/cache drops the cached row sets and changes no answer', async () => {
+    const key = org.keys.find((k) => k.expiresAt === null)?.key;
+    if (key === undefined) throw new Error('the organization has no active key');
+    const h = Math.floor(sandbox.world.nowSeconds() / HOUR) * HOUR;
+    const path = `/v1/ad_account/insights?${params(profile, 'campaign', 'none', h - 2 * HOUR, h, 50).toString()}`;
+    const get = async (): Promise<unknown> => {
+      const response = await http(sandbox, 'GET', path, undefined, { Authorization: `Bearer ${key}` });
+      expect(response.status).toBe(200);
+      return response.body;
+    };
+    const warm = await get();
+    const first = await http(sandbox, 'DELETE', '/_sandbox/insights/cache');
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({ ok: true });
+    expect((first.body as { entries_dropped: number }).entries_dropped).toBeGreaterThanOrEqual(1);
+    expect((await http(sandbox, 'DELETE', '/_sandbox/insights/cache')).body).toEqual({ ok: true, entries_dropped: 0 });
+    expect(await get()).toEqual(warm);
   });
 });
