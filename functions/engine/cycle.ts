@@ -6,9 +6,8 @@
 //   evaluate   rules × entities → candidates (evaluate.ts)
 //   decide     ownership, the policy, records, memory updates (decide.ts)
 //   repeats    which records repeat the last recorded outcome of their (rule, entity) (repeats.ts)
-//   act        intents through the one executor (act.ts, intents.ts), while
-//   record     writes the other decisions (repeats counted, not written) and their memory;
-//              then the repeat ledgers, the run summary, the digest
+//   act        intents through the one executor (act.ts, intents.ts)
+//   record     the other decisions (repeats counted, not written), the memory, the ledgers, the run summary, the digest
 //
 // The same code runs in the Lambda handler, the local runner and the simulator; preview runs the
 // read, evaluate and decide phases only, and records nothing.
@@ -256,19 +255,9 @@ export class Engine {
       ctx.tally.repeats = repeats.summary;
       // What the run observed is remembered before it acts, so what the actions leave is newer.
       await this.deps.store.updateEntityMemories(ctx.accountId, withFirstRecords(memoryUpdates, repeats.suppressed));
+      await actPhase(ctx, this.executor, decided, this.deps.actionConcurrency ?? DEFAULT_ACTION_CONCURRENCY, (s) => this.settled(ctx, s));
       const unavailable = evaluation.unavailable.map((u) => unavailableRecord(ctx, u.rule, u.failure, reads, this.deps.store.expiresAt()));
-      // The calls and the records of the decisions that made none are independent (those records
-      // are final before any call; an intent records its own outcome): written while the calls go.
-      // Both are awaited before either's failure fails the run, so nothing is left in flight.
-      const [acted, written] = await Promise.allSettled([
-        actPhase(ctx, this.executor, decided, this.deps.actionConcurrency ?? DEFAULT_ACTION_CONCURRENCY, (s) => this.settled(ctx, s)),
-        this.record(ctx, decided, unavailable, claim === 'taken_over', repeats),
-      ]);
-      if (acted.status === 'rejected') throw acted.reason;
-      if (written.status === 'rejected') throw written.reason;
-      // In the digest and the log, the calls' outcomes come first, as they settled.
-      for (const record of written.value) this.settledRecord(ctx, record);
-      await this.commitRepeats(ctx, repeats);
+      await this.record(ctx, decided, unavailable, claim === 'taken_over', repeats);
       const result = await finish('completed', entitiesRead);
       if (ctx.claimKey) await this.deps.store.finishOccurrence(accountId, ctx.claimKey, ctx.occurrence, ctx.mode, ctx.runId, 'completed');
       return result;
@@ -374,10 +363,9 @@ export class Engine {
 
   /**
    * The record phase: decisions that made no call (a repeat of the last recorded one is counted,
-   * not written) and the cooldown memories of dry runs and notifications. What it wrote is
-   * returned, to be settled once the calls have (the repeat ledgers follow: commitRepeats).
+   * not written), the cooldown memories of dry runs and notifications, then the repeat ledgers.
    */
-  private async record(ctx: RunContext, decided: readonly Decided[], unavailable: readonly DecisionRecord[], takeover: boolean, repeats: RepeatPlan): Promise<DecisionRecord[]> {
+  private async record(ctx: RunContext, decided: readonly Decided[], unavailable: readonly DecisionRecord[], takeover: boolean, repeats: RepeatPlan): Promise<void> {
     const { store } = this.deps;
     const settledNow = [...decided.flatMap((d) => (d.record && d.record.outcome !== 'pending' ? [d.record] : [])), ...unavailable];
     const plain = settledNow.filter((r) => !repeats.suppressed.has(r.decision_id));
@@ -393,26 +381,20 @@ export class Engine {
     for (const record of settledNow) if (repeats.suppressed.has(record.decision_id)) this.repeated(ctx, record);
     // The memories and the records are different items: written at once.
     const memories = store.updateEntityMemories(ctx.accountId, remembered);
-    if (!takeover) {
+    if (takeover) {
+      await Promise.all([
+        memories,
+        forEachConcurrent(plain, STORE_CONCURRENCY, async (record) => {
+          const claim = await store.claimDecision(record);
+          if (claim.claimed) this.settledRecord(ctx, record);
+          else ctx.tally.bump('duplicate');
+        }),
+      ]);
+    } else {
       await Promise.all([memories, store.putDecisions(plain)]);
-      return plain;
+      for (const record of plain) this.settledRecord(ctx, record);
     }
-    const claimed: DecisionRecord[] = [];
-    await Promise.all([
-      memories,
-      forEachConcurrent(plain, STORE_CONCURRENCY, async (record) => {
-        const claim = await store.claimDecision(record);
-        if (claim.claimed) claimed.push(record);
-        else ctx.tally.bump('duplicate');
-      }),
-    ]);
-    // In the order decided, as written without a takeover.
-    const order = new Map(plain.map((r, i) => [r.decision_id, i]));
-    return claimed.sort((a, b) => (order.get(a.decision_id) ?? 0) - (order.get(b.decision_id) ?? 0));
-  }
-
-  /** The repeat ledgers, after the records they point to and the calls' outcomes: a ledger is never ahead of the trail. */
-  private async commitRepeats(ctx: RunContext, repeats: RepeatPlan): Promise<void> {
+    // After the records they point to: a ledger is never ahead of the trail.
     try {
       const { conflicts } = await repeats.commit();
       if (conflicts.length > 0) this.logger.warn('another run of these rules ran at the same time: their repeat ledgers start over', { ...ctx.log, rule_ids: conflicts });
