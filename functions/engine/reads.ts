@@ -184,9 +184,11 @@ async function readAll(reads: readonly InsightsRead[], plan: ReadPlan, ctx: Read
   const fits = async (read: InsightsRead): Promise<boolean> => {
     const budget = await ctx.client.budgetSnapshot().catch(() => null);
     if (budget === null) return false;
+    // Every page may be retried (each attempt takes a request): a read beside another must never
+    // take what a higher-priority read in flight may still need, whatever its retries cost.
     let needed = mostPages(read);
     for (const other of running.keys()) needed += mostPages(other);
-    return needed <= budget.remaining - ctx.client.budget.reserve;
+    return needed * ctx.client.mostRequestsPerCall <= budget.remaining - ctx.client.budget.reserve;
   };
   let done = 0;
   const run = async (read: InsightsRead): Promise<void> => {

@@ -274,6 +274,13 @@ export class ThradClient {
   private readonly insightsRowSchema: ReturnType<typeof insightsRowSchemaFor>;
   private readonly keys: ApiKeyProvider;
   private keyRefresh: Promise<string> | null = null;
+  /**
+   * The most requests one call can take from the budget: every attempt its retry policy allows,
+   * and one more after a key refresh (a rotated key is a fresh start, not a failed attempt).
+   */
+  get mostRequestsPerCall(): number {
+    return this.policy.maxAttempts + 1;
+  }
   /** The API's clock (the sandbox's when following one): what "now" means for its data. */
   readonly clock: Clock;
   private readonly realClock: Clock;
