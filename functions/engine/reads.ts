@@ -167,7 +167,7 @@ export const READ_CONCURRENCY = 2;
 async function readAll(reads: readonly InsightsRead[], plan: ReadPlan, ctx: ReadContext, at: { campaigns: number; listing: ReadonlyMap<ChildLevel, EntityRecord[]>; result: ReadResult }): Promise<Map<InsightsRead, { totals?: Map<string, WindowTotals>; failure?: ReadFailure }>> {
   const { result, listing } = at;
   const outcomes = new Map<InsightsRead, { totals?: Map<string, WindowTotals>; failure?: ReadFailure }>();
-  const queue = reads.map((read, i) => ({ read, i })).sort((a, b) => b.read.priority - a.read.priority || a.i - b.i).map((x) => x.read);
+  const queue = [...reads].sort((a, b) => b.priority - a.priority); // a stable sort: the plan's order among equals
   const listers = new Map<ChildLevel, InsightsRead>();
   for (const read of queue) if (listing.has(read.level as ChildLevel) && read.range.ranges.length > 0 && !listers.has(read.level as ChildLevel)) listers.set(read.level as ChildLevel, read);
   const listed = new Map<ChildLevel, Promise<void>>();
@@ -182,13 +182,16 @@ async function readAll(reads: readonly InsightsRead[], plan: ReadPlan, ctx: Read
   };
   const running = new Map<InsightsRead, Promise<void>>();
   const fits = async (read: InsightsRead): Promise<boolean> => {
-    const budget = await ctx.client.budgetSnapshot().catch(() => null);
-    if (budget === null) return false;
     // Every page may be retried (each attempt takes a request): a read beside another must never
     // take what a higher-priority read in flight may still need, whatever its retries cost.
     let needed = mostPages(read);
     for (const other of running.keys()) needed += mostPages(other);
-    return needed * ctx.client.mostRequestsPerCall <= budget.remaining - ctx.client.budget.reserve;
+    // Refused (or the key unreadable: the read itself will say so): it waits for the others.
+    if (!Number.isFinite(needed)) return false;
+    return ctx.client.ensureBudget(needed * ctx.client.mostRequestsPerCall, 'GET /ad_account/insights').then(
+      () => true,
+      () => false,
+    );
   };
   let done = 0;
   const run = async (read: InsightsRead): Promise<void> => {
